@@ -1,0 +1,1 @@
+"""Plain building blocks shared by every layer: the document record, run events, downloads."""

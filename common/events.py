@@ -1,0 +1,48 @@
+"""Accounting events: how every input document is counted in or counted out.
+
+Each stage emits, beside its documents, `Event`s on a tagged output named `EVENTS`:
+- `read(source, nbytes)` once per input document a reader produced or failed to produce
+  (an unreadable unit counts as one document in, then one `bad_input:*` drop);
+- `drop(source, reason, nbytes)` once per document a stage removes, with its reason;
+- `bad_input(source, reason, path, detail)` for an unreadable unit: a drop whose reason starts
+  with `bad_input:` and that names the file, so it lands in the quarantine list;
+- `written(source, nbytes)` once per document the sink wrote.
+`pipeline.stats` sums them per (source, kind, reason) and checks docs_in == docs_out + Σ dropped.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+EVENTS = "events"
+
+READ = "in"
+DROP = "drop"
+WRITTEN = "out"
+
+
+class Event(NamedTuple):
+    source: str
+    kind: str  # READ, DROP or WRITTEN
+    reason: str  # drop reason; "" for READ/WRITTEN
+    nbytes: int
+    path: Optional[str] = None  # only for bad input: the file to quarantine
+    detail: Optional[str] = None  # only for bad input: what was wrong
+
+
+def read(source: str, nbytes: int) -> Event:
+    return Event(source, READ, "", nbytes)
+
+
+def drop(source: str, reason: str, nbytes: int) -> Event:
+    return Event(source, DROP, reason, nbytes)
+
+
+def bad_input(source: str, reason: str, path: str, detail: str, nbytes: int = 0) -> Event:
+    """An unreadable unit. `reason` is the part after `bad_input:` (e.g. "truncated_gzip")."""
+    if not reason.startswith("bad_input:"):
+        reason = "bad_input:" + reason
+    return Event(source, DROP, reason, nbytes, path, detail[:500])
+
+
+def written(source: str, nbytes: int) -> Event:
+    return Event(source, WRITTEN, "", nbytes)

@@ -1,0 +1,62 @@
+"""Thin Beam wrappers that run plain per-document filters and keep the books.
+
+A *filter* is any callable `doc -> Document | str`: it returns the (possibly rewritten) document
+to keep it, or a reason string to drop it. `ApplyFilter` runs one over a PCollection, counts
+each reason with `beam.metrics`, and emits a drop `Event` for every removed document, so the
+stage's output is `(docs, events)`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Tuple
+
+import apache_beam as beam
+from apache_beam.utils import shared
+
+from common import events as ev
+from common.record import Document
+
+Filter = Callable[[Document], "Document | str"]
+
+
+class _FilterDoFn(beam.DoFn):
+    def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None):
+        self.namespace = namespace
+        self.make_filter = make_filter
+        self.shared_handle = shared_handle
+        self.fn = None
+
+    def setup(self):
+        if self.shared_handle is not None:
+            # One instance per worker process (big models: fastText, KenLM, SentencePiece).
+            self.fn = self.shared_handle.acquire(self.make_filter)
+        else:
+            self.fn = self.make_filter()
+
+    def process(self, doc: Document):
+        result = self.fn(doc)
+        if isinstance(result, str):
+            beam.metrics.Metrics.counter(self.namespace, "drop:" + result).inc()
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
+        else:
+            beam.metrics.Metrics.counter(self.namespace, "kept").inc()
+            yield result
+
+
+class ApplyFilter(beam.PTransform):
+    """docs → (kept docs, drop events). `share_per_process=True` loads the filter once per process."""
+
+    def __init__(self, make_filter: Callable[[], Filter], share_per_process: bool = False, label=None):
+        super().__init__(label)
+        self.make_filter = make_filter
+        self.share = share_per_process
+
+    def expand(self, docs):
+        handle = shared.Shared() if self.share else None
+        namespace = self.label or "filter"
+        out = docs | beam.ParDo(_FilterDoFn(namespace, self.make_filter, handle)).with_outputs(ev.EVENTS, main="docs")
+        return out.docs, out[ev.EVENTS]
+
+
+def flatten(label: str, pcolls: Iterable) -> "beam.PCollection":
+    """Flatten a list of PCollections (events of several stages) into one."""
+    return tuple(pcolls) | label >> beam.Flatten()
