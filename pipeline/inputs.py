@@ -12,6 +12,7 @@ import tempfile
 from typing import IO, Iterator, List, Sequence
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from common import fetch
@@ -47,7 +48,7 @@ def open_binary(path: str) -> Iterator[IO[bytes]]:
             shutil.rmtree(tmpdir, ignore_errors=True)
     else:
         # compression_type UNCOMPRESSED: readers decide on (and count errors of) decompression.
-        with FileSystems.open(path, compression_type="application/octet-stream") as f:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
             yield f
 
 

@@ -1,0 +1,149 @@
+"""Entry point: `python -m pipeline.run [--runner=…] [--output=DIR] [--sources=a,b] [--<source>_input=…]`.
+
+With no input flags every source runs on the samples bundled under samples/, on the DirectRunner,
+through every stage: curate → tokenizer → tokenize → mixture.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import sys
+from typing import Dict, List, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+from pipeline import recipe as recipes
+from pipeline.options import STAGES, LlamaDataOptions
+from pipeline.sinks import WriteCurated
+from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
+from pipeline.stages import flatten
+from pipeline.stats import WriteStats
+
+log = logging.getLogger("pipeline")
+
+
+def source_inputs(opts: LlamaDataOptions, name: str) -> List[str]:
+    given = getattr(opts, f"{name}_input")
+    if not given:
+        return sample_inputs(name)
+    return [p for item in given for p in item.split(",") if p]
+
+
+def selected_sources(opts: LlamaDataOptions) -> List[str]:
+    names = [s.strip() for s in opts.sources.split(",") if s.strip()]
+    for name in names:
+        if name not in SOURCE_NAMES:
+            raise SystemExit(f"--sources: unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+    # Fixed order: a stable graph, and Wikipedia first (its text trains the quality models).
+    order = ["wikipedia"] + [s for s in SOURCE_NAMES if s != "wikipedia"]
+    return [s for s in order if s in names]
+
+
+def _clear(directory: str) -> None:
+    if FileSystems.exists(directory):
+        FileSystems.delete([directory])
+
+
+def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> None:
+    """The curation graph: every source's composite, near-dedup, the Parquet sink, the stats."""
+    output = opts.output
+    models_dir = opts.models_dir or posixpath.join(output, "models")
+    docs_by_source: Dict[str, beam.PCollection] = {}
+    events = []
+    for name in sources:
+        module = module_for(name)
+        kwargs = {}
+        if name == "commoncrawl":
+            kwargs["quality"] = quality_stage(recipe, models_dir, docs_by_source.get("wikipedia"), opts)
+        docs, e = p | f"Source:{name}" >> module.Source(source_inputs(opts, name), recipe, opts, **kwargs)
+        docs_by_source[name] = docs
+        events.append(e)
+    curated = []
+    near = recipe.get("neardup", {})
+    if near.get("enabled", True) and near.get("scope", "per_source") == "cross_source":
+        docs, e = flatten("AllDocs", docs_by_source.values()) | "NearDedup:all" >> near_dedup(near, "all")
+        curated.append(docs)
+        events.append(e)
+    else:
+        for name, docs in docs_by_source.items():
+            if near.get("enabled", True):
+                docs, e = docs | f"NearDedup:{name}" >> near_dedup(near, name)
+                events.append(e)
+            curated.append(docs)
+    written = flatten("Curated", curated) | "WriteCurated" >> WriteCurated(
+        posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"])
+    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources)
+
+
+def near_dedup(config: dict, label: str):
+    from dedup.lsh import NearDedup
+
+    return NearDedup(config, label)
+
+
+def quality_stage(recipe: dict, models_dir: str, wikipedia_docs, opts):
+    if not recipe["commoncrawl"].get("quality", True):
+        return None
+    from pipeline.quality import CCNetQuality
+
+    dumps = source_inputs(opts, "wikipedia")
+    return CCNetQuality(recipe, models_dir, reference_docs=wikipedia_docs, wikipedia_dumps=dumps)
+
+
+def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
+    sources = selected_sources(opts)
+    for name in sources:
+        _clear(posixpath.join(opts.output, "curated", name))
+    options = PipelineOptions(pipeline_args)
+    options.view_as(SetupOptions).save_main_session = False
+    with beam.Pipeline(options=options) as p:
+        build_curation(p, opts, recipe, sources)
+    with FileSystems.open(posixpath.join(opts.output, "stats.json")) as f:
+        stats = json.loads(f.read().decode("utf-8"))
+    for name, s in stats["sources"].items():
+        log.info("%s: %d in, %d out, dropped %s", name, s["docs_in"], s["docs_out"], s["dropped"])
+    return stats
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    opts = PipelineOptions(argv).view_as(LlamaDataOptions)
+    recipe = recipes.load(opts.recipe, opts.recipe_overrides)
+    stages = [s.strip() for s in opts.stages.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise SystemExit(f"--stages: unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
+    if not any(a.startswith("--runner") for a in argv):
+        argv.append("--runner=DirectRunner")
+    if "curate" in stages:
+        stats = run_curation(opts, recipe, argv)
+        if not stats["conserved"]:
+            log.error("conservation check failed: see %s/stats.json", opts.output)
+            return 1
+    if "tokenizer" in stages:
+        from tokenizer.stages import train_tokenizer_stage
+
+        train_tokenizer_stage(opts.output, recipe)
+    if "tokenize" in stages:
+        from tokenizer.stages import tokenize_stage
+
+        tokenize_stage(opts.output, recipe, argv)
+    if "mixture" in stages:
+        from tokenizer.stages import mixture_stage
+
+        mixture = mixture_stage(opts.output, recipe, opts.target_tokens)
+        log.info("mixture: %d training tokens planned", mixture["total_tokens"])
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

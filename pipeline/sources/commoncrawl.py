@@ -1,0 +1,177 @@
+"""CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → line dedup →
+language id → quality (perplexity buckets, Wikipedia-reference classifier) → exact doc dedup."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from typing import List, Optional, Sequence
+
+import apache_beam as beam
+
+from common import events as ev
+from common.record import Document, make_id
+from dedup.exact import ExactDedup
+from dedup.line_dedup import LineDedup
+from filters import models
+from filters.langid import LanguageFilter
+from pipeline import inputs as inp
+from pipeline.sources import webtext
+from pipeline.sources.warc_io import BadUnit, iter_records
+from pipeline.stages import ApplyFilter, flatten
+
+NAME = "commoncrawl"
+SAMPLES = ["samples/commoncrawl/*.warc.wet.gz"]
+
+
+def expand_inputs(patterns: Sequence[str], base_url: str, max_files: Optional[int]) -> List[str]:
+    """Input files; a `wet.paths.gz` listing expands to the URLs it lists (first `max_files`)."""
+    paths: List[str] = []
+    for path in inp.expand(patterns):
+        if os.path.basename(path.split("?")[0]).endswith(".paths.gz"):
+            with inp.open_binary(path) as f:
+                listed = gzip.GzipFile(fileobj=f).read().decode("utf-8").split()
+            if max_files is not None:
+                listed = listed[: int(max_files)]
+            paths.extend(entry if "://" in entry else base_url.rstrip("/") + "/" + entry for entry in listed)
+        else:
+            paths.append(path)
+    return paths
+
+
+class ReadWebArchive(beam.DoFn):
+    """path → Documents of its WET conversion / WARC HTML response records; events for each.
+
+    Pages shorter than `min_chars` are dropped here (`too_short`), before any other work.
+    """
+
+    def __init__(self, source: str, min_chars: int, file_index: dict, main_content: bool = True):
+        self.source = source
+        self.min_chars = min_chars
+        self.file_index = file_index
+        self.main_content = main_content
+
+    def process(self, path: str):
+        name = os.path.basename(path.split("?")[0])
+        try:
+            with inp.open_binary(path) as stream:
+                yield from self._records(path, name, stream)
+        except Exception as e:  # unreachable URL after retries, unreadable file: the whole file is one bad unit
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, 0))
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(self.source, "unreadable_file", path, f"{type(e).__name__}: {e}"))
+
+    def _records(self, path, name, stream):
+        src = self.source
+        for rec in iter_records(stream):
+            if isinstance(rec, BadUnit):
+                beam.metrics.Metrics.counter(src, "bad_input").inc()
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(src, 0))
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(src, rec.reason, path, f"offset {rec.offset}: {rec.detail}"))
+                continue
+            if not webtext.is_document(rec):
+                continue
+            text, reason = webtext.record_text(rec, self.main_content)
+            nbytes = len(rec.payload) if text is None else len(text.encode("utf-8"))
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(src, nbytes))
+            record_id = rec.headers.get("WARC-Record-ID", "")
+            if text is None:
+                if reason.startswith("bad_input:"):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(src, reason, path, f"record {record_id}"))
+                else:
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(src, reason, nbytes))
+                continue
+            if len(text) < self.min_chars:
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(src, "too_short", nbytes))
+                continue
+            url = rec.headers.get("WARC-Target-URI")
+            meta = {
+                "warc_record_id": record_id,
+                "warc_date": rec.headers.get("WARC-Date"),
+                "digest": rec.headers.get("WARC-Block-Digest") or rec.headers.get("WARC-Payload-Digest"),
+                "cc_file": name,
+                "cc_shard": self.file_index.get(path, 0),
+                "format": "wet" if rec.type == webtext.TEXT_RECORD else "warc",
+            }
+            yield Document(make_id(src, record_id or f"{name}#{rec.offset}", url or ""), src, text, url, meta)
+
+
+class ReadWebArchives(beam.PTransform):
+    """PBegin → (docs, events) for a list of WET/WARC files (local, gs://, https://, listings)."""
+
+    def __init__(self, paths: Sequence[str], source: str, min_chars: int, main_content: bool = True, label=None):
+        super().__init__(label)
+        self.paths = list(paths)
+        self.source = source
+        self.min_chars = min_chars
+        self.main_content = main_content
+
+    def expand(self, pbegin):
+        index = {p: i for i, p in enumerate(self.paths)}
+        out = (
+            pbegin
+            | "Paths" >> beam.Create(self.paths)
+            | "Spread" >> beam.Reshuffle()
+            | "ReadRecords" >> beam.ParDo(
+                ReadWebArchive(self.source, self.min_chars, index, self.main_content)).with_outputs(ev.EVENTS, main="docs")
+        )
+        return out.docs, out[ev.EVENTS]
+
+
+def scope_function(config: dict):
+    """The line-dedup scope of a document: the whole run, or cc_net's group of `group_size` shards."""
+    if config.get("scope", "global") == "global":
+        return None
+    group_size = int(config.get("group_size", 50))
+
+    def scope(doc: Document):
+        return doc.meta.get("cc_shard", 0) // group_size
+
+    return scope
+
+
+class _LanguageFilterFactory:
+    """Picklable factory: the fastText model is loaded on the worker, once per process."""
+
+    def __init__(self, model_spec: dict, languages, threshold: float):
+        self.model_spec = model_spec
+        self.languages = list(languages)
+        self.threshold = threshold
+
+    def __call__(self):
+        return LanguageFilter(models.resolve(self.model_spec), self.languages, self.threshold)
+
+
+def language_filter(recipe: dict, section: dict, label: str = "LanguageId") -> ApplyFilter:
+    lang = section["language"]
+    factory = _LanguageFilterFactory(recipe["models"]["lid"], lang["languages"], float(lang["threshold"]))
+    return ApplyFilter(factory, share_per_process=True, label=label)
+
+
+class Source(beam.PTransform):
+    """The CommonCrawl composite. `quality` (a PTransform docs → (docs, events)) is the CCNet
+    quality stage; run.py builds it (it needs the run's Wikipedia documents and models folder)."""
+
+    def __init__(self, inputs, recipe: dict, options=None, quality=None, label=None):
+        super().__init__(label)
+        self.recipe = recipe
+        self.section = recipe[NAME]
+        self.paths = expand_inputs(inputs, self.section["base_url"], self.section.get("max_files"))
+        self.quality = quality
+
+    def expand(self, pbegin):
+        s = self.section
+        docs, read_events = pbegin | "ReadWET" >> ReadWebArchives(
+            self.paths, NAME, int(s["min_chars"]), bool(s["warc_html"]["main_content"]))
+        events = [read_events]
+        ld = s["line_dedup"]
+        docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))
+        events.append(e)
+        docs, e = docs | "LanguageId" >> language_filter(self.recipe, s)
+        events.append(e)
+        if s.get("quality", True) and self.quality is not None:
+            docs, e = docs | "Quality" >> self.quality
+            events.append(e)
+        if s.get("exact_dedup", True):
+            docs, e = docs | "ExactDedup" >> ExactDedup()
+            events.append(e)
+        return docs, flatten("Events", events)

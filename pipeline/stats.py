@@ -1,0 +1,79 @@
+"""stats.json and quarantine.jsonl from the run's accounting events.
+
+stats.json, per source: docs_in, docs_out, dropped (reason → count), bytes_in, bytes_out, and
+`conserved` (docs_in == docs_out + Σ dropped). A top-level `conserved` is true only if every
+source's is.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Iterable, List
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from common import events as ev
+
+
+def summarize(counts: Iterable, sources: Iterable[str]) -> dict:
+    """counts: ((source, kind, reason), (n, nbytes)) pairs → the stats.json document."""
+    per = {s: {"docs_in": 0, "docs_out": 0, "dropped": {}, "bytes_in": 0, "bytes_out": 0} for s in sources}
+    for (source, kind, reason), (n, nbytes) in counts:
+        s = per.setdefault(source, {"docs_in": 0, "docs_out": 0, "dropped": {}, "bytes_in": 0, "bytes_out": 0})
+        if kind == ev.READ:
+            s["docs_in"] += n
+            s["bytes_in"] += nbytes
+        elif kind == ev.WRITTEN:
+            s["docs_out"] += n
+            s["bytes_out"] += nbytes
+        else:
+            s["dropped"][reason] = s["dropped"].get(reason, 0) + n
+    for s in per.values():
+        s["dropped"] = dict(sorted(s["dropped"].items()))
+        s["conserved"] = s["docs_in"] == s["docs_out"] + sum(s["dropped"].values())
+    return {"sources": dict(sorted(per.items())), "conserved": all(s["conserved"] for s in per.values())}
+
+
+def _write_text(path: str, text: str) -> None:
+    with FileSystems.create(path) as f:
+        f.write(text.encode("utf-8"))
+
+
+def _sum_pairs(pairs):
+    n = b = 0
+    for x, y in pairs:
+        n += x
+        b += y
+    return n, b
+
+
+class WriteStats(beam.PTransform):
+    """events → OUTPUT/stats.json (+ notes from the run) and OUTPUT/quarantine.jsonl."""
+
+    def __init__(self, output: str, sources: List[str], label=None):
+        super().__init__(label)
+        self.output = output
+        self.sources = list(sources)
+
+    def expand(self, events):
+        output, sources = self.output, self.sources
+        (
+            events
+            | "Key" >> beam.Map(lambda e: ((e.source, e.kind, e.reason), (1, e.nbytes)))
+            | "Sum" >> beam.CombinePerKey(_sum_pairs)
+            | "All" >> beam.combiners.ToList()
+            | "WriteStatsJson" >> beam.Map(
+                lambda counts: _write_text(posixpath.join(output, "stats.json"),
+                                           json.dumps(summarize(counts, sources), indent=2, sort_keys=True) + "\n"))
+        )
+        (
+            events
+            | "BadInputs" >> beam.Filter(lambda e: e.path is not None)
+            | "AsJson" >> beam.Map(lambda e: json.dumps(
+                {"source": e.source, "path": e.path, "reason": e.reason, "detail": e.detail}, sort_keys=True))
+            | "AllBad" >> beam.combiners.ToList()
+            | "WriteQuarantine" >> beam.Map(
+                lambda lines: _write_text(posixpath.join(output, "quarantine.jsonl"),
+                                          "".join(line + "\n" for line in sorted(lines))))
+        )
