@@ -1,0 +1,21 @@
+# Fresh machine: `make demo` (installs, then runs the whole job on the bundled samples into out/)
+#                `make test` (installs, then runs the test suite).
+PY := .venv/bin/python
+OUT ?= out
+
+.PHONY: setup demo test bench clean
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(PY) -m pipeline.run --output=$(OUT)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(OUT) .pytest_cache

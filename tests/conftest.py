@@ -1,0 +1,31 @@
+"""Shared fixtures: where the real samples are, and one default run of the whole pipeline."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+LID_MODEL = SHARED / "models" / "lid.176.ftz"
+BEAM_ARGS = ["--runner=DirectRunner"]
+
+
+def run_pipeline(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`python -m pipeline.run ARGS` in a subprocess, as a user would run it."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", *BEAM_ARGS, *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1200)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"pipeline.run failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def default_run_out(tmp_path_factory) -> Path:
+    """The output of the default run (every source on the bundled samples, every stage)."""
+    out = tmp_path_factory.mktemp("default_run") / "out"
+    run_pipeline(f"--output={out}")
+    return out

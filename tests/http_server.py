@@ -1,0 +1,51 @@
+"""A real HTTP server on 127.0.0.1 for download tests: serves files, can fail the first N requests."""
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, Iterator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        server = self.server
+        with server.lock:
+            server.requests.append(self.path)
+            failures = server.failures.get(self.path, [])
+            status = failures.pop(0) if failures else 200
+        if status != 200:
+            self.send_response(status)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            return
+        body = server.files.get(self.path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(files: Dict[str, bytes], failures: Dict[str, list] = None) -> Iterator[ThreadingHTTPServer]:
+    """Serve `files` (path → bytes); `failures[path]` lists statuses to answer before succeeding."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.files = dict(files)
+    server.failures = {k: list(v) for k, v in (failures or {}).items()}
+    server.requests = []
+    server.lock = threading.Lock()
+    server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

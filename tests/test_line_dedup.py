@@ -1,0 +1,84 @@
+"""CCNet line dedup: each rule, on real text, in plain Python and through Beam's shuffle."""
+import gzip
+import hashlib
+import json
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.testing.util import assert_that, equal_to
+
+from common.record import Document, make_id
+from dedup import line_dedup as ld
+from tests.conftest import SHARED
+
+
+def c4_texts():
+    with gzip.open(SHARED / "c4" / "olmo-c4-sample.01.json.gz", "rt") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def test_normalisation_rules():
+    assert ld.normalize_line("  Hello World  ") == "hello world"  # strip + lowercase
+    assert ld.normalize_line("Call 555-1234 or ٣") == "call 000-0000 or 0"  # every digit, any script
+    assert ld.normalize_line("«Bonjour» — dit-il…") == "bonjour  dit-il"  # Unicode punctuation deleted
+    assert ld.normalize_line("tab\x01\x7f\x9fend") == "tabend"  # control characters deleted
+    assert ld.normalize_line("ASCII, punctuation! stays.") == "ascii, punctuation! stays."
+
+
+def test_whole_text_normalisation_equals_per_line():
+    for text in c4_texts():
+        lines = text.split("\n")
+        assert ld.normalized_lines(text) == [ld.normalize_line(l) for l in lines]
+
+
+def test_hash_is_first_8_bytes_of_sha1_as_uint64():
+    line = "hello world 0000"
+    expected = np.frombuffer(hashlib.sha1(line.encode()).digest()[:8], dtype="<u8")[0]
+    assert ld.line_hash(line) == int(expected)
+    hashes, idx = ld.line_hashes("Hello World 2023\n\n   \nother")
+    assert hashes.dtype == np.dtype("<u8") and int(hashes[0]) == int(expected)
+    assert idx.tolist() == [0, 3]  # empty lines carry no hash
+
+
+def test_first_copy_removed_too_and_empty_lines_go():
+    a, b = c4_texts()[:2]
+    shared = "Subscribe to our newsletter for updates!"
+    docs = [a + "\n\n" + shared, shared.upper() + "\n" + b]
+    out = ld.dedup_in_memory(docs)
+    assert shared not in out[0] and shared.upper() not in out[1]  # both copies, the first included
+    assert "" not in out[0].split("\n")  # empty lines removed
+    assert out[0] == "\n".join(l for l in a.split("\n") if l.strip())
+
+
+def test_repeats_inside_one_document_removed():
+    text = c4_texts()[2]
+    first = text.split("\n")[0]
+    out = ld.dedup_in_memory([text + "\n" + first])[0]
+    assert first not in out.split("\n")
+
+
+def _docs(texts, source="commoncrawl"):
+    return [Document(make_id(source, str(i)), source, t, None, {"cc_shard": i}) for i, t in enumerate(texts)]
+
+
+def test_beam_line_dedup_matches_reference_and_drops_emptied_docs():
+    texts = c4_texts()
+    nav = "Home\nAbout us\nContact\nPrivacy Policy"
+    texts = [nav + "\n" + t for t in texts] + [nav, texts[0]]  # every line of these repeats elsewhere
+    docs = _docs(texts)
+    expected = ld.dedup_in_memory(texts)
+    want = sorted((d.id, e) for d, e in zip(docs, expected) if e)
+    emptied = sum(1 for e in expected if not e)
+    assert emptied == 3  # the nav-only page, the copy of texts[0], and texts[0] itself
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        out, events = p | beam.Create(docs) | ld.LineDedup(hash_shards=3, doc_shards=4)
+        assert_that(out | beam.Map(lambda d: (d.id, d.text)), equal_to(want), label="texts")
+        assert_that(events | beam.Map(lambda e: e.reason), equal_to([ld.REASON_EMPTY] * emptied), label="drops")
+
+
+def test_scope_groups_keep_cross_group_repeats():
+    text = c4_texts()[0]
+    docs = _docs([text, text])  # cc_shard 0 and 1
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        out, _ = p | beam.Create(docs) | ld.LineDedup(2, 2, scope_of=lambda d: d.meta["cc_shard"] // 1)
+        assert_that(out | beam.Map(lambda d: d.text), equal_to([ld.dedup_in_memory([text])[0]] * 2))
