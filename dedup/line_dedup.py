@@ -32,24 +32,29 @@ from common.record import Document
 UNICODE_PUNCT = "，。、„”“«»１」「《》´∶：？！（）；–—．～’…━〈〉【】％►"
 # Control characters 0–31 and 127–159, but not "\n": we normalise whole documents at once and
 # split afterwards, which gives the same lines as cc_net's per-line normalisation.
-_DELETE = {ord(c): None for c in UNICODE_PUNCT}
-_DELETE.update({c: None for c in list(range(0, 32)) + list(range(127, 160)) if c != 10})
+_CONTROL = [c for c in list(range(0, 32)) + list(range(127, 160)) if c != 10]
+_DELETE = re.compile("[" + re.escape(UNICODE_PUNCT + "".join(map(chr, _CONTROL))) + "]")
 _DIGIT = re.compile(r"\d")
+# ASCII-only text: one bytes.translate does digits and control characters (several times faster).
+_ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_ASCII_CONTROL = bytes(c for c in _CONTROL if c < 128)
 
 REASON_EMPTY = "line_dedup_empty"
 
 
 def normalize_line(line: str) -> str:
     """cc_net's dedup normalisation of one line."""
-    return _DIGIT.sub("0", line.strip().lower()).translate(_DELETE)
+    return _DELETE.sub("", _DIGIT.sub("0", line.strip().lower()))
 
 
 def normalized_lines(text: str) -> List[str]:
     """The normalised form of each line of `text` (same count and order as text.split('\\n'))."""
     # Strip per line first (as cc_net does), then lowercase, digits and deletion on the whole
     # text at once (one C call each): the same lines as normalize_line, several times faster.
-    stripped = "\n".join(line.strip() for line in text.split("\n"))
-    return _DIGIT.sub("0", stripped.lower()).translate(_DELETE).split("\n")
+    whole = "\n".join(line.strip() for line in text.split("\n")).lower()
+    if whole.isascii():
+        return whole.encode("ascii").translate(_ASCII_DIGITS, _ASCII_CONTROL).decode("ascii").split("\n")
+    return _DELETE.sub("", _DIGIT.sub("0", whole)).split("\n")
 
 
 def line_hash(normalized: str) -> int:
@@ -96,29 +101,44 @@ def doc_shard(doc_id: str, shards: int) -> int:
 
 
 class _Batches:
-    """Per-(scope, hash shard) columns of (hash, doc key hi, doc key lo, line index)."""
+    """Line hashes of many documents, per scope; split by hash shard only when drained, so the
+    per-document cost is a few list appends whatever the shard count."""
 
-    def __init__(self):
-        self.cols: Dict[tuple, List[list]] = defaultdict(lambda: [[], [], [], []])
+    def __init__(self, hash_shards: int):
+        self.hash_shards = hash_shards
+        self.per_scope: Dict[object, List[list]] = defaultdict(lambda: [[], [], [], [], []])
         self.rows = 0
 
-    def add(self, key, hashes, k1, k2, idx):
-        c = self.cols[key]
-        c[0].append(hashes)
-        c[1].append(np.full(len(hashes), k1, dtype=np.uint64))
-        c[2].append(np.full(len(hashes), k2, dtype=np.uint64))
-        c[3].append(idx)
+    def add(self, scope, hashes, k1: int, k2: int, idx) -> None:
+        h, a, b, i, n = self.per_scope[scope]
+        h.append(hashes)
+        a.append(k1)
+        b.append(k2)
+        i.append(idx)
+        n.append(len(hashes))
         self.rows += len(hashes)
 
     def drain(self):
-        for key, (h, a, b, i) in sorted(self.cols.items()):
-            yield key, (np.concatenate(h), np.concatenate(a), np.concatenate(b), np.concatenate(i))
-        self.cols.clear()
+        """((scope, hash shard), (hashes, doc key hi, doc key lo, line idx)) column batches."""
+        for scope in sorted(self.per_scope, key=repr):
+            h, a, b, i, n = self.per_scope[scope]
+            hashes = np.concatenate(h)
+            k1 = np.repeat(np.asarray(a, dtype=np.uint64), n)
+            k2 = np.repeat(np.asarray(b, dtype=np.uint64), n)
+            idx = np.concatenate(i)
+            shard = hashes % np.uint64(self.hash_shards)
+            order = np.argsort(shard, kind="stable")
+            bounds = np.searchsorted(shard[order], np.arange(self.hash_shards + 1, dtype=np.uint64))
+            for s_, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+                if hi > lo:
+                    sel = order[lo:hi]
+                    yield (scope, s_), (hashes[sel], k1[sel], k2[sel], idx[sel])
+        self.per_scope.clear()
         self.rows = 0
 
 
 class HashLines(beam.DoFn):
-    """doc → (doc shard, doc) on the main output; batched line hashes on the `hashes` output."""
+    """doc → (doc shard, (doc, indices of its non-empty lines)) on the main output; batched line hashes on the `hashes` output."""
 
     HASHES = "hashes"
 
@@ -129,18 +149,14 @@ class HashLines(beam.DoFn):
         self.max_rows = max_rows
 
     def start_bundle(self):
-        self.batches = _Batches()
+        self.batches = _Batches(self.hash_shards)
 
     def process(self, doc: Document):
         hashes, idx = line_hashes(doc.text)
         k1, k2 = doc_key(doc.id)
-        scope = self.scope_of(doc)
-        shard_of_line = (hashes % np.uint64(self.hash_shards)).astype(np.int64)
-        for shard in np.unique(shard_of_line).tolist():
-            sel = shard_of_line == shard
-            self.batches.add((scope, shard), hashes[sel], k1, k2, idx[sel])
+        self.batches.add(self.scope_of(doc), hashes, k1, k2, idx)
         beam.metrics.Metrics.counter("line_dedup", "lines").inc(len(hashes))
-        yield (k1 % self.doc_shards, doc)
+        yield (k1 % self.doc_shards, (doc, idx))
         if self.batches.rows >= self.max_rows:
             for item in self.batches.drain():
                 yield beam.pvalue.TaggedOutput(self.HASHES, item)
@@ -195,11 +211,10 @@ class ApplyRemovals(beam.DoFn):
         for k1, k2, idx in grouped["removals"]:
             for a, b, i in zip(k1.tolist(), k2.tolist(), idx.tolist()):
                 remove[(a, b)].add(i)
-        for doc in grouped["docs"]:
+        for doc, nonempty in grouped["docs"]:
             lines = doc.text.split("\n")
             gone = remove.get(doc_key(doc.id), ())
-            normalized = normalized_lines(doc.text)
-            kept = [line for i, line in enumerate(lines) if normalized[i] and i not in gone]
+            kept = [lines[i] for i in nonempty.tolist() if i not in gone]
             if not kept:
                 beam.metrics.Metrics.counter("line_dedup", "docs_emptied").inc()
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, REASON_EMPTY, doc.nbytes))

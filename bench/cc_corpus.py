@@ -1,0 +1,66 @@
+"""A benchmark corpus of WET files built from the real samples in ../shared/data.
+
+Body lines are new combinations of real sentences (C4 pages and Gutenberg books), so most body
+lines are unique, as on the web; each page also carries its site's menu and footer lines, which
+repeat across the site's pages, as web boilerplate does. Deterministic (seeded).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data"
+
+from tests.wet_builder import wet_bytes  # noqa: E402
+
+_SENT = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences():
+    out = []
+    for path in sorted((SHARED / "c4").glob("*.json.gz")):
+        with gzip.open(path, "rt") as f:
+            for line in f:
+                out += _SENT.split(json.loads(line)["text"].replace("\n", " "))
+    for path in sorted((SHARED / "books" / "clean").glob("*.txt.gz")):
+        text = gzip.open(path, "rt", encoding="utf-8", errors="replace").read()
+        out += _SENT.split(re.sub(r"\s+", " ", text))
+    return [s.strip() for s in out if 20 <= len(s.strip()) <= 400]
+
+
+def site_boilerplate(rng: random.Random, site: int):
+    words = ["Home", "News", "About", "Contact", "Blog", "Shop", "Events", "Careers", "Support", "Login"]
+    menu = [f"{w}" for w in rng.sample(words, 6)]
+    footer = [f"© 2023 Site {site} Ltd. All rights reserved.", "Privacy Policy | Terms of Use | Cookie settings",
+              f"Follow site {site} on social media"]
+    return menu, footer
+
+
+def build(out_dir: str, megabytes: float = 20.0, files: int = 8, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    pool = sentences()
+    target = int(megabytes * 1_000_000)
+    os.makedirs(out_dir, exist_ok=True)
+    pages, size, n = [], 0, 0
+    while size < target:
+        site = rng.randrange(400)
+        menu, footer = site_boilerplate(random.Random(site), site)
+        body = [" ".join(rng.sample(pool, rng.randint(2, 5))) for _ in range(rng.randint(8, 30))]
+        text = "\n".join(menu + [f"Posted on {rng.randint(1, 28)} March 2023"] + body + footer)
+        pages.append((f"https://site{site}.example.com/page/{n}", text))
+        size += len(text.encode("utf-8"))
+        n += 1
+    paths = []
+    for i in range(files):
+        path = os.path.join(out_dir, f"bench-{i:05d}.warc.wet.gz")
+        with open(path, "wb") as f:
+            f.write(wet_bytes(pages[i::files]))
+        paths.append(path)
+    return paths, [t for _, t in pages], size
