@@ -1,0 +1,198 @@
+"""Near-dedup benchmark on real text: signatures/s/core beside datasketch, the stage's MB/s per core
+on the DirectRunner, and peak memory at two corpus sizes.
+
+    .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000]
+
+Documents are C4 pages, Project Gutenberg book passages, Stack Exchange posts and HellaSwag lines
+from ../shared/data, plus near copies made by small word edits (about a fifth of the corpus).
+Every figure is measured in the same run; "per core" means divided by the CPU seconds of the
+process that did the work (the benchmark and DirectRunner's in-process worker are single-threaded).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from common.record import Document, make_id  # noqa: E402
+from dedup import minhash as mh  # noqa: E402
+from dedup.lsh import byte_batches  # noqa: E402
+
+
+def base_texts() -> list:
+    texts = []
+    for path in sorted((DATA / "c4").glob("*.json.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            texts += [json.loads(line)["text"] for line in f]
+    for path in sorted((DATA / "books" / "clean").glob("*.txt.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            words = f.read().split()
+        texts += [" ".join(words[i:i + 400]) for i in range(0, len(words) - 400, 400)]
+    with gzip.open(DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz", "rt", encoding="utf-8") as f:
+        for match in re.finditer(r'Body="([^"]*)"', f.read()):
+            body = re.sub(r"<[^>]+>", " ", html.unescape(html.unescape(match.group(1))))
+            if len(body.split()) >= 30:
+                texts.append(body)
+    texts += [line for line in (DATA / "benchmarks" / "hellaswag_val_correct.first400.txt").read_text().splitlines() if line]
+    return texts
+
+
+def near_copy(text: str, rng: random.Random) -> str:
+    """A small edit: about 2% of the words replaced, one sentence-sized span deleted."""
+    words = text.split()
+    for _ in range(max(1, len(words) // 50)):
+        words[rng.randrange(len(words))] = f"w{rng.randrange(10**6)}"
+    if len(words) > 60:
+        cut = rng.randrange(len(words) - 10)
+        del words[cut:cut + 5]
+    return " ".join(words)
+
+
+def corpus(n_docs: int, seed: int = 0) -> list:
+    """n_docs Documents: real texts and near copies of about a quarter of them.
+
+    When n_docs exceeds the real texts, later laps suffix every word with the lap number: new
+    shingles (not duplicates of the first lap) with the same length distribution, so corpus
+    sizes differ in count only.
+    """
+    rng = random.Random(seed)
+    texts = base_texts()
+    docs = []
+    i = 0
+    while len(docs) < n_docs:
+        text = texts[i % len(texts)]
+        lap = i // len(texts)
+        if lap:
+            text = " ".join(w + str(lap) for w in text.split())
+        docs.append(Document(make_id("bench", str(i)), "bench", text, None, {}))
+        if rng.random() < 0.25 and len(docs) < n_docs:
+            docs.append(Document(make_id("bench", str(i), "copy"), "bench", near_copy(text, rng), None, {}))
+        i += 1
+    return docs
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_signatures(docs: list, num_perm: int) -> dict:
+    from datasketch import MinHash
+
+    texts = [d.text for d in docs]
+    hasher = mh.MinHasher(num_perm=num_perm, seed=42)
+    hasher.signatures(texts[:50])
+    start = time.process_time()
+    for lo in range(0, len(texts), 256):
+        hasher.signatures(texts[lo:lo + 256])
+    ours = time.process_time() - start
+
+    start = time.process_time()
+    shingled = [[" ".join(s).encode("utf-8") for s in mh.shingles(mh.normalize_words(t))] or [b""] for t in texts]
+    shingling = time.process_time() - start
+    start = time.process_time()
+    MinHash.bulk(shingled, num_perm=num_perm)
+    theirs = time.process_time() - start
+    n = len(texts)
+    return {
+        "docs": n,
+        "ours_sig_per_s": n / ours,
+        "datasketch_bulk_sig_per_s": n / theirs,
+        "datasketch_with_shingling_sig_per_s": n / (theirs + shingling),
+        "ratio_vs_bulk": theirs / ours,
+        "ratio_vs_bulk_with_shingling": (theirs + shingling) / ours,
+    }
+
+
+def run_stage(n_docs: int) -> dict:
+    """The whole NearDedup stage on the DirectRunner (in-process worker), in this process."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from dedup.lsh import NearDedup
+
+    docs = corpus(n_docs)
+    config = json.loads((ROOT / "pipeline" / "recipes" / "llama" / "neardup.json").read_text())
+    start_cpu, start_wall = cpu_seconds(), time.perf_counter()
+    p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
+    _ = p | beam.Create(docs, reshuffle=False) | NearDedup(config, "NearDedup")
+    result = p.run()
+    result.wait_until_finish()
+    cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
+    mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
+    return {"docs": len(docs), "mb": mb, "cpu_s": cpu, "wall_s": wall, "mb_per_s_per_core": mb / cpu,
+            "kept": counters.get("kept"), "near_duplicate": counters.get("removed"),
+            "cc_last_round_changed": counters.get("cc_last_round_changed", 0),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def signature_stream_peak(n_docs: int) -> float:
+    """Peak traced Python/numpy memory (MB) of signing a corpus batch by batch, as the DoFn does."""
+    docs = corpus(n_docs)
+    hasher = mh.MinHasher(112, 42)  # allocates the per-process power tables before tracing
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for lo in range(0, len(docs), 256):  # as the DoFn: 256 documents, cut at 4 MiB of text
+        for batch in byte_batches(docs[lo:lo + 256], 4 << 20):
+            sigs, _ = hasher.signatures([d.text for d in batch])
+            mh.band_hashes(sigs, 14, 8)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak / 1e6
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=3000, help="documents for the signature benchmark")
+    parser.add_argument("--small", type=int, default=1500, help="smaller corpus for the stage / memory runs")
+    parser.add_argument("--large", type=int, default=6000, help="larger corpus for the stage / memory runs")
+    parser.add_argument("--num_perm", type=int, default=112)
+    parser.add_argument("--stage", type=int, default=0, help=argparse.SUPPRESS)  # child mode
+    args = parser.parse_args(argv)
+
+    if args.stage:
+        print(json.dumps(run_stage(args.stage)))
+        return
+
+    docs = corpus(args.docs)
+    sig = bench_signatures(docs, args.num_perm)
+    print(f"signatures ({sig['docs']} docs, num_perm={args.num_perm}, 1 core):")
+    print(f"  ours                         {sig['ours_sig_per_s']:10.0f} sig/s")
+    print(f"  datasketch MinHash.bulk      {sig['datasketch_bulk_sig_per_s']:10.0f} sig/s"
+          f"   ratio {sig['ratio_vs_bulk']:.1f}x (datasketch given ready shingles)")
+    print(f"  datasketch incl. shingling   {sig['datasketch_with_shingling_sig_per_s']:10.0f} sig/s"
+          f"   ratio {sig['ratio_vs_bulk_with_shingling']:.1f}x (both from text)")
+
+    print("near-dedup stage on the DirectRunner (one worker, each size in a fresh process):")
+    for n in (args.small, args.large):
+        out = subprocess.run([sys.executable, __file__, "--stage", str(n)], capture_output=True, text=True,
+                             cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        if out.returncode != 0:
+            print(out.stderr[-3000:])
+            raise SystemExit(out.returncode)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {r['docs']:6d} docs {r['mb']:6.1f} MB: {r['mb_per_s_per_core']:.2f} MB/s per core "
+              f"(cpu {r['cpu_s']:.1f}s, wall {r['wall_s']:.1f}s), kept {r['kept']}, near_duplicate {r['near_duplicate']}, "
+              f"cc_last_round_changed {r['cc_last_round_changed']}, peak RSS {r['peak_rss_mb']:.0f} MB")
+    print("signing memory, batch by batch (tracemalloc peak):")
+    for n in (args.small, args.large):
+        print(f"  {n:6d} docs: {signature_stream_peak(n):.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

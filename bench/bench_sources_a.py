@@ -1,0 +1,120 @@
+"""Throughput of the GitHub, Wikipedia and Books readers + cleaners on the real samples.
+
+    python bench/bench_sources_a.py [--repeat 3]
+
+For each source: MB/s per core = uncompressed input MB / CPU seconds (process time, one
+process, no Beam), best of --repeat runs. To make figures comparable across machines, each is
+also given as a ratio to plain decompression of the same files measured in the same run
+("x decompress": how many times slower than just reading the bytes).
+Inputs: ../shared/data/github/*.tar.gz, the enwiki pages-articles sample, ../shared/data/books/raw.
+"""
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+from common.events import Event  # noqa: E402
+from dedup.book_overlap import shingles  # noqa: E402
+from pipeline import inputs, recipe  # noqa: E402
+from pipeline.sources.books import BookCleaner, read_books  # noqa: E402
+from pipeline.sources.github import GithubFileCleaner  # noqa: E402
+from pipeline.sources.github_read import Admission, read_unit  # noqa: E402
+from pipeline.sources.wikipedia import WikipediaPageCleaner, read_dump  # noqa: E402
+
+
+def cpu(fn, repeat):
+    best = None
+    for _ in range(repeat):
+        t = time.process_time()
+        fn()
+        dt = time.process_time() - t
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def bench_github(cfg):
+    paths = sorted(str(p) for p in (DATA / "github").glob("*.tar.gz"))
+    adm, cleaner = Admission.from_recipe(cfg), GithubFileCleaner(cfg)
+    nbytes = 0
+    for p in paths:
+        with tarfile.open(p) as tf:
+            nbytes += sum(m.size for m in tf if m.isfile())
+
+    def run():
+        for p in paths:
+            for o in read_unit(p, inputs.open_binary, adm):
+                if not isinstance(o, Event):
+                    cleaner(o)
+
+    def decompress():
+        for p in paths:
+            with gzip.open(p) as f:
+                while f.read(1 << 20):
+                    pass
+
+    return nbytes, run, decompress
+
+
+def bench_wikipedia(cfg):
+    path = str(next((DATA / "wikipedia").glob("*.bz2")))
+    nbytes = len(bz2.decompress(Path(path).read_bytes()))
+    cleaner = WikipediaPageCleaner(cfg)
+
+    def run():
+        with open(path, "rb") as f:
+            for o in read_dump(path, f):
+                if not isinstance(o, Event):
+                    cleaner(o)
+
+    def decompress():
+        with bz2.open(path) as f:
+            while f.read(1 << 20):
+                pass
+
+    return nbytes, run, decompress
+
+
+def bench_books(cfg):
+    paths = sorted(str(p) for p in (DATA / "books" / "raw").glob("*.txt.gz"))
+    nbytes = sum(len(gzip.open(p).read()) for p in paths)
+    cleaner = BookCleaner(cfg)
+
+    def run():
+        for p in paths:
+            with open(p, "rb") as f:
+                for o in read_books(p, f):
+                    doc = cleaner(o)
+                    shingles(doc.text, cfg["shingle_words"], cfg["shingle_sample_mod"])  # dedup's map side
+
+    def decompress():
+        for p in paths:
+            gzip.open(p).read()
+
+    return nbytes, run, decompress
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    rec = recipe.load()
+    print(f"{'source':<10} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'x decompress':>13}")
+    for name, make in (("github", bench_github), ("wikipedia", bench_wikipedia), ("books", bench_books)):
+        nbytes, run, decompress = make(rec[name])
+        t_run = cpu(run, args.repeat)
+        t_dec = cpu(decompress, args.repeat)
+        mb = nbytes / 1e6
+        print(f"{name:<10} {mb:>9.2f} {t_run:>7.2f} {mb / t_run:>10.2f} {t_run / t_dec:>13.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Books: Project Gutenberg without its header and footer, Books3-style texts, book-level dedup.
+
+    files ─ ReadBooks ─ CleanBooks ─ ExactDedup ─ BookOverlapDedup ─ docs
+            (one book per .txt/.txt.gz; one per line of a .jsonl)
+                        (Gutenberg header/footer stripped: `gutenberg.strip_gutenberg`)
+                                     (identical texts: the cheap case first)
+                                                  (> 90% shingle containment: `dedup.book_overlap`)
+
+Inputs (`--books_input`):
+- plain text, `.txt` or `.txt.gz` (any name; compression sniffed): one book per file. A text
+  whose head names Project Gutenberg is corpus `gutenberg`; any other is corpus `books3` (the
+  Books3 tarball holds one plain-text file per book);
+- JSON lines (`.jsonl`, `.json`, optionally compressed), Books3 as distributed in the Pile:
+  `{"text": …, "meta": {…}}` per line (`title` taken from meta or the row when present).
+Ids are made from the corpus name and the book's location (Gutenberg: the eBook number), so two
+corpora never share an id space in the dedup steps.
+
+Thresholds: `pipeline/recipes/llama/books.json`. `meta`: corpus, title, file (and ebook for
+Gutenberg). Drop reasons: `gutenberg_markers_missing`, `too_short`, `exact_duplicate`,
+`book_overlap`, `bad_input:{not_utf8, truncated_gzip, malformed_json}`.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import posixpath
+import zlib
+from typing import Iterator, Sequence, Union
+
+import apache_beam as beam
+
+from common import events as ev
+from common.events import Event
+from common.record import Document, make_id
+from dedup.book_overlap import BookOverlapDedup
+from dedup.exact import ExactDedup, content_key
+from pipeline import inputs as pipeline_inputs
+from pipeline.recipe import section
+from pipeline.sources import gutenberg
+from pipeline.sources.github_read import decompressed
+from pipeline.stages import ApplyFilter
+
+SOURCE = "books"
+SAMPLES = ["samples/books/*.txt", "samples/books/*.jsonl"]
+_STREAM_ERRORS = (EOFError, OSError, zlib.error)
+
+
+def _stem(path: str) -> str:
+    name = posixpath.basename(path)
+    for suffix in (".gz", ".bz2", ".txt", ".jsonl", ".json"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def book_from_text(path: str, text: str) -> Document:
+    name = posixpath.basename(path)
+    if gutenberg.looks_like_gutenberg(text):
+        number = gutenberg.ebook_number(text)
+        meta = {"corpus": "gutenberg", "ebook": number, "title": gutenberg.title_of(text), "file": name}
+        doc_id = make_id(SOURCE, "gutenberg", number or _stem(path))
+        url = f"https://www.gutenberg.org/ebooks/{number}" if number else None
+        return Document(doc_id, SOURCE, text, url, meta)
+    meta = {"corpus": "books3", "title": _stem(path), "file": name}
+    return Document(make_id(SOURCE, "books3", _stem(path)), SOURCE, text, None, meta)
+
+
+def read_text_book(path: str, raw) -> Iterator[Union[Document, Event]]:
+    try:
+        data = decompressed(raw).read()
+    except _STREAM_ERRORS as e:
+        yield ev.bad_input(SOURCE, "truncated_gzip", path, repr(e))
+        return
+    text = gutenberg.decode_book(data)
+    if text is None:
+        yield ev.bad_input(SOURCE, "not_utf8", path, "not UTF-8 and no declared encoding", len(data))
+        return
+    yield book_from_text(path, text)
+
+
+def read_jsonl_books(path: str, raw) -> Iterator[Union[Document, Event]]:
+    lineno = 0
+    try:
+        for lineno, line in enumerate(decompressed(raw), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text is not a string")
+            except UnicodeDecodeError as e:
+                yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
+                continue
+            except (ValueError, KeyError, TypeError) as e:
+                yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
+                continue
+            row_meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+            title = row_meta.get("title") or row.get("title") or f"{_stem(path)}:{lineno}"
+            meta = {"corpus": "books3", "title": str(title), "file": posixpath.basename(path)}
+            yield Document(make_id(SOURCE, "books3", _stem(path), str(lineno)), SOURCE, text, None, meta)
+    except _STREAM_ERRORS as e:
+        yield ev.bad_input(SOURCE, "truncated_gzip", path, f"after line {lineno}: {e!r}")
+
+
+def read_books(path: str, raw) -> Iterator[Union[Document, Event]]:
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.bz2")):
+        yield from read_jsonl_books(path, raw)
+    else:
+        yield from read_text_book(path, raw)
+
+
+class BookCleaner:
+    """book → book with the body only (Gutenberg), newlines normalised; or a drop reason."""
+
+    def __init__(self, cfg: dict):
+        self.min_chars = int(cfg["min_chars"])
+
+    def __call__(self, doc: Document):
+        text = doc.text
+        if doc.meta.get("corpus") == "gutenberg":
+            text = gutenberg.strip_gutenberg(text)
+            if text is None:
+                return "gutenberg_markers_missing"
+        text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if len(text.strip()) < self.min_chars:
+            return "too_short"
+        return doc.with_text(text)
+
+
+class _ReadBooks(beam.DoFn):
+    def process(self, path: str):
+        with pipeline_inputs.open_binary(path) as raw:
+            for outcome in read_books(path, raw):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
+                if isinstance(outcome, Event):
+                    beam.metrics.Metrics.counter("books_read", outcome.reason).inc()
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
+                else:
+                    beam.metrics.Metrics.counter("books_read", "books").inc()
+                    yield outcome
+
+
+class Source(beam.PTransform):
+    def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
+        super().__init__()
+        self.cfg = section(recipe, "books")
+        self.paths = pipeline_inputs.expand(inputs)
+
+    def expand(self, pbegin):
+        cfg = self.cfg
+        read = (
+            pbegin
+            | "BookFiles" >> beam.Create(self.paths)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadBooks" >> beam.ParDo(_ReadBooks()).with_outputs(ev.EVENTS, main="docs")
+        )
+        cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")
+        unique, exact_events = cleaned | "ExactDedup" >> ExactDedup(key_fn=content_key, label="books_exact_dedup")
+        kept, overlap_events = unique | "BookOverlapDedup" >> BookOverlapDedup(
+            shingle_words=cfg["shingle_words"],
+            threshold=cfg["containment_threshold"],
+            sample_mod=cfg["shingle_sample_mod"],
+            max_books_per_shingle=cfg["max_books_per_shingle"],
+            label="books_overlap",
+        )
+        events = (read[ev.EVENTS], clean_events, exact_events, overlap_events) | "BooksEvents" >> beam.Flatten()
+        return kept, events

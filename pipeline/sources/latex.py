@@ -1,0 +1,458 @@
+"""Plain LaTeX cleaning for arXiv e-prints (Lewkowycz et al. 2022, as LLaMA used it).
+
+Steps, in the order `clean_eprint` runs them:
+1. decode each `.tex` member: UTF-8 (BOM allowed), then only the fallbacks the recipe lists
+   (`fallback_encodings`, default latin-1); a result with more than `max_control_fraction` control
+   characters is not text (UTF-16, binary) and the member is undecodable;
+2. comments removed: `%` to end of line unless escaped (`\\%` is kept); a line that was only a
+   comment goes entirely; `comment` environments go too;
+3. main file: the `.tex` member whose text (comments removed) has `\\documentclass` (or the
+   LaTeX 2.09 `\\documentstyle`); several: the one with `\\begin{document}`, then the largest,
+   then the smallest name — deterministic whatever the archive order;
+4. `\\input{..}` / `\\include{..}` resolved recursively inside the archive only, relative to the main
+   file's folder (as LaTeX does), `.tex` added when missing; a path that escapes the archive
+   (`../`, absolute) is refused; missing, cyclic or too-deep inputs are left out; all counted;
+5. the authors' macros (`\\newcommand`, `\\renewcommand`, `\\providecommand`, `\\def`, `\\gdef`;
+   with arguments and an optional default for the first) removed from the text and expanded
+   inline, repeatedly (nested macros) up to `max_macro_passes` passes; sectioning commands are
+   never expanded (redefining `\\section` must not hide the section cut);
+6. everything after `\\end{document}` and everything before the first sectioning command
+   (chapter, part, section, subsection, subsubsection, paragraph, subparagraph — each its own
+   alternative; a paper without one is dropped, as RedPajama does);
+7. the bibliography removed (`thebibliography`/`references` environments, `\\bibliography`,
+   `\\bibliographystyle`, `\\printbibliography`, `\\addbibresource`); appendices after it stay.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+DEFAULT_SECTION_COMMANDS = ("chapter", "part", "section", "subsection", "subsubsection", "paragraph", "subparagraph")
+
+# ---------------------------------------------------------------- decoding
+
+
+def _control_fraction(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 127 <= ord(ch) < 160)
+    return bad / len(text)
+
+
+def decode_tex(data: bytes, fallback_encodings: Sequence[str] = ("latin-1",), max_control_fraction: float = 0.01) -> Optional[Tuple[str, str]]:
+    """(text, encoding used) or None when no allowed encoding gives text."""
+    for encoding in ("utf-8-sig", *fallback_encodings):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _control_fraction(text) <= max_control_fraction:
+            return text.replace("\r\n", "\n").replace("\r", "\n"), ("utf-8" if encoding == "utf-8-sig" else encoding)
+    return None
+
+
+# ---------------------------------------------------------------- comments
+
+# A % preceded by an even number of backslashes (none included) starts a comment.
+_COMMENT = re.compile(r"(?<!\\)(?:\\\\)*%")
+_COMMENT_ENV = re.compile(r"\\begin\{comment\}.*?(?:\\end\{comment\}|\Z)", re.S)
+
+
+def strip_comments(text: str) -> str:
+    out: List[str] = []
+    for line in text.split("\n"):
+        if "%" in line:
+            m = _COMMENT.search(line)
+            if m:
+                # keep the backslash pairs before the %, they are `\\` line breaks
+                kept = line[: m.end() - 1].rstrip()
+                if not kept.strip():
+                    continue  # the whole line was a comment: it leaves no blank line behind
+                line = kept
+        out.append(line)
+    return _COMMENT_ENV.sub("", "\n".join(out))
+
+
+# ---------------------------------------------------------------- balanced groups
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    n = len(text)
+    while pos < n and text[pos] in " \t\n":
+        pos += 1
+    return pos
+
+
+def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> Optional[Tuple[str, int]]:
+    """The content of the balanced group opening at `pos` and the index after it, or None."""
+    if pos >= len(text) or text[pos] != open_ch:
+        return None
+    depth = 0
+    i = pos
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2  # an escaped brace does not count
+            continue
+        if ch == "{" or (open_ch == "[" and ch == "["):
+            depth += 1
+        elif ch == "}" or (close_ch == "]" and ch == "]"):
+            depth -= 1
+            if depth == 0:
+                if ch != close_ch:
+                    return None
+                return text[pos + 1 : i], i + 1
+            if depth < 0:
+                return None
+        i += 1
+    return None
+
+
+def _read_argument(text: str, pos: int) -> Optional[Tuple[str, int]]:
+    """One mandatory TeX argument: a brace group, a control sequence, or one character."""
+    pos = _skip_ws(text, pos)
+    if pos >= len(text):
+        return None
+    if text[pos] == "{":
+        return read_group(text, pos)
+    if text[pos] == "\\":
+        m = _CONTROL.match(text, pos)
+        return text[pos : m.end()], m.end()
+    if text[pos] in "}%":
+        return None
+    return text[pos], pos + 1
+
+
+_CONTROL = re.compile(r"\\(?:[A-Za-z]+|.)", re.S)
+
+# ---------------------------------------------------------------- inputs
+
+
+_INPUT = re.compile(r"\\(input|include)(?![A-Za-z@])\s*(?:\{([^{}]*)\}|([^\s{}\\%]+))")
+
+
+@dataclass
+class InputStats:
+    resolved: int = 0
+    missing: int = 0
+    refused: int = 0  # the path escapes the archive
+    cyclic: int = 0
+    too_deep: int = 0
+    refused_paths: List[str] = field(default_factory=list)
+
+
+def safe_archive_path(path: str) -> Optional[str]:
+    """The normalised path inside the archive, or None when it would escape it."""
+    path = path.replace("\\", "/").strip()
+    if not path or path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        return None
+    norm = posixpath.normpath(path)
+    if norm == ".." or norm.startswith("../") or norm == ".":
+        return None
+    return norm
+
+
+def resolve_inputs(main: str, files: Mapping[str, str], max_depth: int = 16, stats: Optional[InputStats] = None) -> Tuple[str, InputStats]:
+    """The main file's text with its inputs spliced in. `files`: archive path → comment-free text."""
+    stats = stats or InputStats()
+    base = posixpath.dirname(main)
+
+    def lookup(name: str) -> Tuple[Optional[str], str]:
+        name = name.strip().strip('"')
+        joined = safe_archive_path(posixpath.join(base, name) if base else name)
+        if joined is None:
+            return None, "refused"
+        for candidate in (joined, joined + ".tex"):
+            if candidate in files:
+                return candidate, "ok"
+        return None, "missing"
+
+    def splice(path: str, stack: Tuple[str, ...]) -> str:
+        text = files[path]
+
+        def replace(m: "re.Match") -> str:
+            target, status = lookup(m.group(2) if m.group(2) is not None else m.group(3))
+            if status == "refused":
+                stats.refused += 1
+                stats.refused_paths.append((m.group(2) or m.group(3)).strip())
+                return ""
+            if status == "missing":
+                stats.missing += 1
+                return ""
+            if target in stack:
+                stats.cyclic += 1
+                return ""
+            if len(stack) > max_depth:
+                stats.too_deep += 1
+                return ""
+            stats.resolved += 1
+            # newlines around it: the end of an input file ends a line, as in TeX
+            return "\n" + splice(target, stack + (target,)) + "\n"
+
+        return _INPUT.sub(replace, text)
+
+    return splice(main, (main,)), stats
+
+
+# ---------------------------------------------------------------- main file
+
+_DOCCLASS = re.compile(r"\\document(?:class|style)(?![A-Za-z])")
+_BEGIN_DOC = re.compile(r"\\begin\s*\{document\}")
+
+
+def choose_main_file(files: Mapping[str, str]) -> Optional[str]:
+    """The main `.tex` among comment-free texts (see the module docstring for the tie-breaks)."""
+    candidates = [p for p, t in files.items() if _DOCCLASS.search(t)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: (not _BEGIN_DOC.search(files[p]), -len(files[p].encode("utf-8", "surrogatepass")), p))
+
+
+# ---------------------------------------------------------------- macros
+
+
+class Macro(NamedTuple):
+    nargs: int
+    default: Optional[str]  # default of the optional first argument (newcommand [n][default])
+    body: str
+
+
+_DEFINITION = re.compile(r"\\(?:(?:re)?newcommand|providecommand)\*?(?![A-Za-z])|\\g?def(?![A-Za-z])")
+_NAME = re.compile(r"\\([A-Za-z]+)")
+_PARAMS = re.compile(r"(?:#[1-9])*")
+
+
+def _parse_definition(text: str, start: int, end: int) -> Optional[Tuple[str, Macro, int]]:
+    """Parse the definition whose keyword spans text[start:end]: (name, macro, end of definition)."""
+    is_def = text[start + 1 : end].lstrip("g") == "def"
+    pos = _skip_ws(text, end)
+    if is_def:
+        m = _NAME.match(text, pos)
+        if not m:
+            return None
+        name, pos = m.group(1), m.end()
+        params = _PARAMS.match(text, pos)
+        nums = [int(d) for d in params.group(0)[1::2]]
+        if nums != list(range(1, len(nums) + 1)):
+            return None
+        pos = params.end()
+        if pos >= len(text) or text[pos] != "{":
+            return None  # delimited parameters: not expanded, left as written
+        group = read_group(text, pos)
+        if group is None:
+            return None
+        return name, Macro(len(nums), None, group[0]), group[1]
+    # \newcommand{\name}[n][default]{body} or \newcommand\name...
+    if pos < len(text) and text[pos] == "{":
+        group = read_group(text, pos)
+        if group is None:
+            return None
+        m = re.fullmatch(r"\s*\\([A-Za-z]+)\s*", group[0])
+        if not m:
+            return None
+        name, pos = m.group(1), group[1]
+    else:
+        m = _NAME.match(text, pos)
+        if not m:
+            return None
+        name, pos = m.group(1), m.end()
+    nargs, default = 0, None
+    pos = _skip_ws(text, pos)
+    m = re.compile(r"\[\s*(\d)\s*\]").match(text, pos)
+    if m:
+        nargs, pos = int(m.group(1)), _skip_ws(text, m.end())
+        if pos < len(text) and text[pos] == "[":
+            group = read_group(text, pos, "[", "]")
+            if group is None:
+                return None
+            default, pos = group[0], _skip_ws(text, group[1])
+    group = read_group(text, pos)
+    if group is None:
+        return None
+    return name, Macro(nargs, default, group[0]), group[1]
+
+
+def extract_macros(text: str) -> Tuple[str, Dict[str, Macro]]:
+    """Remove the parseable definitions from `text`; return it and name → Macro (the last wins)."""
+    macros: Dict[str, Macro] = {}
+    out: List[str] = []
+    pos = 0
+    for m in _DEFINITION.finditer(text):
+        if m.start() < pos:
+            continue  # inside a definition already taken out
+        parsed = _parse_definition(text, m.start(), m.end())
+        if parsed is None:
+            continue
+        name, macro, end = parsed
+        macros[name] = macro
+        out.append(text[pos : m.start()])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), macros
+
+
+def _substitute(body: str, args: Sequence[str]) -> str:
+    def arg(m: "re.Match") -> str:
+        if m.group(0) == "##":
+            return "#"
+        k = int(m.group(1)) - 1
+        return args[k] if k < len(args) else m.group(0)
+
+    return re.sub(r"##|#([1-9])", arg, body)
+
+
+def _expand_once(text: str, macros: Mapping[str, Macro]) -> Tuple[str, int]:
+    out: List[str] = []
+    pos = 0
+    count = 0
+    for m in _CONTROL.finditer(text):
+        if m.start() < pos:
+            continue
+        name = m.group(0)[1:]
+        macro = macros.get(name)
+        if macro is None:
+            continue
+        end = m.end()
+        args: List[str] = []
+        ok = True
+        if macro.nargs:
+            needed = macro.nargs
+            if macro.default is not None:
+                after = _skip_ws(text, end)
+                group = read_group(text, after, "[", "]") if after < len(text) and text[after] == "[" else None
+                if group is not None:
+                    args.append(group[0])
+                    end = group[1]
+                else:
+                    args.append(macro.default)
+                needed -= 1
+            for _ in range(needed):
+                got = _read_argument(text, end)
+                if got is None:
+                    ok = False
+                    break
+                args.append(got[0])
+                end = got[1]
+        if not ok:
+            continue
+        replacement = _substitute(macro.body, args)
+        # a body ending in a control word must not run into the letters that follow it
+        if re.search(r"\\[A-Za-z]+$", replacement) and end < len(text) and text[end].isalpha():
+            replacement += " "
+        out.append(text[pos : m.start()])
+        out.append(replacement)
+        pos = end
+        count += 1
+    out.append(text[pos:])
+    return "".join(out), count
+
+
+def expand_macros(text: str, macros: Mapping[str, Macro], max_passes: int = 8) -> Tuple[str, int, bool]:
+    """(text, expansions made, True when still expanding after `max_passes` — a recursive macro)."""
+    total = 0
+    if not macros:
+        return text, 0, False
+    for _ in range(max_passes):
+        text, count = _expand_once(text, macros)
+        total += count
+        if count == 0:
+            return text, total, False
+    return text, total, True
+
+
+# ---------------------------------------------------------------- section cut, bibliography
+
+
+def section_pattern(commands: Sequence[str] = DEFAULT_SECTION_COMMANDS) -> "re.Pattern":
+    # one alternative per command: never run two together (RedPajama's \paragraph bug)
+    names = "|".join(re.escape(c) for c in commands)
+    return re.compile(r"\\(?:" + names + r")(?![A-Za-z])\*?\s*[\[{]")
+
+
+def cut_before_first_section(text: str, pattern: "re.Pattern") -> Optional[str]:
+    m = pattern.search(text)
+    return None if m is None else text[m.start() :]
+
+
+_END_DOCUMENT = re.compile(r"\\end\s*\{document\}")
+_BIBLIOGRAPHY = re.compile(
+    r"\\begin\{(thebibliography|references)\}.*?(?:\\end\{\1\}|\Z)"
+    r"|\\(?:bibliography|bibliographystyle|addbibresource|nobibliography)\s*\{[^{}]*\}"
+    r"|\\printbibliography(?:\s*\[[^\]]*\])?",
+    re.S | re.I,
+)
+
+
+def cut_after_end_document(text: str) -> str:
+    m = _END_DOCUMENT.search(text)
+    return text if m is None else text[: m.start()]
+
+
+def remove_bibliography(text: str) -> str:
+    return _BIBLIOGRAPHY.sub("", text)
+
+
+def tidy(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row, no leading/trailing blank lines."""
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip() + "\n" if text.strip() else ""
+
+
+# ---------------------------------------------------------------- the whole e-print
+
+
+@dataclass
+class CleanConfig:
+    section_commands: Sequence[str] = DEFAULT_SECTION_COMMANDS
+    max_input_depth: int = 16
+    max_macro_passes: int = 8
+    never_expand: Sequence[str] = ()
+
+    @classmethod
+    def from_recipe(cls, cfg: Mapping) -> "CleanConfig":
+        return cls(
+            section_commands=tuple(cfg.get("section_commands", DEFAULT_SECTION_COMMANDS)),
+            max_input_depth=int(cfg.get("max_input_depth", 16)),
+            max_macro_passes=int(cfg.get("max_macro_passes", 8)),
+            never_expand=tuple(cfg.get("never_expand", ())),
+        )
+
+
+@dataclass
+class CleanResult:
+    text: Optional[str]  # None: dropped, see `reason`
+    reason: str = ""
+    main_file: Optional[str] = None
+    inputs: InputStats = field(default_factory=InputStats)
+    macros_defined: int = 0
+    macro_expansions: int = 0
+    macro_limit_hit: bool = False
+
+
+def clean_eprint(files: Mapping[str, str], config: CleanConfig = CleanConfig()) -> CleanResult:
+    """`files`: archive path → decoded text of each `.tex` member. Returns the cleaned paper text."""
+    plain = {path: strip_comments(text) for path, text in files.items()}
+    main = choose_main_file(plain)
+    if main is None:
+        return CleanResult(None, "no_main_file")
+    text, stats = resolve_inputs(main, plain, config.max_input_depth)
+    text = cut_after_end_document(text)
+    text, macros = extract_macros(text)
+    protected = set(config.section_commands) | set(config.never_expand)
+    macros = {name: m for name, m in macros.items() if name not in protected}
+    text, expansions, limit_hit = expand_macros(text, macros, config.max_macro_passes)
+    result = CleanResult(None, main_file=main, inputs=stats, macros_defined=len(macros), macro_expansions=expansions, macro_limit_hit=limit_hit)
+    body = cut_before_first_section(text, section_pattern(config.section_commands))
+    if body is None:
+        result.reason = "no_section"
+        return result
+    body = tidy(remove_bibliography(body))
+    if not body:
+        result.reason = "empty_after_cleaning"
+        return result
+    result.text = body
+    return result

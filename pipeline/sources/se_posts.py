@@ -1,0 +1,325 @@
+"""Plain StackExchange logic: stream `Posts.xml` rows, HTML → text, one document per question.
+
+`Posts.xml` (one per site in the data dump): `<posts><row Id PostTypeId ParentId Score Title Body
+Tags AcceptedAnswerId …/>…</posts>`; PostTypeId 1 = question, 2 = answer (ParentId = its question);
+other types (tag wikis, …) are skipped. Parsed with defusedxml: a DTD that declares entities
+(billion-laughs) or external references is refused before any entity is expanded.
+
+The document format (one per question):
+
+    Q: <title>
+
+    <question body as text>
+
+    A: <answer with the highest score, as text>
+
+    A: <next answer>
+
+Answers are ordered by their numeric score, highest first (-3 after 0, 10 before 9); equal scores
+by answer id, oldest first. HTML becomes text: paragraphs and headings separated by a blank line,
+`<pre>` code blocks kept verbatim between ``` fences, inline `<code>` in backticks, list items as
+`- ` / `1. ` lines (nested lists indented), block quotes as `> ` lines, `<br>` as a line break,
+links as their text, images as their alt text.
+"""
+from __future__ import annotations
+
+import html.parser
+import posixpath
+import re
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+QUESTION, ANSWER = 1, 2
+
+
+class Post(NamedTuple):
+    site: str
+    id: int
+    post_type: int
+    parent_id: Optional[int]
+    score: int
+    title: str
+    body: str  # HTML as in the dump
+    tags: str
+    accepted_answer_id: Optional[int]
+
+    @property
+    def thread_id(self) -> int:
+        return self.id if self.post_type == QUESTION else self.parent_id
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.title.encode("utf-8")) + len(self.body.encode("utf-8"))
+
+
+class BadRow(NamedTuple):
+    site: str
+    row_id: str
+    detail: str
+
+
+class BadFile(NamedTuple):
+    reason: str  # without the `bad_input:` prefix
+    detail: str
+
+
+# ---------------------------------------------------------------- site names
+
+
+def site_name(path: str) -> str:
+    """`beer.stackexchange.com.7z`, `stackoverflow.com-Posts.7z`, `beer.stackexchange.com-Posts.xml.gz`,
+    `beer.stackexchange.com/Posts.xml` → the site's host name."""
+    clean = path.split("?")[0].rstrip("/")
+    base = posixpath.basename(clean)
+    for suffix in (".gz", ".7z", ".xml"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    if base.lower() == "posts":
+        return posixpath.basename(posixpath.dirname(clean)) or "unknown"
+    if base.endswith("-Posts"):
+        base = base[: -len("-Posts")]
+    return base
+
+
+# ---------------------------------------------------------------- Posts.xml
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    return None if value is None or value == "" else int(value)
+
+
+def parse_row(site: str, attrs) -> Union[Post, BadRow, None]:
+    """A `<row>`'s attributes → Post, BadRow (malformed question/answer), or None (other post types)."""
+    try:
+        post_type = int(attrs.get("PostTypeId", ""))
+    except ValueError:
+        return BadRow(site, attrs.get("Id", "?"), f"PostTypeId {attrs.get('PostTypeId')!r}")
+    if post_type not in (QUESTION, ANSWER):
+        return None
+    try:
+        post = Post(
+            site=site,
+            id=int(attrs["Id"]),
+            post_type=post_type,
+            parent_id=_int(attrs.get("ParentId")),
+            score=int(attrs.get("Score", "0")),
+            title=attrs.get("Title", ""),
+            body=attrs.get("Body", ""),
+            tags=attrs.get("Tags", ""),
+            accepted_answer_id=_int(attrs.get("AcceptedAnswerId")),
+        )
+    except (KeyError, ValueError) as e:
+        return BadRow(site, attrs.get("Id", "?"), f"{type(e).__name__}: {e}")
+    if post_type == ANSWER and post.parent_id is None:
+        return BadRow(site, str(post.id), "answer without ParentId")
+    return post
+
+
+def iter_posts(stream, site: str) -> Iterator[Union[Post, BadRow, BadFile, None]]:
+    """Stream the rows of a Posts.xml (bytes stream); a BadFile, if any, comes last.
+
+    Memory stays flat: each row is cleared once read. Rows before a fault are kept (they were read
+    whole); the fault itself is one BadFile.
+    """
+    root = None
+    try:
+        for event, elem in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True):
+            if event == "start":
+                if root is None:
+                    root = elem
+                continue
+            if elem.tag == "row":
+                yield parse_row(site, elem.attrib)
+                elem.clear()
+                root.clear()
+    except DefusedXmlException as e:
+        yield BadFile("xml_entities", f"{type(e).__name__}: {e}")
+    except SafeET.ParseError as e:
+        yield BadFile("malformed_xml", f"ParseError: {e}")
+    except (EOFError, OSError) as e:  # truncated/corrupt gzip or 7z stream under the parser
+        yield BadFile("truncated_archive" if isinstance(e, EOFError) else "corrupt_archive", f"{type(e).__name__}: {e}")
+
+
+# ---------------------------------------------------------------- HTML → text
+
+_BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "dl", "dd", "dt", "details", "summary"}
+_WS = re.compile(r"[ \t\r\n\f\v]+")
+
+
+class _HtmlToText(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: List[List[str]] = [[]]  # buffers: a list item or block quote renders its own
+        self.lists: List[List] = []  # [kind, counter]
+        self.pre = 0
+        self.code = 0
+
+    # -- output helpers
+    @property
+    def buf(self) -> List[str]:
+        return self.stack[-1]
+
+    def _tail(self) -> str:
+        return "".join(self.buf[-3:])
+
+    def _newlines(self, n: int) -> None:
+        text = "".join(self.buf).rstrip(" ")
+        if not text:
+            self.buf[:] = []
+            return
+        have = len(text) - len(text.rstrip("\n"))
+        self.buf[:] = [text + "\n" * max(0, n - have)]
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _BLOCK:
+            self._newlines(2)
+        elif tag == "br":
+            self._newlines(1)
+        elif tag == "pre":
+            self._newlines(2)
+            self.buf.append("```\n")
+            self.pre += 1
+        elif tag == "code":
+            if not self.pre:
+                self.buf.append("`")
+            self.code += 1
+        elif tag in ("ul", "ol"):
+            self._newlines(1 if self.lists else 2)
+            self.lists.append([tag, 0])
+        elif tag == "li":
+            self.stack.append([])
+        elif tag == "blockquote":
+            self._newlines(2)
+            self.stack.append([])
+        elif tag == "tr":
+            self._newlines(1)
+        elif tag in ("td", "th"):
+            if self._tail() and not self._tail().endswith("\n"):
+                self.buf.append(" | ")
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.buf.append(alt)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in _BLOCK:
+            self._newlines(2)
+        elif tag == "pre" and self.pre:
+            self.pre -= 1
+            text = "".join(self.buf)
+            self.buf[:] = [text if text.endswith("\n") else text + "\n", "```"]
+            self._newlines(2)
+        elif tag == "code" and self.code:
+            self.code -= 1
+            if not self.pre:
+                self.buf.append("`")
+        elif tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+            self._newlines(1 if self.lists else 2)
+        elif tag == "li" and len(self.stack) > 1:
+            # a list item is compact: its paragraphs and nested lists one line apart
+            content = re.sub(r"\n{2,}", "\n", "".join(self.stack.pop()).strip("\n").rstrip())
+            if self.lists and self.lists[-1][0] == "ol":
+                self.lists[-1][1] += 1
+                marker = f"{self.lists[-1][1]}. "
+            else:
+                marker = "- "
+            # nested lists are indented by their parent item's continuation lines
+            lines = content.split("\n") if content else [""]
+            rendered = [marker + lines[0].lstrip()] + [(" " * len(marker) + ln) if ln else "" for ln in lines[1:]]
+            self._newlines(1)
+            self.buf.append("\n".join(rendered))
+            self._newlines(1)
+        elif tag == "blockquote" and len(self.stack) > 1:
+            content = "".join(self.stack.pop()).strip("\n")
+            self._newlines(2)
+            self.buf.append("\n".join(("> " + ln) if ln else ">" for ln in content.split("\n")))
+            self._newlines(2)
+
+    def handle_data(self, data):
+        if self.pre:
+            self.buf.append(data)
+            return
+        data = _WS.sub(" ", data)
+        text = "".join(self.buf[-1:])
+        if not text or text.endswith("\n") or text.endswith(" "):
+            data = data.lstrip(" ")
+        if data:
+            self.buf.append(data)
+
+    def text(self) -> str:
+        while len(self.stack) > 1:  # unclosed list items / quotes: keep their text
+            content = "".join(self.stack.pop())
+            self.buf.append(content)
+        if self.pre:
+            self.buf.append("\n```")
+        out = "".join(self.buf)
+        out = "\n".join(line.rstrip() for line in out.split("\n"))
+        return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
+
+
+def html_to_text(fragment: str) -> str:
+    parser = _HtmlToText()
+    parser.feed(fragment)
+    parser.close()
+    return parser.text()
+
+
+# ---------------------------------------------------------------- threads
+
+
+def sort_answers(answers: Iterable[Post]) -> List[Post]:
+    """Numeric score, highest first; ties by id (oldest first). Never as strings."""
+    return sorted(answers, key=lambda a: (-int(a.score), int(a.id)))
+
+
+class Thread(NamedTuple):
+    question: Optional[Post]
+    answers: List[Post]  # sorted
+    duplicates: int  # repeated rows (the same site file read twice) left out
+
+
+def _order_key(p: Post):
+    return (p.id, p.score, p.title, p.body, p.tags, p.accepted_answer_id or -1, p.parent_id or -1)
+
+
+def assemble_thread(posts: Iterable[Post]) -> Thread:
+    """The posts sharing one (site, question id) → the question and its sorted, de-duplicated answers."""
+    questions: List[Post] = []
+    by_id = {}
+    duplicates = 0
+    for post in posts:
+        if post.post_type == QUESTION:
+            questions.append(post)
+        elif post.id in by_id:
+            duplicates += 1
+            by_id[post.id] = min(by_id[post.id], post, key=_order_key)  # deterministic whatever the order
+        else:
+            by_id[post.id] = post
+    question = min(questions, key=_order_key) if questions else None
+    duplicates += max(0, len(questions) - 1)
+    return Thread(question, sort_answers(by_id.values()), duplicates)
+
+
+def format_thread(question: Post, answers: Sequence[Post]) -> str:
+    parts = ["Q: " + _WS.sub(" ", question.title).strip()]
+    body = html_to_text(question.body)
+    if body:
+        parts.append(body)
+    for answer in answers:
+        parts.append("A: " + html_to_text(answer.body))
+    return "\n\n".join(parts) + "\n"
+
+
+def tags_list(tags: str) -> List[str]:
+    return re.findall(r"<([^<>]+)>", tags) if "<" in tags else [t for t in tags.split("|") if t]
+
+
+def top_sites(counts: Iterable[Tuple[str, int]], n: int) -> List[str]:
+    """The `n` sites with the most posts; equal counts by name — the same set on every run."""
+    return sorted(site for site, _ in sorted(counts, key=lambda kv: (-kv[1], kv[0]))[: max(0, int(n))])

@@ -1,0 +1,150 @@
+"""Wikipedia: the streaming dump reader, wikitext → text on the real enwiki sample, and the
+Source end to end in Beam, with truncated, entity-bomb, non-UTF-8 and other-language dumps."""
+import bz2
+import collections
+import io
+import json
+import re
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+
+from common.record import to_row
+from pipeline import recipe as recipe_mod
+from pipeline.sources import wikipedia
+from pipeline.sources.wikipedia_dump import DumpError, DumpReader, dump_language, iter_pages
+from pipeline.sources.wikitext import wikitext_to_text
+
+ROOT = Path(__file__).resolve().parents[1]
+ENWIKI = ROOT.parent / "shared" / "data" / "wikipedia" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+SAMPLE = ROOT / "samples" / "wikipedia" / "enwiki-sample-pages-articles.xml.bz2"
+RECIPE = recipe_mod.load()
+MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|''|<ref|</ref|<!--|-->|&nbsp;|&amp;|\[https?:|<[a-z]+[ />]|__[A-Z]+__")
+
+
+def run_source(inputs, tmp_path, name="run"):
+    out = tmp_path / name
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        docs, events = p | wikipedia.Source([str(i) for i in inputs], RECIPE, None)
+        docs | "D" >> beam.Map(lambda d: json.dumps(to_row(d), sort_keys=True)) | "WD" >> beam.io.WriteToText(str(out / "docs"))
+        events | "E" >> beam.Map(lambda e: json.dumps(e._asdict(), sort_keys=True)) | "WE" >> beam.io.WriteToText(str(out / "events"))
+    docs = sorted((json.loads(l) for f in sorted(out.glob("docs*")) for l in f.read_text().splitlines()), key=lambda r: r["id"])
+    events = [json.loads(l) for f in sorted(out.glob("events*")) for l in f.read_text().splitlines()]
+    return docs, events
+
+
+def accounting(docs, events):
+    n_in = sum(1 for e in events if e["kind"] == "in")
+    drops = collections.Counter(e["reason"] for e in events if e["kind"] == "drop")
+    assert n_in == len(docs) + sum(drops.values()), (n_in, len(docs), drops)
+    return drops
+
+
+def test_dump_language():
+    assert dump_language("enwiki") == "en"
+    assert dump_language("zh_yuewiki") == "zh-yue"
+    assert dump_language("enwiktionary") is None
+    assert dump_language(None, "https://sv.wikipedia.org/wiki/Huvudsida") == "sv"
+
+
+def test_iter_pages_real_enwiki():
+    with open(ENWIKI, "rb") as f:
+        reader = DumpReader(f)
+        pages = list(reader)
+    assert len(pages) == 206
+    assert reader.site["dbname"] == "enwiki" and reader.site["namespaces"][14] == "Category"
+    assert {p.lang for p in pages} == {"en"}
+    assert sum(p.redirect is not None for p in pages) == 100
+    assert pages[0].title == "AccessibleComputing" and pages[0].redirect == "Computer accessibility"
+
+
+def test_enwiki_sample_has_no_markup_left():
+    with open(ENWIKI, "rb") as f:
+        articles = [p for p in iter_pages(f) if p.ns == 0 and p.redirect is None]
+    assert len(articles) == 106
+    for page in articles:
+        text = wikitext_to_text(page.text)
+        assert text, page.title
+        m = MARKUP.search(text)
+        assert m is None, (page.title, text[max(0, m.start() - 80): m.end() + 80])
+    anarchism = wikitext_to_text(next(p for p in articles if p.title == "Anarchism").text)
+    assert anarchism.startswith("Anarchism is a political philosophy")
+
+
+def test_wikitext_rules():
+    src = (
+        "{{Infobox x\n| a = b\n}}\n'''Bold''' [[Target|shown text]] and [[Plain link]].<ref>{{cite web |url=http://a.example/x}}</ref>"
+        " See [https://b.example labelled] [https://c.example].<!-- hidden -->\n"
+        "[[File:P.jpg|thumb|caption [[inner]]]]\n{| class=\"wikitable\"\n| cell\n|}\n== Empty ==\n[[Category:Things]]\n[[de:Ding]]"
+    )
+    assert wikitext_to_text(src) == "Bold shown text and Plain link. See labelled."
+
+
+def test_source_on_sample(tmp_path):
+    docs, events = run_source([SAMPLE], tmp_path)
+    drops = accounting(docs, events)
+    assert len(docs) == 10
+    assert drops == {"redirect": 1, "non_article_namespace": 1}
+    titles = {json.loads(d["meta"])["title"] for d in docs}
+    assert "Sourdough" in titles and "Sour dough" not in titles
+    sourdough = next(d for d in docs if json.loads(d["meta"])["title"] == "Sourdough")
+    assert sourdough["url"] == "https://en.wikipedia.org/wiki/Sourdough"
+    assert "Sourdough is a bread made by the fermentation of dough using wild yeast" in sourdough["text"]
+    assert "Flour" not in sourdough["text"]  # the table went
+    for d in docs:
+        assert MARKUP.search(d["text"]) is None and "http" not in d["text"], d["text"]
+    again, _ = run_source([SAMPLE], tmp_path, "again")
+    assert again == docs
+
+
+def test_bad_dumps_counted_and_quarantined(tmp_path):
+    xml = bz2.decompress(SAMPLE.read_bytes())
+    cut = tmp_path / "enwiki-cut-pages-articles.xml.bz2"
+    real = ENWIKI.read_bytes()
+    cut.write_bytes(real[: len(real) // 3])  # a real dump whose download broke off (bz2 blocks before it are whole)
+    bomb = tmp_path / "bomb-pages-articles.xml"
+    bomb.write_bytes(
+        b'<?xml version="1.0"?>\n<!DOCTYPE mediawiki [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n<mediawiki><siteinfo><dbname>enwiki</dbname></siteinfo>'
+        b"<page><title>Bomb</title><ns>0</ns><id>1</id><revision><text>&c;</text></revision></page></mediawiki>"
+    )
+    page = "<page><title>{t}</title><ns>0</ns><id>{i}</id><revision><text>{x}</text></revision></page>"
+    head = "<mediawiki><siteinfo><dbname>dewiki</dbname></siteinfo>"
+    latin_undeclared = tmp_path / "dewiki-undeclared-pages-articles.xml"
+    latin_undeclared.write_bytes(
+        (head + page.format(t="Erster", i=1, x="Ein Artikel ohne Umlaute.") + page.format(t="Köln", i=2, x="Grüße aus Köln.") + "</mediawiki>").encode("latin-1")
+    )
+    latin_declared = tmp_path / "dewiki-latin1-pages-articles.xml"
+    latin_declared.write_bytes(
+        ('<?xml version="1.0" encoding="ISO-8859-1"?>' + head + page.format(t="Köln", i=2, x="Grüße aus Köln.") + "</mediawiki>").encode("latin-1")
+    )
+    japanese = tmp_path / "jawiki-pages-articles.xml.gz"
+    import gzip
+
+    japanese.write_bytes(gzip.compress(("<mediawiki><siteinfo><dbname>jawiki</dbname></siteinfo>" + page.format(t="東京", i=3, x="東京は日本の首都である。") + "</mediawiki>").encode("utf-8"), mtime=0))
+    inputs = [SAMPLE, cut, bomb, latin_undeclared, latin_declared, japanese]
+    docs, events = run_source(inputs, tmp_path)
+    drops = accounting(docs, events)
+    bad = {(e["reason"], Path(e["path"]).name) for e in events if e["reason"].startswith("bad_input:")}
+    assert bad == {
+        ("bad_input:truncated_dump", cut.name),
+        ("bad_input:xml_entities_forbidden", bomb.name),
+        ("bad_input:malformed_xml", latin_undeclared.name),
+    }
+    assert drops["language_not_kept"] == 1
+    by_title = collections.Counter(json.loads(d["meta"])["title"] for d in docs)
+    assert by_title["Sourdough"] == 1  # the whole sample survives beside the bad files
+    assert by_title["Anarchism"] == 1  # the cut dump's first pages are kept
+    assert any(d["text"] == "Grüße aus Köln." and json.loads(d["meta"])["lang"] == "de" for d in docs)
+    assert any(json.loads(d["meta"])["title"] == "Erster" for d in docs)  # pages before the bad bytes kept
+    assert not any("aaaa" in d["text"] for d in docs)
+
+
+def test_iter_pages_raises_after_good_pages():
+    xml = bz2.decompress(SAMPLE.read_bytes())
+    got = []
+    with pytest.raises(DumpError) as err:
+        for p in iter_pages(io.BytesIO(xml[: len(xml) // 2])):
+            got.append(p)
+    assert err.value.kind == "truncated_dump" and len(got) >= 3

@@ -1,0 +1,97 @@
+"""The mixture plan (`OUT/mixture.json`): Table 1 shares, unique tokens, budget, planned epochs.
+
+Arithmetic (RECIPE.md, Table 1): the shares are shares of *training* tokens, so for a budget of
+`total` tokens source s is planned `round(share_s × total)` tokens, i.e. `share_s × total /
+unique_s` epochs over its unique tokens. The default budget is the one at which the anchor source
+(CommonCrawl) is planned exactly its Table 1 epochs: total = epochs_cc × unique_cc / share_cc.
+Sources of the recipe absent from the run are left out and the remaining shares rescaled to sum
+to 1 (unchanged when all are present); without CommonCrawl the anchor is the present source with the
+largest share.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional
+
+FORMAT = "llamadata-mixture/1"
+ANCHOR = "commoncrawl"
+EPOCHS_DIGITS = 6
+
+
+def recipe_shares(mixture_recipe: Mapping) -> Dict[str, Dict[str, float]]:
+    """{source: {"share", "epochs"}} from the recipe's mixture section, in the recipe's order."""
+    return {k: {"share": float(v["share"]), "epochs": float(v["epochs"])}
+            for k, v in mixture_recipe.items() if not k.startswith("_")}
+
+
+def effective_shares(table: Mapping[str, Mapping[str, float]], present: List[str]) -> Dict[str, float]:
+    unknown = sorted(set(present) - set(table))
+    if unknown:
+        raise ValueError(f"sources without a share in the mixture recipe: {', '.join(unknown)}")
+    shares = {s: table[s]["share"] for s in table if s in present}
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValueError("the present sources have no share in the mixture recipe")
+    if len(shares) == len(table):
+        return shares
+    return {s: v / total for s, v in shares.items()}
+
+
+def anchor_source(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int]) -> str:
+    if unique.get(ANCHOR, 0) > 0:
+        return ANCHOR
+    present = [s for s in table if unique.get(s, 0) > 0]
+    if not present:
+        raise ValueError("no source has any tokens")
+    return max(present, key=lambda s: (table[s]["share"], s))
+
+
+def default_total(table, shares: Mapping[str, float], unique: Mapping[str, int]) -> int:
+    anchor = anchor_source(table, unique)
+    return round(table[anchor]["epochs"] * unique[anchor] / shares[anchor])
+
+
+def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
+         target_tokens: Optional[int] = None) -> Dict[str, Dict]:
+    """{"total_tokens", "sources": {s: {"share", "unique_tokens", "epochs", "planned_tokens"}}}."""
+    present = [s for s in table if unique.get(s, 0) > 0] + sorted(s for s in unique if s not in table and unique[s] > 0)
+    shares = effective_shares(table, present)
+    total = int(target_tokens) if target_tokens is not None else default_total(table, shares, unique)
+    if total <= 0:
+        raise ValueError(f"token budget must be positive, got {total}")
+    sources = {}
+    for s, share in shares.items():
+        sources[s] = {
+            "share": share,
+            "unique_tokens": int(unique[s]),
+            "epochs": round(share * total / unique[s], EPOCHS_DIGITS),
+            "planned_tokens": round(share * total),
+        }
+    return {"total_tokens": total, "sources": sources}
+
+
+def build(table, shard_lists: Mapping[str, List[Dict]], vocab_size: int, bos_id: int, eos_id: int,
+          target_tokens: Optional[int] = None, tokenizer_path: str = "tokenizer/tokenizer.model") -> Dict:
+    """The whole mixture.json object from per-source shard entries (see shards.shard_stats)."""
+    unique = {s: sum(e["tokens"] for e in entries) for s, entries in shard_lists.items()}
+    planned = plan(table, unique, target_tokens)
+    sources = {}
+    for s, p in planned["sources"].items():
+        entries = shard_lists[s]
+        sources[s] = {
+            "share": p["share"],
+            "unique_tokens": p["unique_tokens"],
+            "documents": sum(e["documents"] for e in entries),
+            "epochs": p["epochs"],
+            "planned_tokens": p["planned_tokens"],
+            "shards": [dict(e) for e in entries],
+        }
+    return {
+        "format": FORMAT,
+        "tokenizer": tokenizer_path,
+        "vocab_size": int(vocab_size),
+        "bos_id": int(bos_id),
+        "eos_id": int(eos_id),
+        "dtype": "uint16",
+        "total_tokens": planned["total_tokens"],
+        "sources": sources,
+    }

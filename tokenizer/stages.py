@@ -1,0 +1,95 @@
+"""The three tokenizer stages `pipeline.run` calls, each runnable alone on an earlier OUT.
+
+    train_tokenizer_stage(out_dir, recipe) -> model path    OUT/curated → OUT/tokenizer/
+    tokenize_stage(out_dir, recipe, pipeline_args)           OUT/curated + model → OUT/tokens/
+    mixture_stage(out_dir, recipe, target_tokens) -> dict    OUT/tokens + model → OUT/mixture.json
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Dict, List, Optional
+
+import apache_beam as beam
+import sentencepiece as spm
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from tokenizer import mixture, shards, train
+from tokenizer.beam_tokenize import NAMESPACE, TokenizeShards
+from tokenizer.sample import TrainingSample
+
+MODEL_REL = "tokenizer/tokenizer.model"
+VOCAB_REL = "tokenizer/tokenizer.vocab"
+MIXTURE_REL = "mixture.json"
+QUARANTINE_REL = "tokens/quarantine.jsonl"
+
+
+def model_path(out_dir: str) -> str:
+    return shards.join(out_dir, MODEL_REL)
+
+
+def _write(path: str, data: bytes) -> None:
+    with shards.create(path) as f:
+        f.write(data)
+
+
+def train_tokenizer_stage(out_dir: str, recipe: dict) -> str:
+    tok = recipe["tokenizer"]
+    shares = {s: v["share"] for s, v in mixture.recipe_shares(recipe["mixture"]).items()}
+    sample = TrainingSample(out_dir, shares, int(tok["sample"]["max_bytes"]), int(tok["sample"]["seed"]))
+    if not sample.files:
+        raise FileNotFoundError(f"no curated Parquet files under {shards.join(out_dir, 'curated')}")
+    model = train.train(lambda: iter(sample), tok)
+    for source in sorted(sample.files):
+        logging.info("tokenizer sample %s: keep rate %.4g, %d documents, %d bytes", source,
+                     sample.rates[source], sample.drawn_docs.get(source, 0), sample.drawn_bytes.get(source, 0))
+    path = model_path(out_dir)
+    _write(path, model)
+    _write(shards.join(out_dir, VOCAB_REL), train.write_vocab(model).encode("utf-8"))
+    return path
+
+
+def _remove_stale_shards(out_dir: str, refs: List[shards.ShardRef]) -> None:
+    """Token files an earlier run left that this curated input does not produce."""
+    expected = {p for ref in refs for p in (ref.bin, ref.idx)}
+    found = shards.match(shards.join(out_dir, "tokens", "*", "*.bin")) + shards.match(shards.join(out_dir, "tokens", "*", "*.idx"))
+    stale = [p for p in found if p not in expected]
+    if stale:
+        logging.info("tokenize: removing %d stale token files", len(stale))
+        FileSystems.delete(stale)
+
+
+def tokenize_stage(out_dir: str, recipe: dict, pipeline_args: List[str]) -> None:
+    refs = shards.all_shard_refs(out_dir)
+    _remove_stale_shards(out_dir, refs)
+    with beam.Pipeline(options=PipelineOptions(list(pipeline_args))) as p:
+        _, bad = p | "TokenizeCurated" >> TokenizeShards(refs, model_path(out_dir), recipe["tokenizer"]["encode"])
+        (bad
+         | "QuarantineLine" >> beam.Map(lambda e: json.dumps(
+             {"source": e.source, "path": e.path, "reason": e.reason, "detail": e.detail}, sort_keys=True))
+         | "WriteQuarantine" >> beam.io.WriteToText(shards.join(out_dir, QUARANTINE_REL), shard_name_template=""))
+    counters = p.result.metrics().query(beam.metrics.MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    for c in sorted(counters, key=lambda c: c.key.metric.name):
+        logging.info("tokenize %s = %s", c.key.metric.name, c.committed)
+
+
+def shard_lists(out_dir: str) -> Dict[str, List[Dict]]:
+    """Per source, the mixture entries of its token shards (counts and checksums read from disk)."""
+    lists: Dict[str, List[Dict]] = {}
+    for ref in shards.all_shard_refs(out_dir):
+        if not (FileSystems.exists(ref.bin) and FileSystems.exists(ref.idx)):
+            logging.warning("mixture: no token shard for %s (see %s)", ref.curated, QUARANTINE_REL)
+            continue
+        stats = shards.shard_stats(ref.bin, ref.idx)
+        lists.setdefault(ref.source, []).append({"bin": ref.rel_bin, "idx": ref.rel_idx, **stats})
+    return lists
+
+
+def mixture_stage(out_dir: str, recipe: dict, target_tokens: Optional[int] = None) -> dict:
+    sp = spm.SentencePieceProcessor(model_proto=shards.read_bytes(model_path(out_dir)))
+    table = mixture.recipe_shares(recipe["mixture"])
+    plan = mixture.build(table, shard_lists(out_dir), sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
+                         target_tokens, MODEL_REL)
+    _write(shards.join(out_dir, MIXTURE_REL), (json.dumps(plan, indent=2) + "\n").encode("utf-8"))
+    return plan
