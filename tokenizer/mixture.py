@@ -63,7 +63,7 @@ def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
         sources[s] = {
             "share": share,
             "unique_tokens": int(unique[s]),
-            "epochs": round(share * total / unique[s], EPOCHS_DIGITS),
+            "epochs": share * total / unique[s],  # full precision: the trainer audits epochs·unique = planned
             "planned_tokens": round(share * total),
         }
     return {"total_tokens": total, "sources": sources}

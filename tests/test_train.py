@@ -1,0 +1,134 @@
+"""The trainer on CPU: loss falls, exact resume, metrics, energy, export to Hugging Face."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from train_hooks import train as T
+from train_hooks.data import MixturePlan
+from train_hooks.model import CONFIGS, Llama, ModelConfig, flops_per_token, get_config
+
+try:
+    from train_fixtures import mixture_dir  # noqa: F401  (session fixture)
+except ImportError:
+    from tests.train_fixtures import mixture_dir  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS, SPLIT = 8, 4
+
+
+def run(data, out, max_steps, *extra):
+    args = ["--data", str(data), "--out", str(out), "--model", "tiny", "--device", "cpu",
+            "--max_steps", str(max_steps), "--warmup", "2", "--lr", "3e-3",
+            "--batch_tokens", str(4 * 64), "--micro_batch", "2", *extra]
+    return T.main(args)
+
+
+def losses(out):
+    return [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def straight(mixture_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight")
+    run(mixture_dir, out, STEPS)
+    return out
+
+
+def test_loss_falls_and_metrics_are_complete(straight):
+    rows = losses(straight)
+    assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
+    for r in rows:
+        assert set(r) >= {"step", "loss", "lr", "tokens", "tokens_per_s", "mfu"}
+        assert math.isfinite(r["loss"]) and r["tokens_per_s"] > 0
+    assert rows[0]["loss"] > math.log(32000) - 0.5          # starts near uniform over the vocab
+    assert rows[-1]["loss"] < rows[0]["loss"] - 0.5
+    assert rows[1]["tokens"] == 2 * 4 * 64                   # 4 sequences × 64 targets per step
+
+
+def test_resume_reproduces_the_straight_run_bit_for_bit(mixture_dir, straight, tmp_path):
+    run(mixture_dir, tmp_path, SPLIT)
+    run(mixture_dir, tmp_path, STEPS, "--resume")
+    want, got = losses(straight), losses(tmp_path)
+    assert [r["step"] for r in got] == list(range(1, STEPS + 1))
+    assert [(r["loss"], r["lr"], r["tokens"]) for r in got] == \
+        [(r["loss"], r["lr"], r["tokens"]) for r in want]
+    a = torch.load(straight / T.CHECKPOINT, weights_only=False)
+    b = torch.load(tmp_path / T.CHECKPOINT, weights_only=False)
+    assert a["samples"] == b["samples"] == STEPS * 4
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+
+
+def test_summary_uses_the_papers_energy_formula(straight):
+    summary = json.loads((straight / "summary.json").read_text())
+    assert summary["step"] == STEPS
+    e = T.energy(3600 * 1000, 400, 1.1, 0.385)               # 1000 GPU-hours of A100
+    assert e["energy_kwh"] == pytest.approx(440.0) and e["co2_kg"] == pytest.approx(169.4)
+    assert summary["energy_kwh"] == pytest.approx(summary["gpu_hours"] * 400 * 1.1 / 1000)
+
+
+def test_export_loads_in_transformers_with_the_same_logits(mixture_dir, straight, tmp_path):
+    from transformers import LlamaForCausalLM
+
+    from train_hooks.export import export
+    hf_dir = export(straight, mixture_dir, tmp_path / "hf")
+    for name in ("config.json", "model.safetensors", "tokenizer.model"):
+        assert (hf_dir / name).exists()
+    ckpt = torch.load(straight / T.CHECKPOINT, weights_only=False)
+    ours = Llama(ModelConfig(**ckpt["config"]))
+    ours.load_state_dict(ckpt["model"])
+    theirs = LlamaForCausalLM.from_pretrained(hf_dir)
+    plan = MixturePlan(mixture_dir, 64)
+    x = torch.from_numpy(plan.tokens(plan.samples(0, 2))[0])
+    with torch.no_grad():
+        a, b = ours.eval()(x), theirs.eval()(x).logits
+    assert torch.allclose(a, b, atol=1e-5, rtol=0), (a - b).abs().max()
+
+
+def test_lr_schedule():
+    peak, warm, total = 1.0, 10, 110
+    assert T.lr_at(0, peak, warm, total, 0.1) == pytest.approx(0.1)
+    assert T.lr_at(9, peak, warm, total, 0.1) == pytest.approx(1.0)
+    assert T.lr_at(60, peak, warm, total, 0.1) == pytest.approx(0.55)
+    assert T.lr_at(110, peak, warm, total, 0.1) == pytest.approx(0.1)
+    assert T.lr_at(500, peak, warm, total, 0.1) == pytest.approx(0.1)
+
+
+def test_model_configs_follow_the_paper():
+    # SwiGLU hidden 2/3·4d rounded up to 256: LLaMA's published sizes
+    assert [CONFIGS[n].ffn_hidden for n in ("7B", "13B", "33B", "65B")] == [11008, 13824, 17920, 22016]
+    assert [(CONFIGS[n].dim, CONFIGS[n].n_layers, CONFIGS[n].n_heads) for n in ("1B", "65B")] == \
+        [(2048, 24, 16), (8192, 80, 64)]
+    cfg = CONFIGS["7B"]
+    n = cfg.n_layers * (4 * cfg.dim ** 2 + 3 * cfg.dim * cfg.ffn_hidden) + 2 * cfg.dim * cfg.vocab_size
+    assert 6.6e9 < n < 6.8e9                                # "6.7B"
+    assert flops_per_token(cfg, 2048) == 6 * (n - cfg.dim * cfg.vocab_size) + 12 * 32 * 4096 * 2048
+
+
+def test_model_is_causal_and_has_no_biases():
+    torch.manual_seed(0)
+    model = Llama(get_config("tiny", vocab_size=100)).eval()
+    model.init_weights()
+    assert all(not name.endswith("bias") for name, _ in model.named_parameters())
+    x = torch.randint(0, 100, (1, 16))
+    y = x.clone()
+    y[0, 10:] = (y[0, 10:] + 1) % 100
+    with torch.no_grad():
+        a, b = model(x), model(y)
+    assert torch.equal(a[0, :10], b[0, :10]) and not torch.equal(a[0, 10:], b[0, 10:])
+
+
+def test_gpu_bench_smoke_on_cpu(mixture_dir):
+    spec = importlib.util.spec_from_file_location("gpu_train", REPO / "bench" / "gpu_train.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--device", "cpu", "--model", "tiny", "--context", "64", "--micro_batch", "2",
+                         "--steps", "1", "--warmup_steps", "1", "--data", str(mixture_dir),
+                         "--peak_tflops", "1"])
+    assert result["tokens_per_s"] > 0 and 0 < result["mfu"] < 1 and result["model"] == "tiny"

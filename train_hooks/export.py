@@ -1,0 +1,108 @@
+"""Export a checkpoint to a Hugging Face `LlamaForCausalLM` directory.
+
+`python -m train_hooks.export --ckpt OUT --data DIR --hf HF_DIR` writes config.json,
+model.safetensors, generation_config.json, tokenizer.model (+ tokenizer_config.json). The model
+uses HF's rotary layout already, so this is a rename of weights; no q/k permutation. Needs neither
+`transformers` nor Beam: the config is written as JSON, the weights with `safetensors`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from train_hooks.model import ModelConfig
+
+# ours -> Hugging Face, per block
+BLOCK_NAMES = {
+    "attn_norm.weight": "input_layernorm.weight",
+    "attn.wq.weight": "self_attn.q_proj.weight",
+    "attn.wk.weight": "self_attn.k_proj.weight",
+    "attn.wv.weight": "self_attn.v_proj.weight",
+    "attn.wo.weight": "self_attn.o_proj.weight",
+    "ffn_norm.weight": "post_attention_layernorm.weight",
+    "ffn.w_gate.weight": "mlp.gate_proj.weight",
+    "ffn.w_up.weight": "mlp.up_proj.weight",
+    "ffn.w_down.weight": "mlp.down_proj.weight",
+}
+TOP_NAMES = {"tok_emb.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight",
+             "head.weight": "lm_head.weight"}
+
+
+def hf_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, tensor in state.items():
+        name = name.removeprefix("_orig_mod.")     # saved from a torch.compile'd module
+        if name in TOP_NAMES:
+            out[TOP_NAMES[name]] = tensor
+            continue
+        _, layer, rest = name.split(".", 2)        # blocks.<i>.<rest>
+        out[f"model.layers.{layer}.{BLOCK_NAMES[rest]}"] = tensor
+    return {k: v.detach().to(torch.float32).contiguous() for k, v in out.items()}
+
+
+def hf_config(cfg: ModelConfig, bos_id: int, eos_id: int) -> dict:
+    return {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "vocab_size": cfg.vocab_size, "hidden_size": cfg.dim, "intermediate_size": cfg.ffn_hidden,
+        "num_hidden_layers": cfg.n_layers, "num_attention_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.n_heads, "head_dim": cfg.head_dim, "hidden_act": "silu",
+        "max_position_embeddings": cfg.context, "rms_norm_eps": cfg.norm_eps,
+        "rope_theta": cfg.rope_theta,
+        "rope_parameters": {"rope_type": "default", "rope_theta": cfg.rope_theta},
+        "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": False,
+        "bos_token_id": bos_id, "eos_token_id": eos_id, "torch_dtype": "float32", "dtype": "float32",
+    }
+
+
+def export(ckpt_dir: str | Path, data_dir: str | Path, hf_dir: str | Path) -> Path:
+    from safetensors.torch import save_file
+
+    ckpt_dir, data_dir, hf_dir = Path(ckpt_dir), Path(data_dir), Path(hf_dir)
+    ckpt = torch.load(ckpt_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    if "model" not in ckpt:
+        raise SystemExit(f"{ckpt_dir}: sharded (FSDP) checkpoint; convert it with "
+                         "torch.distributed.checkpoint.format_utils.dcp_to_torch_save first")
+    cfg = ModelConfig(**ckpt["config"])
+    mixture = json.loads((data_dir / "mixture.json").read_text())
+    bos, eos = int(mixture.get("bos_id", 1)), int(mixture.get("eos_id", 2))
+    hf_dir.mkdir(parents=True, exist_ok=True)
+    save_file(hf_state_dict(ckpt["model"]), hf_dir / "model.safetensors", metadata={"format": "pt"})
+    (hf_dir / "config.json").write_text(json.dumps(hf_config(cfg, bos, eos), indent=2) + "\n")
+    (hf_dir / "generation_config.json").write_text(
+        json.dumps({"bos_token_id": bos, "eos_token_id": eos}, indent=2) + "\n")
+    copy_tokenizer(data_dir / mixture["tokenizer"], hf_dir)
+    return hf_dir
+
+
+def copy_tokenizer(model_path: Path, hf_dir: Path) -> None:
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(model_path))   # refuse a file that does not load
+    shutil.copyfile(model_path, hf_dir / "tokenizer.model")
+    (hf_dir / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "LlamaTokenizer", "bos_token": sp.id_to_piece(sp.bos_id()),
+        "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id()),
+        "add_bos_token": True, "add_eos_token": False, "legacy": False,
+    }, indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ckpt", required=True, help="train.py --out directory")
+    p.add_argument("--data", required=True, help="the mixture directory (for the tokenizer)")
+    p.add_argument("--hf", required=True, help="directory to write")
+    args = p.parse_args(argv)
+    print(export(args.ckpt, args.data, args.hf))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
