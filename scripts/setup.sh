@@ -28,6 +28,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 if [ -f scripts/build_kenlm.sh ]; then
-  BIN="$BIN" PY="$PY" bash scripts/build_kenlm.sh
+  PYTHON="$PY" bash scripts/build_kenlm.sh "$BIN"
 fi
 echo "setup: ok ($PY)"

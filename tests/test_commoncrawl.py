@@ -138,3 +138,23 @@ def test_warc_input_html_extracted(tmp_path):
     assert s["docs_in"] == 16 and s["conserved"]  # 16 responses; requests/metadata are not documents
     texts = [r["text"] for r in rows(out)]
     assert texts and not any("<html" in t.lower() or "<div" in t.lower() for t in texts)
+
+
+def test_language_model_from_url_downloaded_checked_and_cached(wet_dir, tmp_path):
+    lid = (SHARED / "models" / "lid.176.ftz").read_bytes()
+    with serve({"/models/lid.176.ftz": lid}, {"/models/lid.176.ftz": [503]}) as srv:
+        out = tmp_path / "out"
+        env_cache = tmp_path / "cache"
+        import os
+        os.environ["LLAMADATA_CACHE"] = str(env_cache)
+        try:
+            run_pipeline(f"--output={out}", f"--commoncrawl_input={wet_dir}/whirlwind.warc.wet.gz",
+                         "--set", f"models.lid.path={srv.base_url}/models/lid.176.ftz", *ISOLATE)
+            bad = run_pipeline(f"--output={tmp_path / 'bad'}", f"--commoncrawl_input={wet_dir}/whirlwind.warc.wet.gz",
+                               "--set", f"models.lid.path={srv.base_url}/models/lid.176.ftz",
+                               "--set", "models.lid.sha256=" + "0" * 64, *ISOLATE, check=False)
+        finally:
+            del os.environ["LLAMADATA_CACHE"]
+        assert srv.requests.count("/models/lid.176.ftz") >= 2  # a 503, then the download; cached after
+        assert stats_of(out)["dropped"] == {"language_not_kept": 1}
+        assert bad.returncode != 0 and "SHA-256" in bad.stderr

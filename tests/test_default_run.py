@@ -1,0 +1,57 @@
+"""The default run (`make demo`): every source on the bundled samples, every stage, end to end."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+
+from common.record import ARROW_SCHEMA
+from pipeline.sources import SOURCE_NAMES
+from tests.conftest import ROOT, run_pipeline
+
+
+def test_help_documents_every_option():
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0
+    for flag in ["--output", "--sources", "--recipe", "--set", "--stages", "--target_tokens", "--runner"] + [
+            f"--{s}_input" for s in SOURCE_NAMES]:
+        assert flag in proc.stdout, flag
+
+
+def test_every_source_curated_and_conserved(default_run_out):
+    stats = json.loads((default_run_out / "stats.json").read_text())
+    assert stats["conserved"]
+    assert sorted(stats["sources"]) == sorted(SOURCE_NAMES)
+    for name, s in stats["sources"].items():
+        assert s["docs_in"] == s["docs_out"] + sum(s["dropped"].values()), name
+        assert s["docs_out"] > 0, name
+        shards = sorted((default_run_out / "curated" / name).glob("part-*.parquet"))
+        table = pq.read_table(shards[0])
+        assert table.schema.equals(ARROW_SCHEMA), name
+        rows = sum(pq.read_metadata(p).num_rows for p in shards)
+        assert rows == s["docs_out"], name
+        assert pq.read_metadata(shards[0]).row_group(0).column(2).compression == "ZSTD"
+
+
+def test_tokens_verify_and_trainer_audit(default_run_out):
+    assert (default_run_out / "tokenizer" / "tokenizer.model").exists()
+    mixture = json.loads((default_run_out / "mixture.json").read_text())
+    assert sorted(mixture["sources"]) == sorted(SOURCE_NAMES)
+    verify = subprocess.run([sys.executable, "-m", "tokenizer.verify", "--data", str(default_run_out)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    audit = subprocess.run([sys.executable, "-m", "train_hooks.data", "--audit", "--data", str(default_run_out),
+                            "--context", "64"], cwd=ROOT, capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout[-2000:] + audit.stderr[-2000:]
+
+
+def test_second_run_is_byte_identical(default_run_out, tmp_path):
+    again = tmp_path / "again"
+    run_pipeline(f"--output={again}")
+
+    def digests(out):
+        return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(out.rglob("*")) if p.is_file()}
+
+    assert digests(again) == digests(default_run_out)
