@@ -22,7 +22,7 @@ corpora never collide in this step.
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import Optional, Set, Tuple
 
 import apache_beam as beam
 import xxhash

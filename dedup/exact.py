@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable, Iterable
+from typing import Callable
 
 import apache_beam as beam
 

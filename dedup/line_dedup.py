@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, List, Tuple
 
 import apache_beam as beam
 import numpy as np

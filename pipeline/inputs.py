@@ -5,7 +5,10 @@ URLs are downloaded with `common.fetch` (retries, backoff) into a temporary file
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -61,3 +64,40 @@ class ExpandInputs(beam.PTransform):
 
     def expand(self, pbegin):
         return pbegin | "Paths" >> beam.Create(self.paths) | "Spread" >> beam.Reshuffle()
+
+
+class _Prefixed(io.RawIOBase):
+    """The bytes already read from a stream (to sniff its format), then the rest of it."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.head:
+            n = min(len(buf), len(self.head))
+            buf[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.rest.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+def with_head(head: bytes, rest: IO[bytes], buffer_size: int = 1 << 20) -> IO[bytes]:
+    """A buffered stream of `head` followed by `rest`: un-reads sniffed bytes of unseekable streams."""
+    return io.BufferedReader(_Prefixed(head, rest), buffer_size)
+
+
+def decompressed(raw: IO[bytes]) -> IO[bytes]:
+    """`raw` itself, or a decompressing reader when it starts with gzip or bzip2 magic bytes."""
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    magic = buffered.peek(3)[:3]
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered)
+    if magic == b"BZh":
+        return bz2.BZ2File(buffered)
+    return buffered

@@ -7,7 +7,7 @@ stage's output is `(docs, events)`.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Tuple
+from typing import Callable, Iterable
 
 import apache_beam as beam
 from apache_beam.utils import shared

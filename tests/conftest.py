@@ -1,7 +1,6 @@
 """Shared fixtures: where the real samples are, and one default run of the whole pipeline."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -1,6 +1,6 @@
+from tests import source_harness as harness
 """Books: Gutenberg stripping against the reference clean texts, containment dedup (measured,
 deterministic, through Beam's shuffle), and the Source end to end with bad inputs."""
-import collections
 import gzip
 import json
 from pathlib import Path
@@ -40,10 +40,7 @@ def run_source(inputs, tmp_path, name="run"):
 
 
 def accounting(docs, events):
-    n_in = sum(1 for e in events if e["kind"] == "in")
-    drops = collections.Counter(e["reason"] for e in events if e["kind"] == "drop")
-    assert n_in == len(docs) + sum(drops.values()), (n_in, len(docs), drops)
-    return drops
+    return harness.accounting(docs, events)[1]
 
 
 @pytest.mark.parametrize("book", BOOK_IDS)
@@ -132,7 +129,7 @@ def test_bad_books_counted_and_quarantined(tmp_path):
     jsonl.write_text('{"text": 1}\n')
     inputs = [cut, latin, declared, jsonl, DATA / "raw" / "pg1013.txt.gz"]
     docs, events = run_source(inputs, tmp_path)
-    drops = accounting(docs, events)
+    accounting(docs, events)  # conservation
     bad = {(e["reason"], Path(e["path"]).name) for e in events if e["reason"].startswith("bad_input:")}
     assert bad == {
         ("bad_input:truncated_gzip", cut.name),

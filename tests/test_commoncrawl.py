@@ -51,7 +51,7 @@ def wet_dir(tmp_path_factory):
     # A copy of a real-text WET file whose third gzip member is corrupted in its middle.
     data = bytearray(wet_bytes(pages()[:6], date="2023-03-01T00:00:00Z"))
     members = [i for i in range(len(data)) if data[i:i + 3] == b"\x1f\x8b\x08"]
-    start, end = members[3], members[4]
+    start = members[3]
     data[start + 30:start + 60] = bytes(30)
     (d / "corrupt.warc.wet.gz").write_bytes(bytes(data))
     return d

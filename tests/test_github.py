@@ -8,10 +8,10 @@ import os
 import tarfile
 from pathlib import Path
 
-import apache_beam as beam
+
+from tests import source_harness as harness
 import pytest
 
-from common.record import to_row
 from filters.code_heuristics import CodeQuality, code_stats
 from filters.licenses import detect_license, repo_license, strip_license_header
 from pipeline import recipe as recipe_mod
@@ -25,22 +25,11 @@ RECIPE = recipe_mod.load()
 
 
 def run_source(inputs, tmp_path, name="run"):
-    out = tmp_path / name
-    with beam.Pipeline(runner="FnApiRunner") as p:
-        docs, events = p | github.Source([str(i) for i in inputs], RECIPE, None)
-        docs | "D" >> beam.Map(lambda d: json.dumps(to_row(d), sort_keys=True)) | "WD" >> beam.io.WriteToText(str(out / "docs"))
-        events | "E" >> beam.Map(lambda e: json.dumps(e._asdict(), sort_keys=True)) | "WE" >> beam.io.WriteToText(str(out / "events"))
-    docs = sorted((json.loads(l) for f in sorted(out.glob("docs*")) for l in f.read_text().splitlines()), key=lambda r: r["id"])
-    events = [json.loads(l) for f in sorted(out.glob("events*")) for l in f.read_text().splitlines()]
-    return docs, events
+    return harness.run_source(github.Source, inputs, tmp_path / name, RECIPE)
 
 
 def accounting(docs, events):
-    n_in = sum(1 for e in events if e["kind"] == "in")
-    drops = collections.Counter(e["reason"] for e in events if e["kind"] == "drop")
-    assert n_in == len(docs) + sum(drops.values()), (n_in, len(docs), drops)
-    return drops
-
+    return harness.accounting(docs, events)[1]
 
 def licence_text(archive, name):
     with tarfile.open(archive) as tf:
@@ -140,7 +129,7 @@ def test_bad_archives_counted_and_quarantined(tmp_path):
     jsonl.write_bytes(b'{"repo_name": "a/b", "path": "x.py", "content": "count_total = compute_count(items)\\n", "license": "mit"}\n{not json\n')
     inputs = [unsafe, truncated, not_an_archive, jsonl, DATA / "six-1.16.0.tar.gz"]
     docs, events = run_source(inputs, tmp_path)
-    drops = accounting(docs, events)
+    accounting(docs, events)  # conservation
     bad = {(e["reason"], os.path.basename(e["path"].split("!")[0])) for e in events if e["reason"].startswith("bad_input:")}
     assert ("bad_input:unsafe_path", "evil-1.0.tar.gz") in bad
     assert ("bad_input:not_utf8", "evil-1.0.tar.gz") in bad

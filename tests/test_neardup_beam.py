@@ -2,7 +2,6 @@
 their smallest id, and the survivors are the same with one worker and with several processes."""
 import gzip
 import json
-import re
 from pathlib import Path
 
 import apache_beam as beam

@@ -4,42 +4,13 @@ import json
 import shutil
 from pathlib import Path
 
-import apache_beam as beam
-
-from common import events as ev
-from common.record import meta_json
 from pipeline import recipe as recipe_mod
 from pipeline.sources import sample_inputs, stackexchange
-
+from tests.source_harness import accounting, run_source
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BEER = DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz"
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "stackexchange"
-
-
-def run_source(source_cls, inputs, out_dir, recipe=None):
-    """Run a Source; return (docs as row dicts sorted by id, events as dicts)."""
-    recipe = recipe or recipe_mod.load()
-    out_dir = Path(out_dir)
-    with beam.Pipeline(runner="FnApiRunner") as p:
-        docs, events = p | "Source" >> source_cls(inputs, recipe, None)
-        (docs | "DocJson" >> beam.Map(lambda d: json.dumps({"id": d.id, "source": d.source, "text": d.text, "url": d.url, "meta": meta_json(d.meta)}, sort_keys=True))
-              | "WriteDocs" >> beam.io.WriteToText(str(out_dir / "docs"), shard_name_template=""))
-        (events | "EventJson" >> beam.Map(lambda e: json.dumps(e._asdict(), sort_keys=True))
-                | "WriteEvents" >> beam.io.WriteToText(str(out_dir / "events"), shard_name_template=""))
-    docs = sorted((json.loads(l) for l in (out_dir / "docs").read_text().splitlines()), key=lambda d: d["id"])
-    evs = [json.loads(l) for l in (out_dir / "events").read_text().splitlines()]
-    return docs, evs
-
-
-def accounting(docs, events):
-    docs_in = sum(1 for e in events if e["kind"] == ev.READ)
-    dropped = {}
-    for e in events:
-        if e["kind"] == ev.DROP:
-            dropped[e["reason"]] = dropped.get(e["reason"], 0) + 1
-    assert docs_in == len(docs) + sum(dropped.values()), (docs_in, len(docs), dropped)
-    return docs_in, dropped
 
 
 def test_beer_answers_in_numeric_score_order(tmp_path):

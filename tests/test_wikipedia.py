@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
-import apache_beam as beam
 import pytest
 
-from common.record import to_row
+from tests import source_harness as harness
+
 from pipeline import recipe as recipe_mod
 from pipeline.sources import wikipedia
 from pipeline.sources.wikipedia_dump import DumpError, DumpReader, dump_language, iter_pages
@@ -24,22 +24,11 @@ MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|''|<ref|</ref|<!--|-->|&nbsp
 
 
 def run_source(inputs, tmp_path, name="run"):
-    out = tmp_path / name
-    with beam.Pipeline(runner="FnApiRunner") as p:
-        docs, events = p | wikipedia.Source([str(i) for i in inputs], RECIPE, None)
-        docs | "D" >> beam.Map(lambda d: json.dumps(to_row(d), sort_keys=True)) | "WD" >> beam.io.WriteToText(str(out / "docs"))
-        events | "E" >> beam.Map(lambda e: json.dumps(e._asdict(), sort_keys=True)) | "WE" >> beam.io.WriteToText(str(out / "events"))
-    docs = sorted((json.loads(l) for f in sorted(out.glob("docs*")) for l in f.read_text().splitlines()), key=lambda r: r["id"])
-    events = [json.loads(l) for f in sorted(out.glob("events*")) for l in f.read_text().splitlines()]
-    return docs, events
+    return harness.run_source(wikipedia.Source, inputs, tmp_path / name, RECIPE)
 
 
 def accounting(docs, events):
-    n_in = sum(1 for e in events if e["kind"] == "in")
-    drops = collections.Counter(e["reason"] for e in events if e["kind"] == "drop")
-    assert n_in == len(docs) + sum(drops.values()), (n_in, len(docs), drops)
-    return drops
-
+    return harness.accounting(docs, events)[1]
 
 def test_dump_language():
     assert dump_language("enwiki") == "en"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import io
-import os
 import posixpath
 import re
 import tarfile
@@ -210,7 +209,7 @@ def read_input(path: str, stream, cfg: ReadConfig) -> Iterator[Unit]:
     if not _is_tar_header(head):
         yield BadUnit(path, "unknown_format", "neither gzip, tar nor .tex", len(head))
         return
-    yield from _read_tar(path, name, io.BufferedReader(_Prefixed(head, stream)), cfg)
+    yield from _read_tar(path, name, inp.with_head(head, stream), cfg)
 
 
 def _read_tar(path: str, name: str, stream, cfg: ReadConfig) -> Iterator[Unit]:
@@ -250,30 +249,6 @@ def _read_tar(path: str, name: str, stream, cfg: ReadConfig) -> Iterator[Unit]:
             yield EPrint(path, make_id(NAME, name, ""), arxiv_id_from_name(name), size, collector.files)
         else:
             yield NoSource(path, "no_tex_source", size)
-
-
-class _Prefixed(io.RawIOBase):
-    """The bytes already read from a stream, then the rest of it (for unseekable streams)."""
-
-    def __init__(self, head: bytes, rest):
-        self.head = head
-        self.rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf) -> int:
-        if self.head:
-            n = min(len(buf), len(self.head))
-            buf[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.rest.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-
-# ---------------------------------------------------------------- cleaning (plain)
 
 
 class Cleaned(NamedTuple):

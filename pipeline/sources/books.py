@@ -37,7 +37,6 @@ from dedup.exact import ExactDedup, content_key
 from pipeline import inputs as pipeline_inputs
 from pipeline.recipe import section
 from pipeline.sources import gutenberg
-from pipeline.sources.github_read import decompressed
 from pipeline.stages import ApplyFilter
 
 SOURCE = "books"
@@ -67,7 +66,7 @@ def book_from_text(path: str, text: str) -> Document:
 
 def read_text_book(path: str, raw) -> Iterator[Union[Document, Event]]:
     try:
-        data = decompressed(raw).read()
+        data = pipeline_inputs.decompressed(raw).read()
     except _STREAM_ERRORS as e:
         yield ev.bad_input(SOURCE, "truncated_gzip", path, repr(e))
         return
@@ -81,7 +80,7 @@ def read_text_book(path: str, raw) -> Iterator[Union[Document, Event]]:
 def read_jsonl_books(path: str, raw) -> Iterator[Union[Document, Event]]:
     lineno = 0
     try:
-        for lineno, line in enumerate(decompressed(raw), 1):
+        for lineno, line in enumerate(pipeline_inputs.decompressed(raw), 1):
             if not line.strip():
                 continue
             try:

@@ -3,7 +3,6 @@ language id → quality (perplexity buckets, Wikipedia-reference classifier) →
 from __future__ import annotations
 
 import gzip
-import io
 import os
 from typing import List, Optional, Sequence
 

@@ -20,8 +20,6 @@ path escapes the archive (`../`, absolute), a file that is not UTF-8, a malforme
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import json
 import os
@@ -36,6 +34,7 @@ from common.events import Event
 from common.record import Document, make_id
 from filters.code_heuristics import ExtensionWhitelist, language_of
 from filters.licenses import is_license_file, normalize_declared, repo_license
+from pipeline.inputs import decompressed
 
 SOURCE = "github"
 Outcome = Union[Document, Event]
@@ -113,17 +112,6 @@ def _admit_and_decode(adm: Admission, unit: str, repo: str, rel: str, license_id
 
 
 # --- BigQuery JSON lines ------------------------------------------------------------------
-
-
-def decompressed(raw: IO[bytes]) -> IO[bytes]:
-    """`raw` itself, or a decompressing reader when it starts with gzip or bzip2 magic bytes."""
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-    magic = buffered.peek(3)[:3]
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered)
-    if magic == b"BZh":
-        return bz2.BZ2File(buffered)
-    return buffered
 
 
 def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[Outcome]:

@@ -172,7 +172,7 @@ def iter_file_posts(path: str, stream) -> Iterator:
     """An input file → Posts, BadRows, None (skipped post types) and at most one BadFile, last."""
     site = se_posts.site_name(path)
     head = stream.read(6)
-    rest = io.BufferedReader(_Chain(head, stream))
+    rest = inp.with_head(head, stream)
     try:
         if head.startswith(b"7z\xbc\xaf\x27\x1c"):
             fileobj = stream
@@ -192,28 +192,6 @@ def iter_file_posts(path: str, stream) -> Iterator:
         yield se_posts.BadFile("no_posts_xml", str(e))
     except (py7zr.exceptions.ArchiveError, EOFError, OSError, ValueError) as e:
         yield se_posts.BadFile("corrupt_archive", f"{type(e).__name__}: {e}")
-
-
-class _Chain(io.RawIOBase):
-    def __init__(self, head: bytes, rest):
-        self.head = head
-        self.rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf) -> int:
-        if self.head:
-            n = min(len(buf), len(self.head))
-            buf[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.rest.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-
-# ---------------------------------------------------------------- Beam
 
 
 class ReadPosts(beam.DoFn):

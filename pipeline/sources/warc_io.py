@@ -7,9 +7,10 @@ truncated. Records are parsed here (warcio's reader costs more than the rest of 
 """
 from __future__ import annotations
 
-import io
 import zlib
 from typing import IO, Iterator, NamedTuple, Optional, Union
+
+from pipeline.inputs import with_head
 
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -137,7 +138,7 @@ def parse_records(data: bytes, base_offset: int = 0) -> Iterator[Union[Record, B
 def iter_records(stream: IO[bytes]) -> Iterator[Union[Record, BadUnit]]:
     """WARC records of a gzip-per-record (or plain) WARC/WET file, and `BadUnit`s for what cannot be read."""
     head = stream.read(2)
-    rest = io.BufferedReader(_Prepend(head, stream), CHUNK) if head else io.BytesIO(b"")
+    rest = with_head(head, stream, CHUNK)
     if head != GZIP_MAGIC[:2]:
         yield from parse_records(rest.read())
         return
@@ -146,24 +147,3 @@ def iter_records(stream: IO[bytes]) -> Iterator[Union[Record, BadUnit]]:
             yield member
         else:
             yield from parse_records(member, base_offset=n << 32)
-
-
-class _Prepend(io.RawIOBase):
-    """A raw stream of `head` followed by `stream` (we peeked at the magic bytes)."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]):
-        self.head = head
-        self.stream = stream
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        if self.head:
-            n = min(len(b), len(self.head))
-            b[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.stream.read(len(b))
-        b[: len(data)] = data
-        return len(data)

@@ -26,9 +26,6 @@ Public API (also used outside the Wikipedia source, e.g. to collect `<ref>` URLs
 """
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
 import re
 import zlib
 from typing import IO, Dict, Iterator, NamedTuple, Optional
@@ -36,6 +33,8 @@ from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
+
+from pipeline.inputs import decompressed
 
 
 class Page(NamedTuple):
@@ -72,16 +71,6 @@ def dump_language(dbname: Optional[str], base: Optional[str] = None) -> Optional
     return None
 
 
-def _sniff(raw: IO[bytes]) -> IO[bytes]:
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-    magic = buffered.peek(3)[:3]
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered)
-    if magic == b"BZh":
-        return bz2.BZ2File(buffered)
-    return buffered
-
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -114,7 +103,7 @@ class DumpReader:
             raise DumpError("bad_compression", repr(e)) from None
 
     def _pages(self) -> Iterator[Page]:
-        stream = _sniff(self.stream)
+        stream = decompressed(self.stream)
         root = None
         depth = 0
         for event, elem in safe_et.iterparse(stream, events=("start", "end")):
