@@ -5,6 +5,7 @@ through every stage: curate → tokenizer → tokenize → mixture.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import posixpath
@@ -108,8 +109,23 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
     return stats
 
 
+def print_help() -> None:
+    """--help: this job's options, then the Beam options most runs need."""
+    from apache_beam.options import pipeline_options as po
+
+    parser = po._BeamArgumentParser(prog="python -m pipeline.run", description=__doc__,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    LlamaDataOptions._add_argparse_args(parser.add_argument_group("llamadata"))
+    for view in (po.StandardOptions, po.DirectOptions, po.GoogleCloudOptions, po.WorkerOptions, po.SetupOptions):
+        view._add_argparse_args(parser.add_argument_group(f"Beam {view.__name__}"))
+    parser.print_help()
+
+
 def run(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        print_help()
+        return 0
     opts = PipelineOptions(argv).view_as(LlamaDataOptions)
     recipe = recipes.load(opts.recipe, opts.recipe_overrides)
     stages = [s.strip() for s in opts.stages.split(",") if s.strip()]

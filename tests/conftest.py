@@ -28,3 +28,9 @@ def default_run_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("default_run") / "out"
     run_pipeline(f"--output={out}")
     return out
+
+
+@pytest.fixture(scope="session")
+def mixture_dir(default_run_out) -> Path:
+    """What the trainer tests train on: the default run's mixture.json and token shards."""
+    return default_run_out

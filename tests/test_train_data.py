@@ -9,10 +9,6 @@ import pytest
 
 from train_hooks import data as D
 
-try:
-    from train_fixtures import mixture_dir  # noqa: F401  (session fixture)
-except ImportError:  # tests/ imported as a package
-    from tests.train_fixtures import mixture_dir  # noqa: F401
 
 CONTEXT = 64
 
