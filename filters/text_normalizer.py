@@ -1,0 +1,61 @@
+"""cc_net's text normalisation for language modelling, written once and reused.
+
+The reference LM is trained on, and scores, text normalised the same way:
+- lowercase;
+- accents stripped (NFD, then combining marks removed: "café" → "cafe");
+- every decimal digit → "0" (numbers carry little language signal and blow up the vocabulary);
+- Unicode punctuation mapped to its ASCII counterpart ("“" → '"', "—" → " - ", "…" → "...");
+- non-printing control characters removed (tab and newline survive: lines are split on "\\n").
+
+The work is done with C-level string methods (`lower`, `unicodedata.normalize`, `str.translate`)
+over the whole document at once, because this runs on every CommonCrawl document.
+"""
+from __future__ import annotations
+
+import sys
+import unicodedata
+from typing import List
+
+# Unicode punctuation → ASCII, as cc_net maps it (full-width forms, CJK and typographic marks).
+UNICODE_PUNCT = {
+    "，": ",", "。": ".", "、": ",", "„": '"', "”": '"', "“": '"', "«": '"', "»": '"',
+    "１": '"', "」": '"', "「": '"', "《": '"', "》": '"', "´": "'", "∶": ":", "：": ":",
+    "？": "?", "！": "!", "（": "(", "）": ")", "；": ";", "–": "-", "—": " - ", "．": ". ",
+    "～": "~", "’": "'", "…": "...", "━": "-", "〈": "<", "〉": ">", "【": "[", "】": "]",
+    "％": "%", "►": "-",
+}
+
+
+def _build_table() -> dict:
+    table: dict = {}
+    # Digits of every script (Unicode category Nd), not only ASCII 0-9.
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if cat == "Nd":
+            table[cp] = "0"
+        elif cat == "Mn":  # combining marks left by NFD: the accents
+            table[cp] = None
+    # C0/C1 control characters, except the tab and newline that structure the text.
+    for cp in list(range(0, 32)) + list(range(127, 160)):
+        if chr(cp) not in "\t\n":
+            table[cp] = None
+    for src, dst in UNICODE_PUNCT.items():
+        table[ord(src)] = dst
+    return table
+
+
+_TABLE = _build_table()
+
+
+def normalize(text: str) -> str:
+    """The whole normalisation on a document or a line (newlines kept, lines stripped by callers)."""
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFD", text)
+    return text.translate(_TABLE)
+
+
+def normalized_lines(text: str) -> List[str]:
+    """Non-empty normalised lines of a document, each stripped of surrounding whitespace."""
+    return [line for line in (raw.strip() for raw in normalize(text).split("\n")) if line]

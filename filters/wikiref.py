@@ -1,0 +1,216 @@
+"""LLaMA's Wikipedia-reference classifier: "is this page like the ones Wikipedia cites?"
+
+- Positives: web pages whose URL appears inside a `<ref>…</ref>` of a Wikipedia article (matched
+  on a normalised URL), optionally fetched over HTTP; where a run has too few of them, Wikipedia
+  article text stands in (the caller decides and reports it).
+- Negatives: random CommonCrawl pages.
+- Model: fastText supervised, labels `__label__wiki` / `__label__cc`, one thread and a fixed seed
+  so that the same training text gives the same model bytes.
+- Score: P(wiki) of the page (`wikiref_score`); pages below the threshold (RP1: 0.25) are dropped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from common.record import Document
+from filters.text_normalizer import normalize
+
+POSITIVE = "__label__wiki"
+NEGATIVE = "__label__cc"
+DROP_REASON = "wikiref_below_threshold"
+
+# <ref>…</ref> bodies; named self-closing refs (<ref name="x" />) repeat an earlier body and hold no URL.
+_REF_BODY = re.compile(r"<ref(?:\s[^>]*?)?(?<!/)>(.*?)</ref\s*>", re.IGNORECASE | re.DOTALL)
+# A URL runs until whitespace or a wikitext/HTML delimiter ("|" ends a template parameter, "]" a link).
+_URL = re.compile(r"https?://[^\s|\[\]<>\"{}]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)'"
+_ARCHIVED = re.compile(r"^https?://web\.archive\.org/web/[0-9]+[a-z_]*/(https?://.+)$", re.IGNORECASE)
+
+
+def extract_ref_urls(wikitext: str) -> List[str]:
+    """Every http(s) URL inside the `<ref>` tags of one page's raw wikitext, in order."""
+    urls = []
+    for body in _REF_BODY.findall(wikitext):
+        for url in _URL.findall(body):
+            url = url.rstrip(_TRAILING)
+            # "''" (wikitext italics) may follow a bare URL directly.
+            url = url.split("''", 1)[0]
+            if url:
+                urls.append(url)
+    return urls
+
+
+def normalize_url(url: str) -> Optional[str]:
+    """A key under which the same page cited and crawled meet.
+
+    Scheme dropped (http = https), host lowercased without "www." and default port, path
+    percent-decoding unified and trailing "/" removed, fragment dropped, query parameters sorted.
+    None for what is not an http(s) URL with a host.
+    """
+    url = url.strip()
+    archived = _ARCHIVED.match(url)
+    if archived:  # a Wayback Machine copy cites the page it archived
+        url = archived.group(1)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~")
+    path = re.sub(r"/{2,}", "/", path).rstrip("/")
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return host + path + ("?" + query if query else "")
+
+
+def classifier_text(text: str, max_chars: int = 20000) -> str:
+    """The text fastText sees: cc_net-normalised, one line (fastText reads one example a line)."""
+    return " ".join(normalize(text[:max_chars]).split())
+
+
+def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_path: str, params: dict) -> dict:
+    """Train a fastText model on the texts (in the order given) and save it to `out_path`.
+
+    Each training runs in a fresh Python process: the fastText build in use carries state from
+    one training to the next within a process (a second training in the same process gives other
+    bytes, sometimes NaN), while a first training is reproducible.
+    """
+    if not positives or not negatives:
+        raise ValueError(f"wikiref training needs both classes: {len(positives)} positives, {len(negatives)} negatives")
+    max_chars = int(params.get("max_chars", 20000))
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    fd, train_file = tempfile.mkstemp(prefix="wikiref-", suffix=".txt")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            # Interleaved classes: fastText's SGD sees both from the start.
+            for i in range(max(len(positives), len(negatives))):
+                if i < len(positives):
+                    f.write(f"{POSITIVE} {classifier_text(positives[i], max_chars)}\n")
+                if i < len(negatives):
+                    f.write(f"{NEGATIVE} {classifier_text(negatives[i], max_chars)}\n")
+        lr = float(params.get("lr", 0.2))
+        for attempt in range(5):
+            proc = subprocess.run(
+                [sys.executable, "-m", "filters.wikiref", train_file, out_path + ".part", json.dumps({**params, "lr": lr})],
+                capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            if proc.returncode == 0:
+                break
+            err = proc.stderr.decode("utf-8", "replace")
+            # fastText's SGD can diverge on a few dozen examples; a smaller step, the same every run.
+            if "NaN" not in err or attempt == 4:
+                raise RuntimeError(f"fastText training failed: {err[-1500:]}")
+            lr /= 2
+    finally:
+        os.unlink(train_file)
+    os.replace(out_path + ".part", out_path)
+    return {"positives": len(positives), "negatives": len(negatives), "lr": lr}
+
+
+class WikirefScorer:
+    """P(wiki) of a text under a trained model (load once per process: not picklable)."""
+
+    def __init__(self, model_path: str, max_chars: int = 20000):
+        import fasttext
+
+        self.model = fasttext.load_model(model_path)
+        self.max_chars = max_chars
+
+    def score(self, text: str) -> float:
+        labels, probs = self.model.predict([classifier_text(text, self.max_chars)], k=2)
+        for label, prob in zip(labels[0], probs[0]):
+            if label == POSITIVE:
+                return round(min(1.0, float(prob)), 4)
+        return 0.0
+
+
+class WikirefFilter:
+    """doc → doc with meta wikiref_score, or `wikiref_below_threshold`."""
+
+    def __init__(self, model_path: str, threshold: float = 0.25, max_chars: int = 20000):
+        self.scorer = WikirefScorer(model_path, max_chars)
+        self.threshold = threshold
+
+    def __call__(self, doc: Document):
+        score = self.scorer.score(doc.text)
+        if score < self.threshold:
+            return DROP_REASON
+        return doc.with_meta(wikiref_score=score)
+
+
+def fetch_cited_pages(urls: Iterable[str], *, rate_per_s: float = 1.0, retries: int = 3, backoff: float = 1.0,
+                      timeout: float = 20.0, max_bytes: int = 5_000_000, session=None) -> Iterator[Tuple[str, Optional[str], str]]:
+    """Fetch cited pages politely: at most `rate_per_s` requests a second, retries on 429/5xx and
+    connection errors. Yields (url, plain text or None, status note) for each URL."""
+    import requests
+    from resiliparse.extract.html2text import extract_plain_text
+
+    sess = session or requests.Session()
+    interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+    last = 0.0
+    for url in urls:
+        note = "no attempt"
+        text = None
+        for attempt in range(retries + 1):
+            wait = last + interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            last = time.monotonic()
+            try:
+                resp = sess.get(url, timeout=timeout, headers={"User-Agent": "llamadata-wikiref/0.1"})
+            except (requests.ConnectionError, requests.Timeout) as e:
+                note = type(e).__name__
+            else:
+                if resp.status_code == 200:
+                    body = resp.content[:max_bytes]
+                    html = body.decode(resp.encoding or "utf-8", errors="replace")
+                    text = extract_plain_text(html, main_content=True)
+                    note = "ok"
+                    break
+                note = f"HTTP {resp.status_code}"
+                if resp.status_code not in (429, 500, 502, 503, 504):
+                    break
+            if attempt < retries:
+                time.sleep(backoff * (2 ** attempt))
+        yield url, text, note
+
+
+def write_training_note(path: str, note: dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(note, f, indent=1, sort_keys=True)
+
+
+def _train_main(argv: Sequence[str]) -> int:
+    """`python -m filters.wikiref TRAIN_FILE OUT_PATH PARAMS_JSON`: one fastText training."""
+    import fasttext
+
+    train_file, out_path, raw = argv
+    params = json.loads(raw)
+    model = fasttext.train_supervised(
+        input=train_file, epoch=int(params.get("epoch", 50)), lr=float(params["lr"]),
+        wordNgrams=int(params.get("word_ngrams", 2)), dim=int(params.get("dim", 32)),
+        minCount=int(params.get("min_count", 1)), bucket=int(params.get("bucket", 200000)),
+        loss="softmax", thread=1, seed=int(params.get("seed", 0)), verbose=0,
+    )
+    model.save_model(out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_train_main(sys.argv[1:]))

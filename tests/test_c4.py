@@ -1,0 +1,119 @@
+"""C4: each rule on real lines, the released JSON lines (timestamp or date), WET input made
+C4-style, bad input counted, conservation."""
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+import shutil
+
+import apache_beam as beam
+
+from common import events as ev
+from common.record import Document
+from filters.c4_rules import C4Rules, count_sentences
+from pipeline import recipe as recipes
+from pipeline.sources import c4
+from tests.quality_fixtures import C4_FILES, SHARED, WET, boilerplate_pages, c4_records, ccnet_records, wiki_texts
+
+
+def _doc(text):
+    return Document("c4/x", "c4", text, None, {})
+
+
+def _prose_lines(n=6):
+    """Real sentences that C4 kept (they pass every line rule)."""
+    lines = [l for r in c4_records() for l in r["text"].split("\n") if l.endswith(".") and len(l.split()) > 8]
+    return lines[:n]
+
+
+def test_released_c4_passes_its_own_rules_unchanged():
+    rules = C4Rules()
+    for record in c4_records():
+        assert rules(_doc(record["text"])).text == record["text"]
+    assert sum(rules.line_counts.values()) == 0
+
+
+def test_line_rules_on_real_lines():
+    prose = _prose_lines()
+    menu = [l.strip() for l in dict(boilerplate_pages())["https://an.wikipedia.org/wiki/Escopete"].split("\n")[:12] if l.strip()]
+    rules = C4Rules()
+    cleaned = rules(_doc("\n".join(menu + prose)))
+    assert cleaned.text == "\n".join(prose)  # menu items: no terminal punctuation
+    assert rules.line_counts["line_no_terminal_punct"] == len(menu)
+
+    rules = C4Rules()
+    short = "Thank you."  # a real line shape: two words, terminal punctuation
+    js = "Please enable JavaScript to view the comments powered by Disqus."
+    policy = "By using this site you agree to our Terms of Use and Privacy Policy."
+    ellipsis = prose[0][:60].rstrip() + "..."
+    long_word = "x" * 1001 + " ends here."
+    out = rules(_doc("\n".join([short, js, policy, ellipsis, long_word] + prose)))
+    assert out.text == "\n".join(prose)
+    assert dict(rules.line_counts) == {"line_too_few_words": 1, "line_javascript": 1, "line_policy": 1,
+                                       "line_no_terminal_punct": 1, "line_long_word": 1}
+
+
+def test_citation_markers_are_cut_from_lines():
+    prose = _prose_lines()
+    marked = [prose[0][:-1] + "[1].", prose[1][:-1] + "[citation needed].", prose[2] + " [edit]"]
+    out = C4Rules()(_doc("\n".join(marked + prose[3:])))
+    assert "[" not in out.text and out.text.split("\n")[0] == prose[0]
+
+
+def test_page_rules_with_real_text():
+    prose = _prose_lines()
+    rules = C4Rules()
+    assert rules(_doc("\n".join(prose + ["Lorem ipsum dolor sit amet, consectetur adipiscing elit."]))) == "c4_lorem_ipsum"
+    # A real line of code with a brace, from HumanEval, ending a sentence as C4's line rules need.
+    code = next(l.strip() for line in gzip.open(SHARED / "benchmarks" / "HumanEval.jsonl.gz", "rt")
+                for l in json.loads(line)["prompt"].split("\n") if "{" in l and len(l.split()) >= 3)
+    assert rules(_doc("\n".join(prose + [code + " is an example."]))) == "c4_curly_bracket"
+    assert C4Rules(badwords={"bocce"})(_doc(next(r["text"] for r in c4_records() if "Bocce" in r["text"]))) == "c4_bad_words"
+    assert rules(_doc("Home\nAbout us\nContact")) == "c4_no_lines"
+    one_sentence = next(l for l in _prose_lines(50) if count_sentences(l) == 1)
+    assert rules(_doc(one_sentence)) == "c4_too_few_sentences"
+    assert count_sentences(ccnet_records()[0]["text"]) >= 3
+
+
+def _run_source(inputs, recipe=None):
+    recipe = recipe or recipes.load()
+    import tempfile, os
+    out = tempfile.mkdtemp()
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        docs, events = p | c4.Source(inputs, recipe)
+        docs | "LD" >> beam.combiners.ToList() | "DD" >> beam.Map(lambda x: pickle.dump(sorted(x), open(os.path.join(out, "d"), "wb")))
+        events | "LE" >> beam.combiners.ToList() | "DE" >> beam.Map(lambda x: pickle.dump(sorted(x), open(os.path.join(out, "e"), "wb")))
+    docs = pickle.load(open(os.path.join(out, "d"), "rb"))
+    events = pickle.load(open(os.path.join(out, "e"), "rb"))
+    shutil.rmtree(out)
+    return docs, events
+
+
+def test_source_reads_released_c4_and_counts_bad_input(tmp_path):
+    good = b"".join(gzip.open(C4_FILES[0]).readlines()[:2])
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(gzip.compress(good + b'{"url": "x"}\nnot json\n')[:-30] + b"")  # truncated
+    inputs = [str(p) for p in C4_FILES] + [str(broken)]
+    docs, events = _run_source(inputs)
+    reads = [e for e in events if e.kind == ev.READ]
+    drops = [e for e in events if e.kind == ev.DROP]
+    assert len(reads) == len(docs) + len(drops)  # conservation
+    reasons = {e.reason for e in drops}
+    assert "bad_input:bad_compression" in reasons or "bad_input:missing_text" in reasons
+    assert all(e.path == str(broken) for e in drops if e.reason.startswith("bad_input:"))
+    by_url = {d.url: d for d in docs}
+    head3 = json.loads(gzip.open(C4_FILES[0], "rt").readline())
+    assert by_url[head3["url"]].meta["timestamp"] == head3["timestamp"]
+    olmo = json.loads(gzip.open(SHARED / "c4" / "olmo-c4-sample.01.json.gz", "rt").readline())
+    assert by_url[olmo["url"]].meta["timestamp"] == olmo["date"]  # "date" accepted for timestamp
+    assert all(d.meta["language"] == "en" for d in docs)
+    assert len({d.id for d in docs}) == len(docs)
+
+
+def test_source_makes_c4_from_wet():
+    docs, events = _run_source([str(WET)] + [str(p) for p in C4_FILES[:1]])
+    drops = [e for e in events if e.kind == ev.DROP]
+    # The WET page is a Wikipedia page in Aragonese: its menus go, then language id drops it.
+    assert any(e.reason.startswith("language_") for e in drops)
+    assert len([e for e in events if e.kind == ev.READ]) == len(docs) + len(drops) == 4
