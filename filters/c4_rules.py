@@ -19,8 +19,9 @@ Page rules (the page is dropped, reason in parentheses):
 - fewer than `min_sentences` sentences (`c4_too_few_sentences`; the paper says 5, the released
   C4 holds pages of 3, so 3 is the default).
 
-Not here: C4's dedup of repeated three-sentence spans across the corpus (needs the shuffle) and
-its language id (langdetect ≥ 0.99; this project uses the fastText lid of the CommonCrawl path).
+Not here: C4's dedup of repeated three-sentence spans across the corpus (it needs the shuffle:
+dedup/span_dedup.py, applied by the C4 source after these rules) and its language id
+(langdetect ≥ 0.99; this project uses the fastText lid of the CommonCrawl path).
 """
 from __future__ import annotations
 

@@ -104,6 +104,7 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
         build_curation(p, opts, recipe, sources)
     with FileSystems.open(posixpath.join(opts.output, "stats.json")) as f:
         stats = json.loads(f.read().decode("utf-8"))
+    stats = attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
     for name, s in stats["sources"].items():
         log.info("%s: %d in, %d out, dropped %s", name, s["docs_in"], s["docs_out"], s["dropped"])
     return stats
@@ -119,6 +120,31 @@ def print_help() -> None:
     for view in (po.StandardOptions, po.DirectOptions, po.GoogleCloudOptions, po.WorkerOptions, po.SetupOptions):
         view._add_argparse_args(parser.add_argument_group(f"Beam {view.__name__}"))
     parser.print_help()
+
+
+MODEL_NOTES = {"reference_lm": "wiki.lm.json", "perplexity_cutoffs": "perplexity_cutoffs.json",
+               "wikiref_training": "wikiref_training.json"}
+
+
+def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
+    """Copy what the run learned about its own models into stats.json (`models`), so a reader of
+    the stats sees, e.g., that Wikipedia articles stood in for cited pages."""
+    notes = {}
+    for key, name in MODEL_NOTES.items():
+        path = posixpath.join(models_dir, name)
+        if FileSystems.exists(path):
+            with FileSystems.open(path) as f:
+                notes[key] = json.loads(f.read().decode("utf-8"))
+    if not notes:
+        return stats
+    wikiref = notes.get("wikiref_training", {})
+    if wikiref.get("positives_source") == "wikipedia_articles":
+        log.warning("wikiref classifier: only %s cited pages among the run's documents (< %s): Wikipedia article "
+                    "text stood in for the positives", wikiref.get("cited_pages"), wikiref.get("min_cited_positives"))
+    stats = dict(stats, models=notes)
+    with FileSystems.create(posixpath.join(output, "stats.json")) as f:
+        f.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return stats
 
 
 def run(argv: Optional[List[str]] = None) -> int:

@@ -55,3 +55,20 @@ def test_second_run_is_byte_identical(default_run_out, tmp_path):
                 for p in sorted(out.rglob("*")) if p.is_file()}
 
     assert digests(again) == digests(default_run_out)
+
+
+def test_quality_models_trained_applied_and_reported(default_run_out):
+    models = default_run_out / "models"
+    for name in ("wiki.sp.model", "wiki.arpa.bin", "wikiref.fold0.bin", "wikiref.fold1.bin"):
+        assert (models / name).stat().st_size > 0, name
+    stats = json.loads((default_run_out / "stats.json").read_text())
+    notes = stats["models"]
+    assert notes["perplexity_cutoffs"]["mode"] == "computed"
+    # The samples cite too few of their own pages: Wikipedia text stood in, and the stats say so.
+    assert notes["wikiref_training"]["positives_source"] == "wikipedia_articles"
+    assert stats["sources"]["commoncrawl"]["dropped"].get("perplexity_tail", 0) > 0
+    rows = [r for p in (default_run_out / "curated" / "commoncrawl").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    for r in rows:
+        meta = json.loads(r["meta"])
+        assert meta["bucket"] in ("head", "middle") and meta["perplexity"] > 0
+        assert 0.25 <= meta["wikiref_score"] <= 1.0

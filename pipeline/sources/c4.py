@@ -2,12 +2,13 @@
 
     files ─ Read (JSON lines: text, url, timestamp|date; or WET conversion records)
           ─ C4Rules (filters/c4_rules.py; line rules tallied per rule, page drops by reason)
+          ─ SpanDedup (dedup/span_dedup.py: all but one of any repeated three-sentence span)
           ─ LanguageId (fastText lid, as on the CommonCrawl path)
 
 Inputs (`--c4_input`): `*.json`, `*.json.gz`, `*.jsonl[.gz]` (allenai/c4 `en` files; `date` is
 accepted for `timestamp`, as in OLMo's copies) and `*.wet.gz`/`*.warc.gz` (WET/WARC). Recipe:
 `pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
-`meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: the `c4_*` page rules,
+`meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: the `c4_*` page rules, `c4_span_dedup_empty`,
 `language_*`, and `bad_input:{malformed_json, missing_text, bad_compression, unreadable_file}`.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ import apache_beam as beam
 from common import events as ev
 from common.events import Event
 from common.record import Document, make_id
+from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4Rules
 from pipeline import inputs as inp
 from pipeline.recipe import section
@@ -138,6 +140,11 @@ class Source(beam.PTransform):
             out = docs | "C4Rules" >> beam.ParDo(_ApplyC4Rules(rules)).with_outputs(ev.EVENTS, main="docs")
             docs = out.docs
             events.append(out[ev.EVENTS])
+        span = self.cfg.get("span_dedup", {})
+        if span.get("enabled", True):
+            docs, e = docs | "SpanDedup" >> SpanDedup(
+                int(span.get("sentences", 3)), int(span.get("hash_shards", 16)), int(span.get("doc_shards", 16)))
+            events.append(e)
         if self.cfg.get("language", {}).get("enabled", True):
             docs, e = docs | "LanguageId" >> language_filter(self.recipe, self.cfg)
             events.append(e)

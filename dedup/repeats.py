@@ -1,0 +1,222 @@
+"""Removing repeated text units (lines, sentence spans) across a corpus, through the runner's shuffle.
+
+A *unit splitter* says what the units of a text are and how to rebuild a text without some:
+    units(text) -> (hashes: uint64 array, positions: uint32 array, aux)
+    rebuild(text, aux, removed_positions: set) -> str   ("" when nothing is left)
+`aux` travels with the document (e.g. which lines were non-empty), so nothing is computed twice.
+
+Two policies:
+- `keep_first=False` (CCNet line dedup): every occurrence of a unit seen ≥ 2 times is removed;
+- `keep_first=True` (C4 span dedup): all but the first occurrence, "first" being the smallest
+  (document key, position), which is the same whatever order the runner delivers.
+
+Plan (no corpus-wide state in one worker):
+1. `HashUnits`: per document, its unit hashes; batched per bundle into numpy columns keyed by
+   (scope, hash shard) — a few large shuffle elements instead of one per unit.
+2. GroupByKey per (scope, hash shard) → `FindRepeats`: sort, mark the removed rows, emit them
+   batched per document shard.
+3. CoGroupByKey of documents and removals on the document shard → `ApplyRemovals`: each document
+   is rebuilt with only its own shard's removals in memory.
+Shard counts are recipe values: raise them with the corpus so one shard's arrays stay small.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from typing import Dict, List, Tuple
+
+import apache_beam as beam
+import numpy as np
+
+from common import events as ev
+from common.record import Document
+
+
+def doc_key(doc_id: str) -> Tuple[int, int]:
+    """128 bits of the document id's SHA-1 as two uint64: the join key and the survivor order."""
+    digest = hashlib.sha1(doc_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:16], "little")
+
+
+def hashes_of(units: List[str]) -> np.ndarray:
+    """First 8 bytes of SHA-1 of each UTF-8 unit, as little-endian uint64 (cc_net's line hash)."""
+    sha1 = hashlib.sha1
+    if not units:
+        return np.zeros(0, "<u8")
+    return np.frombuffer(b"".join(sha1(u.encode("utf-8")).digest()[:8] for u in units), dtype="<u8")
+
+
+class _Batches:
+    """Unit hashes of many documents, per scope; split by hash shard only when drained, so the
+    per-document cost is a few list appends whatever the shard count."""
+
+    def __init__(self, hash_shards: int):
+        self.hash_shards = hash_shards
+        self.per_scope: Dict[object, List[list]] = defaultdict(lambda: [[], [], [], [], []])
+        self.rows = 0
+
+    def add(self, scope, hashes, k1: int, k2: int, positions) -> None:
+        h, a, b, i, n = self.per_scope[scope]
+        h.append(hashes)
+        a.append(k1)
+        b.append(k2)
+        i.append(positions)
+        n.append(len(hashes))
+        self.rows += len(hashes)
+
+    def drain(self):
+        """((scope, hash shard), (hashes, doc key hi, doc key lo, positions)) column batches."""
+        for scope in sorted(self.per_scope, key=repr):
+            h, a, b, i, n = self.per_scope[scope]
+            hashes = np.concatenate(h)
+            k1 = np.repeat(np.asarray(a, dtype=np.uint64), n)
+            k2 = np.repeat(np.asarray(b, dtype=np.uint64), n)
+            positions = np.concatenate(i).astype(np.uint32)
+            shard = hashes % np.uint64(self.hash_shards)
+            order = np.argsort(shard, kind="stable")
+            bounds = np.searchsorted(shard[order], np.arange(self.hash_shards + 1, dtype=np.uint64))
+            for s, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+                if hi > lo:
+                    sel = order[lo:hi]
+                    yield (scope, s), (hashes[sel], k1[sel], k2[sel], positions[sel])
+        self.per_scope.clear()
+        self.rows = 0
+
+
+class HashUnits(beam.DoFn):
+    """doc → (doc shard, (doc, aux)) on the main output; batched unit hashes on `hashes`."""
+
+    HASHES = "hashes"
+
+    def __init__(self, splitter, hash_shards: int, doc_shards: int, scope_of, counter: str, max_rows: int = 1 << 20):
+        self.splitter = splitter
+        self.hash_shards = hash_shards
+        self.doc_shards = doc_shards
+        self.scope_of = scope_of
+        self.counter = counter
+        self.max_rows = max_rows
+
+    def start_bundle(self):
+        self.batches = _Batches(self.hash_shards)
+
+    def process(self, doc: Document):
+        hashes, positions, aux = self.splitter.units(doc.text)
+        k1, k2 = doc_key(doc.id)
+        self.batches.add(self.scope_of(doc), hashes, k1, k2, positions)
+        beam.metrics.Metrics.counter(self.counter, "units").inc(len(hashes))
+        yield (k1 % self.doc_shards, (doc, aux))
+        if self.batches.rows >= self.max_rows:
+            for item in self.batches.drain():
+                yield beam.pvalue.TaggedOutput(self.HASHES, item)
+
+    def finish_bundle(self):
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        for item in self.batches.drain():
+            yield beam.pvalue.TaggedOutput(
+                self.HASHES, WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()]))
+
+
+def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: np.ndarray, keep_first: bool) -> np.ndarray:
+    """Indices of the rows to remove: every row of a repeated hash, or all but its first occurrence."""
+    order = np.lexsort((positions, k2, k1, hashes))  # by hash, then (doc key, position)
+    hs = hashes[order]
+    if len(hs) < 2:
+        return np.zeros(0, dtype=np.int64)
+    same_as_prev = np.zeros(len(hs), dtype=bool)
+    same_as_prev[1:] = hs[1:] == hs[:-1]
+    if keep_first:
+        return order[same_as_prev]
+    repeated = same_as_prev.copy()
+    repeated[:-1] |= same_as_prev[1:]
+    return order[repeated]
+
+
+class FindRepeats(beam.DoFn):
+    """((scope, hash shard), [column batches]) → (doc shard, (k1, k2, positions)) removal batches."""
+
+    def __init__(self, doc_shards: int, keep_first: bool, counter: str):
+        self.doc_shards = doc_shards
+        self.keep_first = keep_first
+        self.counter = counter
+
+    def process(self, element):
+        _, batches = element
+        cols = [[], [], [], []]
+        for batch in batches:
+            for c, arr in zip(cols, batch):
+                c.append(arr)
+        h, k1, k2, pos = (np.concatenate(c) for c in cols)
+        rows = removed_rows(h, k1, k2, pos, self.keep_first)
+        beam.metrics.Metrics.counter(self.counter, "removed_units").inc(len(rows))
+        if not len(rows):
+            return
+        k1, k2, pos = k1[rows], k2[rows], pos[rows]
+        shard = k1 % np.uint64(self.doc_shards)
+        for s in np.unique(shard).tolist():
+            sel = shard == s
+            yield int(s), (k1[sel], k2[sel], pos[sel])
+
+
+class ApplyRemovals(beam.DoFn):
+    """(doc shard, {docs, removals}) → rebuilt docs; `empty_reason` drops for documents left empty."""
+
+    def __init__(self, splitter, empty_reason: str, counter: str):
+        self.splitter = splitter
+        self.empty_reason = empty_reason
+        self.counter = counter
+
+    def process(self, element):
+        _, grouped = element
+        remove: Dict[Tuple[int, int], set] = defaultdict(set)
+        for k1, k2, pos in grouped["removals"]:
+            for a, b, i in zip(k1.tolist(), k2.tolist(), pos.tolist()):
+                remove[(a, b)].add(i)
+        for doc, aux in grouped["docs"]:
+            text = self.splitter.rebuild(doc.text, aux, remove.get(doc_key(doc.id), frozenset()))
+            if not text:
+                beam.metrics.Metrics.counter(self.counter, "docs_emptied").inc()
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, self.empty_reason, doc.nbytes))
+                continue
+            yield self.splitter.annotate(doc, text)
+
+
+def _one_scope(doc: Document) -> str:
+    return "global"
+
+
+class RemoveRepeatedUnits(beam.PTransform):
+    """docs → (docs without repeated units, drop events for documents left empty).
+
+    `scope_of(doc)` names the dedup scope of a document: only documents in the same scope see
+    each other's units.
+    """
+
+    def __init__(self, splitter, keep_first: bool, empty_reason: str, hash_shards: int = 64, doc_shards: int = 64,
+                 scope_of=None, counter: str = "repeats", label=None):
+        super().__init__(label)
+        self.splitter = splitter
+        self.keep_first = keep_first
+        self.empty_reason = empty_reason
+        self.hash_shards = int(hash_shards)
+        self.doc_shards = int(doc_shards)
+        self.scope_of = scope_of or _one_scope
+        self.counter = counter
+
+    def expand(self, docs):
+        hashed = docs | "HashUnits" >> beam.ParDo(HashUnits(
+            self.splitter, self.hash_shards, self.doc_shards, self.scope_of, self.counter)).with_outputs(
+                HashUnits.HASHES, main="docs")
+        removals = (
+            hashed[HashUnits.HASHES]
+            | "GroupByHashShard" >> beam.GroupByKey()
+            | "FindRepeats" >> beam.ParDo(FindRepeats(self.doc_shards, self.keep_first, self.counter))
+        )
+        out = (
+            {"docs": hashed.docs, "removals": removals}
+            | "JoinOnDocShard" >> beam.CoGroupByKey()
+            | "ApplyRemovals" >> beam.ParDo(
+                ApplyRemovals(self.splitter, self.empty_reason, self.counter)).with_outputs(ev.EVENTS, main="docs")
+        )
+        return out.docs, out[ev.EVENTS]
