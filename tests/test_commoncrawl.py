@@ -8,6 +8,8 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.sources.wikipedia_dump import iter_pages
+from pipeline.sources.wikitext import wikitext_to_text
 from tests.conftest import SHARED, run_pipeline
 from tests.http_server import serve
 from tests.wet_builder import wet_bytes
@@ -25,9 +27,19 @@ def c4_docs():
     return docs
 
 
+def wikipedia_articles(n=6):
+    """Plain text of the n longest real enwiki articles (the project's own wikitext cleaner)."""
+    with open(SHARED / "wikipedia" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2", "rb") as f:
+        pages = [p for p in iter_pages(f) if p.ns == 0 and not p.redirect]
+    texts = sorted(((len(p.text), p.title, wikitext_to_text(p.text)) for p in pages), reverse=True)[:n]
+    return [(f"https://en.wikipedia.org/wiki/{title.replace(' ', '_')}", text) for _, title, text in texts]
+
+
 def pages():
-    """English C4 pages wrapped in a shared site menu, a 299- and a 300-character page."""
-    out = [(d["url"], NAV + "\n" + d["text"]) for d in c4_docs() if len(d["text"]) >= 400]
+    """English C4 pages and Wikipedia articles wrapped in a shared site menu, a 299- and a
+    300-character page."""
+    docs = [(d["url"], d["text"]) for d in c4_docs() if len(d["text"]) >= 400] + wikipedia_articles()
+    out = [(url, NAV + "\n" + text) for url, text in docs]
     prose = c4_docs()[1]["text"].replace("\n", " ")
     out.append(("https://example.org/short", prose[:299]))
     out.append(("https://example.org/just-long-enough", prose[1000:1300]))
