@@ -1,0 +1,40 @@
+"""The recipe as data (defaults + overrides) and the stats conservation rule."""
+import pytest
+
+from common import events as ev
+from pipeline import recipe
+from pipeline.stats import summarize
+
+
+def test_llama_defaults_and_overrides():
+    r = recipe.load()
+    assert r["mixture"]["commoncrawl"] == {"share": 0.67, "epochs": 1.10}
+    assert r["commoncrawl"]["min_chars"] == 300 and r["commoncrawl"]["language"]["threshold"] == 0.5
+    assert round(sum(v["share"] for k, v in r["mixture"].items() if not k.startswith("_")), 6) == 1.0
+    r = recipe.load(overrides=["commoncrawl.min_chars=500", 'commoncrawl.language.languages=["en","de"]',
+                               "neardup.scope=cross_source", "new.section.key=text"])
+    assert r["commoncrawl"]["min_chars"] == 500
+    assert r["commoncrawl"]["language"]["languages"] == ["en", "de"]
+    assert r["neardup"]["scope"] == "cross_source" and r["new"]["section"]["key"] == "text"
+    with pytest.raises(ValueError):
+        recipe.load(overrides=["no_equals_sign"])
+
+
+def counts(events):
+    out = {}
+    for e in events:
+        n, b = out.get((e.source, e.kind, e.reason), (0, 0))
+        out[(e.source, e.kind, e.reason)] = (n + 1, b + e.nbytes)
+    return list(out.items())
+
+
+def test_summary_conserves_or_says_so():
+    good = [ev.read("c4", 10), ev.read("c4", 20), ev.read("c4", 5), ev.written("c4", 9), ev.drop("c4", "too_short", 20),
+            ev.bad_input("c4", "malformed_json", "f.json", "line 3")]
+    s = summarize(counts(good), ["c4", "books"])
+    assert s["conserved"] and s["sources"]["c4"]["dropped"] == {"bad_input:malformed_json": 1, "too_short": 1}
+    assert s["sources"]["c4"]["bytes_in"] == 35 and s["sources"]["c4"]["bytes_out"] == 9
+    assert s["sources"]["books"] == {"docs_in": 0, "docs_out": 0, "dropped": {}, "bytes_in": 0, "bytes_out": 0,
+                                     "conserved": True}
+    lost = summarize(counts(good + [ev.read("c4", 7)]), ["c4"])  # a document read and never accounted for
+    assert not lost["conserved"] and not lost["sources"]["c4"]["conserved"]
