@@ -19,7 +19,6 @@ import bz2
 import gzip
 import html
 import json
-import os
 import shutil
 import statistics
 import sys

@@ -44,5 +44,10 @@ def bad_input(source: str, reason: str, path: str, detail: str, nbytes: int = 0)
     return Event(source, DROP, reason, nbytes, path, detail[:500])
 
 
+def unreadable_file(source: str, path: str, error: BaseException) -> tuple:
+    """A whole input that could not be opened or downloaded: one document in, one bad input out."""
+    return read(source, 0), bad_input(source, "unreadable_file", path, f"{type(error).__name__}: {error}")
+
+
 def written(source: str, nbytes: int) -> Event:
     return Event(source, WRITTEN, "", nbytes)

@@ -17,8 +17,8 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 DEFAULT_CACHE = os.environ.get("LLAMADATA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "llamadata"))
 
 
-class FetchError(RuntimeError):
-    pass
+class FetchError(OSError):
+    """A download that failed for good: an I/O error, so readers that count unreadable files count it."""
 
 
 def is_url(path: str) -> bool:

@@ -81,11 +81,14 @@ class _Pairs(beam.DoFn):
         self.max_books = max_books
 
     def process(self, element):
-        _, books = element
-        books = sorted(set(books))
-        if len(books) > self.max_books:
-            beam.metrics.Metrics.counter("book_overlap", "shingles_skipped_too_common").inc()
-            return
+        _, group = element
+        distinct = set()
+        for book in group:  # streamed: a hot shingle is given up on, never held whole
+            distinct.add(book)
+            if len(distinct) > self.max_books:
+                beam.metrics.Metrics.counter("book_overlap", "shingles_skipped_too_common").inc()
+                return
+        books = sorted(distinct)
         for i in range(len(books)):
             a, na = books[i]
             for b, nb in books[i + 1:]:
@@ -95,7 +98,7 @@ class _Pairs(beam.DoFn):
 class _Resolve(beam.DoFn):
     def process(self, element):
         _, grouped = element
-        contained = list(grouped["contained_in"])
+        contained = next(iter(grouped["contained_in"]), None) is not None  # one verdict is enough
         for doc in grouped["doc"]:
             if contained:
                 beam.metrics.Metrics.counter("book_overlap", "removed").inc()

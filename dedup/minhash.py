@@ -86,7 +86,7 @@ def _fmix64_int(h: int) -> int:
 
 def word_hash(word: str) -> int:
     """64-bit hash of one normalised word (Horner over its UTF-8 bytes, length mixed in)."""
-    data = word.encode("utf-8", "replace")
+    data = word.encode("utf-8", "surrogatepass")
     h = 0
     for byte in data:
         h = (h * BYTE_BASE + byte) & MASK64
@@ -236,7 +236,7 @@ class MinHasher:
 
     def shingle_hashes(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         """(document index, 32-bit shingle hash) for every shingle of the batch, in document order."""
-        encoded = [t.lower().encode("utf-8", "replace") for t in texts]
+        encoded = [t.lower().encode("utf-8", "surrogatepass") for t in texts]
         # One space between documents: a separator, so no word spans two documents.
         doc_offsets = np.zeros(len(encoded), dtype=np.int64)
         if encoded:

@@ -41,7 +41,7 @@ BUILTIN_BADWORDS = frozenset({
     "slut", "threesome", "twat", "whore", "xxx",
 })
 _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?:\s+|$)")
 
 LINE_RULES = ("line_long_word", "line_no_terminal_punct", "line_too_few_words", "line_javascript", "line_policy")
@@ -78,7 +78,10 @@ class C4Rules:
         self.filter_lorem_ipsum = filter_lorem_ipsum  # drop pages with placeholder text
         self.filter_curly_bracket = filter_curly_bracket  # drop pages with "{" (code)
         self.badwords = frozenset(w.lower() for w in badwords)  # drop pages using any of these
-        self._bad_phrases = tuple(w for w in self.badwords if " " in w)
+        # C4 matches a list entry between non-word characters. One-word entries: a set lookup of
+        # the page's words; the rest ("2 girls 1 cup", "g-spot", "s&m"): one bounded regex.
+        others = sorted(w for w in self.badwords if not _WORD.fullmatch(w))
+        self._bad_phrases = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, others)) + r")(?!\w)") if others else None
         self.line_counts: Counter = Counter()
 
     @classmethod
@@ -125,7 +128,7 @@ class C4Rules:
         if self.badwords:
             lower = cleaned.lower()
             words = set(_WORD.findall(lower))
-            if not words.isdisjoint(self.badwords) or any(p in lower for p in self._bad_phrases):
+            if not words.isdisjoint(self.badwords) or (self._bad_phrases and self._bad_phrases.search(lower)):
                 return None, "c4_bad_words"
         if count_sentences(cleaned) < self.min_sentences:
             return None, "c4_too_few_sentences"

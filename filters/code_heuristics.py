@@ -1,16 +1,15 @@
 """GitHub file quality rules (RedPajama rp_v1's thresholds; the LLaMA paper published none).
 
-`CodeFileFilter` keeps a file, or names why it was dropped, in this order:
-- `extension_not_kept`: the file's extension (or exact name, e.g. `Dockerfile`) is not in the
-  whitelist (RP1: 66 entries);
-- `file_too_large`: more than `max_file_bytes` (a guard for generated blobs; not in RP1);
+`ExtensionWhitelist(extensions)(path)`: the file's lowercased extension (or whole name, e.g.
+`Dockerfile`) is in the whitelist (RP1: 66 entries).
+`CodeQuality().reason(text)` keeps a file (None), or names the first rule it breaks:
 - `max_line_length`: the longest line has more than `max_line_length` characters (RP1: 1000);
-- `mean_line_length`: the mean line length is above `max_mean_line_length` (RP1: 100);
+- `mean_line_length`: characters (newlines included) per line above `max_mean_line_length`
+  (RP1: 100, measured as RP1 does: len(text) / number of lines);
 - `alnum_fraction`: alphanumeric characters / all characters below `min_alnum_fraction` (RP1: 0.25);
 - `alpha_per_token`: alphabetic characters / tokens below `min_alpha_per_token` (RP1: 1.5). RP1
   counted tokenizer tokens; here a token is a run of word characters or a run of punctuation
-  (no model needed before the tokenizer exists), which gives similar ratios on code;
-- `empty_after_cleaning`: nothing left once the licence header is stripped.
+  (no model needed before the tokenizer exists), which gives similar ratios on code.
 The plain function `code_stats(text)` computes the four measures once.
 """
 from __future__ import annotations
@@ -33,7 +32,7 @@ LANGUAGES = {
     ".xml": "XML", ".json": "JSON", ".yml": "YAML", ".yaml": "YAML", ".toml": "TOML", ".sql": "SQL",
     ".sh": "Shell", ".bash": "Shell", ".zsh": "Shell", ".bat": "Batchfile", ".ps1": "PowerShell",
     ".md": "Markdown", ".tex": "TeX", ".asm": "Assembly", ".s": "Assembly", ".vb": "Visual Basic",
-    ".cmake": "CMake", ".proto": "Protocol Buffer", ".groovy": "Groovy", ".v": "Verilog",
+    ".cmake": "CMake", ".rst": "reStructuredText", ".smali": "Smali", ".fpp": "Fortran", ".proto": "Protocol Buffer", ".groovy": "Groovy", ".v": "Verilog",
     ".vhd": "VHDL", "dockerfile": "Dockerfile", "makefile": "Makefile", "cmakelists.txt": "CMake",
 }
 
@@ -72,7 +71,7 @@ def code_stats(text: str) -> CodeStats:
     tokens = sum(1 for _ in _TOKEN.finditer(text))
     return CodeStats(
         max_line_length=max(lengths),
-        mean_line_length=sum(lengths) / len(lengths),
+        mean_line_length=n / len(lengths),
         alnum_fraction=alnum / n if n else 0.0,
         alpha_per_token=alpha / tokens if tokens else 0.0,
     )

@@ -3,9 +3,11 @@
 The reference LM is trained on, and scores, text normalised the same way:
 - lowercase;
 - accents stripped (NFD, then combining marks removed: "café" → "cafe");
-- every decimal digit → "0" (numbers carry little language signal and blow up the vocabulary);
+- every decimal digit → "0" (numbers carry little language signal and blow up the vocabulary),
+  before the punctuation map, as in cc_net (so the full-width "１" listed there becomes "0");
 - Unicode punctuation mapped to its ASCII counterpart ("“" → '"', "—" → " - ", "…" → "...");
-- non-printing control characters removed (tab and newline survive: lines are split on "\\n").
+- non-printing control characters removed, the tab included (cc_net removes it inside a line);
+  only the newline survives: lines are split on it.
 
 The work is done with C-level string methods (`lower`, `unicodedata.normalize`, `str.translate`)
 over the whole document at once, because this runs on every CommonCrawl document.
@@ -27,21 +29,19 @@ UNICODE_PUNCT = {
 
 
 def _build_table() -> dict:
-    table: dict = {}
+    table: dict = {ord(src): dst for src, dst in UNICODE_PUNCT.items()}
     # Digits of every script (Unicode category Nd), not only ASCII 0-9.
     for cp in range(sys.maxunicode + 1):
         ch = chr(cp)
         cat = unicodedata.category(ch)
-        if cat == "Nd":
+        if cat == "Nd":  # overrides the punctuation map: cc_net replaces digits first
             table[cp] = "0"
         elif cat == "Mn":  # combining marks left by NFD: the accents
             table[cp] = None
-    # C0/C1 control characters, except the tab and newline that structure the text.
+    # C0/C1 control characters, except the newline that separates the lines.
     for cp in list(range(0, 32)) + list(range(127, 160)):
-        if chr(cp) not in "\t\n":
+        if cp != ord("\n"):
             table[cp] = None
-    for src, dst in UNICODE_PUNCT.items():
-        table[ord(src)] = dst
     return table
 
 

@@ -316,6 +316,14 @@ def _sample(pcoll, label: str, n: int):
     return pcoll | label >> beam.combiners.Top.Smallest(n)
 
 
+def cited_to_fetch(refs, n: int):
+    """(url key, url as cited) pairs, one per occurrence → a singleton list of `n` distinct keys,
+    each with one of its cited forms (the smallest: the same on every run)."""
+    return (_sample(refs | "OneUrlPerKey" >> beam.CombinePerKey(min)
+                    | "FetchKey" >> beam.Map(lambda kv: (sort_key(kv[0], "fetch"), kv)), "FetchSample", n)
+            | "FetchUrls" >> beam.Map(lambda sample: [kv for _, kv in sample]))
+
+
 # ---------------------------------------------------------------- the composite --------------
 class CCNetQuality(beam.PTransform):
     """docs → (docs with perplexity, bucket, wikiref_score; drop events).
@@ -416,9 +424,7 @@ class CCNetQuality(beam.PTransform):
         wiki = self._wiki_sample(p, "WikiPositives", int(w["max_positives"]), max_chars)
         fcfg = w.get("fetch_cited", {})
         if fcfg.get("enabled", False) and self.dumps:
-            to_fetch = _sample(refs | "FetchKey" >> beam.Map(lambda kv: (sort_key(kv[0], "fetch"), kv)),
-                               "FetchSample", int(fcfg.get("max_pages", 1000)))
-            fetched = (to_fetch | "FetchUrls" >> beam.Map(lambda sample: [kv for _, kv in sample])
+            fetched = (cited_to_fetch(refs, int(fcfg.get("max_pages", 1000)))
                        | "FetchCited" >> beam.ParDo(_FetchCited(fcfg, max_chars)))
         else:
             fetched = p | "NoFetched" >> beam.Create([[]])

@@ -153,3 +153,12 @@ def test_truncated_bulk_tar_keeps_the_eprints_before_the_damage():
     units = list(arxiv.read_input("bulk.tar", io.BytesIO(cut), arxiv.ReadConfig()))
     assert [type(u).__name__ for u in units] == ["EPrint", "BadUnit"]
     assert units[0].arxiv_id == "2401.00003" and units[1].reason == "truncated_archive" and units[1].where == "bulk.tar"
+
+
+def test_macro_argument_cut_off_by_a_lone_backslash_is_left_as_written():
+    eprint, _ = _eprint(S2ORC)
+    main = eprint.files["main.tex"].decode("utf-8")
+    # The paper's own one-argument macro, used last with only a stray "\" where its argument goes.
+    cut = main[: main.index("\\end{document}")] + "\\lucy\\"
+    result = latex.clean_eprint({"main.tex": cut})
+    assert result.text.rstrip().endswith("\\lucy\\") and result.macro_expansions > 0

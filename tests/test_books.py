@@ -106,7 +106,7 @@ def test_source_real_books_and_samples(tmp_path):
     assert drops == {"book_overlap": 1}
     ebooks = sorted(json.loads(d["meta"]).get("ebook") or "-" for d in docs)
     assert ebooks == sorted(["10026", "10089", "1013", "33956", "39397", "90002", "-"] + [
-        min(("90001", "90003"), key=lambda n: make_id("books", "gutenberg", n))])
+        min(("90001", "90003"), key=lambda n: make_id("books", "gutenberg", n, f"pg{n}.txt"))])
     by_ebook = {json.loads(d["meta"]).get("ebook"): d for d in docs}
     clean = decode_book(gzip.open(DATA / "clean" / "pg1013.txt.gz").read())
     assert by_ebook["1013"]["text"] == clean.replace("\r\n", "\n").strip("\n")
@@ -145,3 +145,35 @@ def test_corpora_do_not_share_ids():
     g = books.book_from_text("x/pg90001.txt", (SAMPLES / "pg90001.txt").read_text())
     b = books.book_from_text("y/90001.txt", "A plain Books3 text.")
     assert g.meta["corpus"] == "gutenberg" and b.meta["corpus"] == "books3" and g.id != b.id
+
+
+def test_one_ebook_in_two_files_keeps_one(tmp_path):
+    # A Gutenberg mirror holds one eBook in several files (10089.txt, 10089-8.txt): same eBook
+    # number, near-identical text. One copy must survive, whatever the order (both once shared an id,
+    # and the book then overlapped "another" book that was itself: both were dropped).
+    raw = gzip.open(DATA / "raw" / "pg10089.txt.gz").read().decode("utf-8")
+    paragraphs = raw.split("\r\n\r\n")
+    edited = "\r\n\r\n".join(paragraphs[:60] + paragraphs[61:])
+    (tmp_path / "10089.txt").write_text(raw, encoding="utf-8", newline="")
+    (tmp_path / "10089-8.txt").write_text(edited, encoding="utf-8", newline="")
+    inputs = [tmp_path / "10089.txt", tmp_path / "10089-8.txt"]
+    docs, events = run_source(inputs, tmp_path)
+    assert accounting(docs, events) == {"book_overlap": 1}
+    assert [json.loads(d["meta"])["ebook"] for d in docs] == ["10089"]
+    assert run_source(inputs[::-1], tmp_path, "again")[0] == docs
+
+
+def test_boilerplate_shingle_is_skipped_without_reading_its_whole_group():
+    # A shingle shared by a million books is a hot key: the pair step must give up once it has
+    # seen more than max_books distinct books, not hold the whole group first.
+    from dedup.book_overlap import _Pairs
+
+    def group(limit):
+        for i in range(10 ** 6):
+            if i > limit:
+                raise AssertionError("read past max_books + 1")
+            yield f"books/{i:07d}", 100
+
+    assert list(_Pairs(max_books=3).process((7, group(limit=3)))) == []
+    pairs = list(_Pairs(max_books=3).process((7, iter([("books/b", 5), ("books/a", 4), ("books/b", 5)]))))
+    assert pairs == [(("books/a", 4, "books/b", 5), 1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import re
 import shutil
 
 import apache_beam as beam
@@ -14,7 +15,7 @@ from common.record import Document
 from filters.c4_rules import C4Rules, count_sentences
 from pipeline import recipe as recipes
 from pipeline.sources import c4
-from tests.quality_fixtures import C4_FILES, SHARED, WET, boilerplate_pages, c4_records, ccnet_records, wiki_texts
+from tests.quality_fixtures import C4_FILES, SHARED, WET, boilerplate_pages, c4_records, ccnet_records
 
 
 def _doc(text):
@@ -117,3 +118,41 @@ def test_source_makes_c4_from_wet():
     # The WET page is a Wikipedia page in Aragonese: its menus go, then language id drops it.
     assert any(e.reason.startswith("language_") for e in drops)
     assert len([e for e in events if e.kind == ev.READ]) == len(docs) + len(drops) == 4
+
+
+def test_odd_json_lines_are_bad_input_not_crashes():
+    import io
+
+    record = dict(c4_records()[0])
+    lines = [
+        json.dumps({**record, "url": 5}),  # not a string: the page is kept, without a URL
+        json.dumps({**record, "text": record["text"] + "\ud800"}),  # lone surrogate: not text
+        "[" * 100_000 + "]" * 100_000,  # nesting past the JSON parser's recursion limit
+        json.dumps(record)[:-1] + ', "n": ' + "1" * 5000 + "}",  # an integer past int()'s limit
+    ]
+    raw = io.BufferedReader(io.BytesIO("\n".join(lines).encode("utf-8", "surrogatepass")))
+    out = list(c4.read_json_lines("odd.json", raw))
+    assert isinstance(out[0], Document) and out[0].url is None and out[0].text == record["text"]
+    assert [e.reason for e in out[1:]] == ["bad_input:malformed_json"] * 3
+
+
+def test_unreachable_url_is_one_bad_unit():
+    from tests.http_server import serve
+
+    with serve({}) as server:  # every path answers 404, which is not retried
+        url = server.base_url + "/c4-train.00000-of-01024.json.gz"
+        docs, events = _run_source([url])
+    assert docs == []
+    assert [(e.kind, e.reason, e.path) for e in events if e.kind != ev.READ] == [(ev.DROP, "bad_input:unreadable_file", url)]
+    assert len([e for e in events if e.kind == ev.READ]) == 1
+
+
+def test_bad_words_match_whole_words_as_c4s_regex_does():
+    shirt = next(r["text"] for r in c4_records() if "t-shirt" in r["text"].lower())
+    farmer = next(r["text"] for r in c4_records() if "farmer's" in r["text"].lower())
+    assert C4Rules(badwords={"t-shirt"})(_doc(shirt)) == "c4_bad_words"  # an entry with a hyphen
+    assert C4Rules(badwords={"farmer"})(_doc(farmer)) == "c4_bad_words"  # "farmer's": the word is there
+    # A phrase entry must end where a word ends: "w1 w2[:-1]" is not in "w1 w2".
+    w1, w2 = re.search(r"\b([a-z]+) ([a-z]{5,})\b", farmer).groups()
+    assert isinstance(C4Rules(badwords={f"{w1} {w2[:-1]}"})(_doc(farmer)), Document)
+    assert C4Rules(badwords={f"{w1} {w2}"})(_doc(farmer)) == "c4_bad_words"

@@ -139,5 +139,57 @@ def test_bad_archives_counted_and_quarantined(tmp_path):
     repos = collections.Counter(json.loads(d["meta"])["repo"] for d in docs)
     assert repos["evil-1.0"] == 1  # ok.py survives its archive's bad members
     assert repos["itsdangerous-cut"] > 0  # files before the break are kept
-    assert repos["six-1.16.0"] == 5 and repos["a/b"] == 1  # nothing else lost
+    assert repos["six-1.16.0"] == 7 and repos["a/b"] == 1  # nothing else lost (.py, .rst, Makefile)
     assert all(e["path"] for e in events if e["reason"].startswith("bad_input:"))
+
+
+def test_rp1_mean_line_length_counts_newlines_and_whitelist_is_rp1s():
+    # RP1 (github_run_filter.py): avg_line_length = len(content) / number of lines.
+    hundred = ("total = " + "a" * 92 + "\n") * 5  # lines of 100 characters: 101 per line with "\n"
+    assert CodeQuality().reason(hundred) == "mean_line_length"
+    assert code_stats("ab\ncd\n").mean_line_length == 3.0
+    rp1 = (".asm .bat .cmd .c .h .cs .cpp .hpp .c++ .h++ .cc .hh .C .H .cmake .css .dockerfile .f90 .f .f03 "
+           ".f08 .f77 .f95 .for .fpp .go .hs .html .java .js .jl .lua .md .markdown .php .php3 .php4 .php5 .phps "
+           ".phpt .pl .pm .pod .perl .ps1 .psd1 .psm1 .py .rb .rs .sql .scala .sh .bash .command .zsh .ts .tsx "
+           ".tex .vb Dockerfile Makefile .xml .rst .m .smali").split()
+    assert len(rp1) == 66
+    assert sorted(RECIPE["github"]["extensions"]) == sorted({e.lower() for e in rp1})
+
+
+def _zip_with_encrypted_member(path, licence: bytes, plain: bytes, secret: bytes):
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("enc-1.0/LICENSE", licence)
+        zf.writestr("enc-1.0/ok.py", plain)
+        zf.writestr("enc-1.0/secret.py", secret)
+    data = bytearray(path.read_bytes())
+    # Set the "encrypted" flag of secret.py in its local and central headers, as a zip with a
+    # password-protected member has it.
+    for signature, flag_at, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        pos = data.find(signature)
+        while pos >= 0:
+            if data[pos + name_at: pos + name_at + 17] == b"enc-1.0/secret.py":
+                struct.pack_into("<H", data, pos + flag_at, struct.unpack_from("<H", data, pos + flag_at)[0] | 1)
+            pos = data.find(signature, pos + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_encrypted_zip_member_and_mistyped_json_rows_are_bad_input(tmp_path):
+    mit = licence_text(DATA / "six-1.16.0.tar.gz", "six-1.16.0/LICENSE").encode()
+    good_py = b"def add_numbers(first, second):\n    return first + second\n"
+    archive = tmp_path / "enc-1.0.zip"
+    _zip_with_encrypted_member(archive, mit, good_py, b"password = 'hidden value'\n")
+    jsonl = tmp_path / "typed.jsonl"
+    rows = [{"repo_name": "a/b", "path": 5, "content": "x = 1\n", "license": "mit"},
+            {"repo_name": ["a"], "path": "y.py", "content": "x = 1\n", "license": "mit"},
+            {"repo_name": "a/b", "path": "z.py", "content": "x = 1\n", "license": 7},
+            {"repo_name": "a/b", "path": "ok.py", "content": "count_total = compute_count(items)\n", "license": "MIT"}]
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs, events = run_source([archive, jsonl], tmp_path)
+    accounting(docs, events)  # conservation
+    bad = sorted((e["reason"], os.path.basename(e["path"].split("!")[0])) for e in events if e["reason"].startswith("bad_input:"))
+    assert bad == [("bad_input:corrupt_member", "enc-1.0.zip")] + [
+        ("bad_input:malformed_json", f"typed.jsonl:{i}") for i in (1, 2, 3)]
+    assert sorted(json.loads(d["meta"])["path"] for d in docs) == ["ok.py", "ok.py"]

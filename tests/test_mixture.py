@@ -76,9 +76,29 @@ def test_build_sums_shards_and_follows_the_schema():
              "tokens": 70, "documents": 3, "sha256_bin": "a" * 64, "sha256_idx": "b" * 64}
     shard2 = dict(shard, bin="tokens/c4/part-00001-of-00002.bin", tokens=30, documents=2)
     plan = mixture.build(TABLE, {"c4": [shard, shard2]}, 32000, 1, 2, target_tokens=1000)
-    assert list(plan) == ["format", "tokenizer", "vocab_size", "bos_id", "eos_id", "dtype", "total_tokens", "sources"]
+    assert list(plan) == ["format", "tokenizer", "vocab_size", "bos_id", "eos_id", "dtype", "total_tokens", "sources",
+                          "sources_without_tokens"]
     assert plan["format"] == "llamadata-mixture/1" and plan["dtype"] == "uint16"
     c4 = plan["sources"]["c4"]
     assert list(c4) == ["share", "unique_tokens", "documents", "epochs", "planned_tokens", "shards"]
     assert (c4["share"], c4["unique_tokens"], c4["documents"], c4["epochs"], c4["planned_tokens"]) == (1.0, 100, 5, 10.0, 1000)
     assert c4["shards"] == [shard, shard2]
+
+
+def test_a_source_that_curated_to_nothing_is_named_not_fatal():
+    # arxiv curated to 0 documents: no curated file, so no shards (or a shard of 0 tokens).
+    shard = {"bin": "tokens/c4/part-00000-of-00001.bin", "idx": "tokens/c4/part-00000-of-00001.idx",
+             "tokens": 70, "documents": 3, "sha256_bin": "a" * 64, "sha256_idx": "b" * 64}
+    empty = dict(shard, bin="tokens/arxiv/part-00000-of-00001.bin", tokens=0, documents=0)
+    for arxiv in ([], [empty]):
+        plan = mixture.build(TABLE, {"c4": [shard], "commoncrawl": [dict(shard, tokens=50_000)], "arxiv": arxiv},
+                             32000, 1, 2)
+        assert set(plan["sources"]) == {"c4", "commoncrawl"}
+        assert plan["sources"]["commoncrawl"]["epochs"] == pytest.approx(1.10, abs=1e-4)
+        assert sum(e["share"] for e in plan["sources"].values()) == pytest.approx(1.0)
+        assert plan["sources_without_tokens"] == {s: v["share"] for s, v in TABLE.items()
+                                                  if s not in ("c4", "commoncrawl")}
+    # Nothing at all to plan: one clear error, with or without an explicit budget.
+    for budget in (None, 1000):
+        with pytest.raises(ValueError, match="no source has any tokens"):
+            mixture.plan(TABLE, {"commoncrawl": 0, "c4": 0}, target_tokens=budget)

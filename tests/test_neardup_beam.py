@@ -98,7 +98,6 @@ def recipe_config(**overrides):
 
 def run_near_dedup(docs, config, options=None):
     """Run NearDedup; return (kept ids, removed ids, drop events, pipeline result)."""
-    kept_ids, events = [], []
     runner = None if options else "FnApiRunner"
     p = beam.Pipeline(runner=runner, options=PipelineOptions(options or []))
     kept, drops = p | beam.Create(docs) | NearDedup(config, "NearDedup[test]")

@@ -57,6 +57,15 @@ def test_vectorised_signatures_equal_the_definition():
         np.testing.assert_array_equal(sigs[i], mh.reference_signature(text, 64, 7, 5), err_msg=repr(text[:60]))
 
 
+def test_lone_surrogates_are_word_characters_in_both_paths():
+    # json.loads accepts a "\ud800" escape: such text must hash the same way by the definition (where a
+    # lone surrogate is a word character) and by the vectorised path (it was a "?" separator there).
+    texts = [json.loads('"caf\\ud800e au lait with five words"'), "a \udfff b c d e f g"]
+    sigs, _ = mh.MinHasher(num_perm=32, seed=3, shingle_size=5).signatures(texts)
+    for sig, text in zip(sigs, texts):
+        np.testing.assert_array_equal(sig, mh.reference_signature(text, 32, 3, 5))
+
+
 def test_signatures_do_not_depend_on_batching_or_slicing(monkeypatch):
     texts = real_texts()[:12]
     hasher = mh.MinHasher(num_perm=32, seed=3)

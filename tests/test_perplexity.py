@@ -27,6 +27,9 @@ def test_normalizer_is_cc_nets():
     assert normalize("Café «Élan» — 2023…") == 'cafe "elan"  -  0000...'
     assert normalize("Ｉ’m ٣ ＡＢＣ％") == "ｉ'm 0 ａｂｃ%"
     assert normalized_lines("  One\n\n\tTwo \x07\n") == ["one", "two"]
+    # cc_net maps digits before punctuation (its "１" → '"' entry never fires) and deletes tabs.
+    assert normalize("Room １０１") == "room 000"
+    assert normalize("Name\tValue") == "namevalue"
 
 
 def test_prose_scores_lower_than_menus_and_boilerplate(scorer):

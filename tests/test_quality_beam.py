@@ -11,7 +11,7 @@ from common import events as ev
 from common.record import Document, make_id
 from pipeline import recipe as recipes
 from pipeline.quality import CCNetQuality
-from tests.quality_fixtures import ENWIKI, boilerplate_pages, ccnet_records, web_prose, wiki_pages, wiki_texts
+from tests.quality_fixtures import ENWIKI, boilerplate_pages, web_prose, wiki_pages, wiki_texts
 
 
 def _recipe(**overrides):
@@ -117,3 +117,19 @@ def test_given_models_and_no_wikiref(tmp_path):
     assert {d.meta["bucket"] for d in kept} == {"head"} and all("wikiref_score" not in d.meta for d in kept)
     assert len(kept) + len(events) == len(docs)
     assert not (tmp_path / "models" / "wiki.arpa.bin").exists()  # given, not trained
+
+
+def test_cited_pages_to_fetch_are_distinct(tmp_path):
+    from filters import wikiref
+    from pipeline.quality import cited_to_fetch
+
+    refs = [(k, u) for p in wiki_pages() for u in wikiref.extract_ref_urls(p.text) if (k := wikiref.normalize_url(u))]
+    keys = {k for k, _ in refs}
+    assert len(refs) > len(keys)  # the sample cites some pages many times
+    out = tmp_path / "sample.pkl"
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        cited_to_fetch(p | beam.Create(refs), len(refs)) | beam.Map(lambda sample: pickle.dump(sample, open(out, "wb")))
+    sample = pickle.load(open(out, "rb"))
+    # One fetch per cited page, not one per citation (a popular page would crowd out the rest).
+    assert len(sample) == len(keys) and {k for k, _ in sample} == keys
+    assert all(u == min(v for k2, v in refs if k2 == k) for k, u in sample[:20])

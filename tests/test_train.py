@@ -97,6 +97,21 @@ def test_lr_schedule():
     assert T.lr_at(500, peak, warm, total, 0.1) == pytest.approx(0.1)
 
 
+def test_default_warmup_and_micro_batch_fit_a_short_plan(mixture_dir, tmp_path):
+    # 12 sequences a step: the micro-batch default must divide it (it was 8 and the run refused to
+    # start); with no --warmup a plan shorter than 2000 steps must still peak and decay to 10%.
+    assert [T.default_micro_batch(n) for n in (0, 1, 8, 12, 16, 7)] == [1, 1, 8, 6, 8, 7]
+    assert T.default_warmup(None, 250_000) == 2000 and T.default_warmup(5, 16) == 5
+    out = tmp_path / "short"
+    T.main(["--data", str(mixture_dir), "--out", str(out), "--model", "tiny", "--device", "cpu",
+            "--batch_tokens", str(12 * 64), "--lr", "1e-3"])
+    rows = losses(out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["plan_done"] and len(rows) == summary["plan_steps"] > 10
+    assert max(r["lr"] for r in rows) == pytest.approx(1e-3)
+    assert rows[-1]["lr"] < 0.15 * 1e-3
+
+
 def test_model_configs_follow_the_paper():
     # SwiGLU hidden 2/3·4d rounded up to 256: LLaMA's published sizes
     assert [CONFIGS[n].ffn_hidden for n in ("7B", "13B", "33B", "65B")] == [11008, 13824, 17920, 22016]

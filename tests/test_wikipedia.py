@@ -88,7 +88,6 @@ def test_source_on_sample(tmp_path):
 
 
 def test_bad_dumps_counted_and_quarantined(tmp_path):
-    xml = bz2.decompress(SAMPLE.read_bytes())
     cut = tmp_path / "enwiki-cut-pages-articles.xml.bz2"
     real = ENWIKI.read_bytes()
     cut.write_bytes(real[: len(real) // 3])  # a real dump whose download broke off (bz2 blocks before it are whole)
@@ -137,3 +136,19 @@ def test_iter_pages_raises_after_good_pages():
         for p in iter_pages(io.BytesIO(xml[: len(xml) // 2])):
             got.append(p)
     assert err.value.kind == "truncated_dump" and len(got) >= 3
+
+
+def test_self_closing_ref_with_slash_in_name_keeps_following_prose():
+    src = 'Bread is old.<ref name="BBC/2010"/> Sourdough is older. It rises slowly.<ref>Smith, p. 4</ref> The end.'
+    assert wikitext_to_text(src) == "Bread is old. Sourdough is older. It rises slowly. The end."
+
+
+def test_non_numeric_namespace_is_malformed_xml_not_a_crash(tmp_path):
+    dump = tmp_path / "enwiki-badns-pages-articles.xml"
+    page = "<page><title>{t}</title><ns>{ns}</ns><id>{i}</id><revision><text>{x}</text></revision></page>"
+    dump.write_text("<mediawiki><siteinfo><dbname>enwiki</dbname></siteinfo>"
+                    + page.format(t="First", ns=0, i=1, x="A first article.")
+                    + page.format(t="Second", ns="zero", i=2, x="A second article.") + "</mediawiki>")
+    docs, events = run_source([dump], tmp_path)
+    assert accounting(docs, events) == {"bad_input:malformed_xml": 1}
+    assert [json.loads(d["meta"])["title"] for d in docs] == ["First"]

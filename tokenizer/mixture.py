@@ -4,9 +4,10 @@ Arithmetic (RECIPE.md, Table 1): the shares are shares of *training* tokens, so 
 `total` tokens source s is planned `round(share_s × total)` tokens, i.e. `share_s × total /
 unique_s` epochs over its unique tokens. The default budget is the one at which the anchor source
 (CommonCrawl) is planned exactly its Table 1 epochs: total = epochs_cc × unique_cc / share_cc.
-Sources of the recipe absent from the run are left out and the remaining shares rescaled to sum
-to 1 (unchanged when all are present); without CommonCrawl the anchor is the present source with the
-largest share.
+Sources of the recipe absent from the run, or left with no tokens (curated to 0 documents), are left
+out and the remaining shares rescaled to sum to 1 (unchanged when all are present); mixture.json
+names them with their recipe share under `sources_without_tokens`. Without CommonCrawl the anchor
+is the present source with the largest share.
 """
 from __future__ import annotations
 
@@ -52,8 +53,11 @@ def default_total(table, shares: Mapping[str, float], unique: Mapping[str, int])
 
 def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
          target_tokens: Optional[int] = None) -> Dict[str, Dict]:
-    """{"total_tokens", "sources": {s: {"share", "unique_tokens", "epochs", "planned_tokens"}}}."""
+    """{"total_tokens", "sources": {s: {"share", "unique_tokens", "epochs", "planned_tokens"}},
+    "sources_without_tokens": {s: recipe share}}."""
     present = [s for s in table if unique.get(s, 0) > 0] + sorted(s for s in unique if s not in table and unique[s] > 0)
+    if not present:
+        raise ValueError("no source has any tokens: nothing to plan")
     shares = effective_shares(table, present)
     total = int(target_tokens) if target_tokens is not None else default_total(table, shares, unique)
     if total <= 0:
@@ -66,7 +70,8 @@ def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
             "epochs": share * total / unique[s],  # full precision: the trainer audits epochs·unique = planned
             "planned_tokens": round(share * total),
         }
-    return {"total_tokens": total, "sources": sources}
+    without = {s: table[s]["share"] for s in table if s not in shares}
+    return {"total_tokens": total, "sources": sources, "sources_without_tokens": without}
 
 
 def build(table, shard_lists: Mapping[str, List[Dict]], vocab_size: int, bos_id: int, eos_id: int,
@@ -94,4 +99,5 @@ def build(table, shard_lists: Mapping[str, List[Dict]], vocab_size: int, bos_id:
         "dtype": "uint16",
         "total_tokens": planned["total_tokens"],
         "sources": sources,
+        "sources_without_tokens": planned["sources_without_tokens"],
     }

@@ -91,5 +91,8 @@ def mixture_stage(out_dir: str, recipe: dict, target_tokens: Optional[int] = Non
     table = mixture.recipe_shares(recipe["mixture"])
     plan = mixture.build(table, shard_lists(out_dir), sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
                          target_tokens, MODEL_REL)
+    for source, share in plan["sources_without_tokens"].items():
+        logging.warning("mixture: %s has no tokens (recipe share %g): left out, the other shares rescaled",
+                        source, share)
     _write(shards.join(out_dir, MIXTURE_REL), (json.dumps(plan, indent=2) + "\n").encode("utf-8"))
     return plan

@@ -87,10 +87,12 @@ def copy_tokenizer(model_path: Path, hf_dir: Path) -> None:
 
     sp = spm.SentencePieceProcessor(model_file=str(model_path))   # refuse a file that does not load
     shutil.copyfile(model_path, hf_dir / "tokenizer.model")
+    # No BOS: the token shards separate documents with EOS only, so the model never saw a BOS;
+    # a prompt should be encoded the way training text was.
     (hf_dir / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "LlamaTokenizer", "bos_token": sp.id_to_piece(sp.bos_id()),
         "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id()),
-        "add_bos_token": True, "add_eos_token": False, "legacy": False,
+        "add_bos_token": False, "add_eos_token": False, "legacy": False,
     }, indent=2) + "\n")
 
 

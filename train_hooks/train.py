@@ -38,6 +38,8 @@ CHECKPOINT = "checkpoint.pt"
 FSDP_CHECKPOINT = "checkpoint_fsdp"   # a torch.distributed.checkpoint directory (sharded)
 LARGE = ("7B", "13B", "33B", "65B")
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense bf16 tensor-core peaks
+LLAMA_WARMUP = 2000
+MAX_MICRO_BATCH = 8
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,9 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch_tokens", type=int, default=None,
                    help="tokens per optimiser step (default: the model's; Table 2: 4M)")
     p.add_argument("--micro_batch", type=int, default=None,
-                   help="sequences per forward pass per rank (default: no accumulation, at most 8)")
+                   help="sequences per forward pass per rank (default: the largest divisor of its batch up to 8)")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the model's)")
-    p.add_argument("--warmup", type=int, default=2000, help="linear warm-up steps")
+    p.add_argument("--warmup", type=int, default=None,
+                   help=f"linear warm-up steps (default: LLaMA's {LLAMA_WARMUP}, at most a tenth of the schedule)")
     p.add_argument("--total_steps", type=int, default=None,
                    help="length of the cosine schedule (default: the steps of the whole plan)")
     p.add_argument("--min_lr_ratio", type=float, default=0.1, help="final rate / peak rate")
@@ -83,6 +86,19 @@ def lr_at(step: int, peak: float, warmup: int, total: int, min_ratio: float) -> 
         return peak * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def default_warmup(warmup: int | None, total_steps: int) -> int:
+    """An explicit --warmup as given; else LLaMA's 2000 steps, capped at a tenth of the schedule so
+    that a short plan still reaches the peak and decays to min_ratio (2000 ≥ total never would)."""
+    return warmup if warmup is not None else min(LLAMA_WARMUP, total_steps // 10)
+
+
+def default_micro_batch(per_rank: int) -> int:
+    """The largest divisor of the per-rank batch up to MAX_MICRO_BATCH (12 → 6, not 8, which
+    would not divide it)."""
+    cap = max(1, min(MAX_MICRO_BATCH, per_rank))
+    return max(d for d in range(1, cap + 1) if per_rank % d == 0)
 
 
 def peak_flops(device: torch.device, override_tflops: float | None) -> float | None:
@@ -158,8 +174,10 @@ def build_model(cfg: ModelConfig, args, rt: Runtime, use_fsdp: bool):
 
 
 def make_optimizer(raw: Llama, lr: float, weight_decay: float, device: torch.device):
+    # Decay every matrix, the embedding table and output head included (nanoGPT's and Megatron's
+    # choice; the LLaMA paper says only "weight decay of 0.1"); not the RMSNorm gains.
     decay = [p for p in raw.parameters() if p.dim() >= 2]
-    no_decay = [p for p in raw.parameters() if p.dim() < 2]   # the RMSNorm gains
+    no_decay = [p for p in raw.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8,
@@ -261,7 +279,7 @@ def train(args) -> dict:
     plan = MixturePlan(args.data, context, args.seed)
 
     global_batch = (args.batch_tokens or cfg.batch_tokens) // context
-    micro = args.micro_batch or min(8, max(1, global_batch // rt.world))
+    micro = args.micro_batch or default_micro_batch(global_batch // rt.world)
     if global_batch < 1 or global_batch % (rt.world * micro):
         raise SystemExit(f"batch of {global_batch} sequences does not split into {rt.world} ranks "
                          f"× micro-batches of {micro}")
@@ -270,8 +288,9 @@ def train(args) -> dict:
     use_fsdp = args.fsdp == "on" or (args.fsdp == "auto" and rt.distributed and args.model in LARGE)
 
     model, raw = build_model(cfg, args, rt, use_fsdp)
-    schedule = {"peak": args.lr or cfg.peak_lr, "warmup": args.warmup,
-                "total": args.total_steps or plan_steps, "min_ratio": args.min_lr_ratio}
+    total_steps = args.total_steps or plan_steps
+    schedule = {"peak": args.lr or cfg.peak_lr, "warmup": default_warmup(args.warmup, total_steps),
+                "total": total_steps, "min_ratio": args.min_lr_ratio}
     opt = make_optimizer(raw, schedule["peak"], args.weight_decay, rt.device)
     progress = {"step": 0, "samples": 0, "tokens": 0, "device_seconds": 0.0}
     metrics_path = out / "metrics.jsonl"

@@ -12,8 +12,9 @@ Inputs (`--books_input`):
   Books3 tarball holds one plain-text file per book);
 - JSON lines (`.jsonl`, `.json`, optionally compressed), Books3 as distributed in the Pile:
   `{"text": …, "meta": {…}}` per line (`title` taken from meta or the row when present).
-Ids are made from the corpus name and the book's location (Gutenberg: the eBook number), so two
-corpora never share an id space in the dedup steps.
+Ids are made from the corpus name and the book's location (Gutenberg: the eBook number and the
+file name, as a mirror holds one eBook in several files, `10089.txt`, `10089-8.txt`), so two
+corpora never share an id space in the dedup steps, and two copies of a book are two books there.
 
 Thresholds: `pipeline/recipes/llama/books.json`. `meta`: corpus, title, file (and ebook for
 Gutenberg). Drop reasons: `gutenberg_markers_missing`, `too_short`, `exact_duplicate`,
@@ -57,7 +58,7 @@ def book_from_text(path: str, text: str) -> Document:
     if gutenberg.looks_like_gutenberg(text):
         number = gutenberg.ebook_number(text)
         meta = {"corpus": "gutenberg", "ebook": number, "title": gutenberg.title_of(text), "file": name}
-        doc_id = make_id(SOURCE, "gutenberg", number or _stem(path))
+        doc_id = make_id(SOURCE, "gutenberg", number or _stem(path), name)
         url = f"https://www.gutenberg.org/ebooks/{number}" if number else None
         return Document(doc_id, SOURCE, text, url, meta)
     meta = {"corpus": "books3", "title": _stem(path), "file": name}
@@ -130,15 +131,19 @@ class BookCleaner:
 
 class _ReadBooks(beam.DoFn):
     def process(self, path: str):
-        with pipeline_inputs.open_binary(path) as raw:
-            for outcome in read_books(path, raw):
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
-                if isinstance(outcome, Event):
-                    beam.metrics.Metrics.counter("books_read", outcome.reason).inc()
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
-                else:
-                    beam.metrics.Metrics.counter("books_read", "books").inc()
-                    yield outcome
+        try:
+            with pipeline_inputs.open_binary(path) as raw:
+                for outcome in read_books(path, raw):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
+                    if isinstance(outcome, Event):
+                        beam.metrics.Metrics.counter("books_read", outcome.reason).inc()
+                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
+                    else:
+                        beam.metrics.Metrics.counter("books_read", "books").inc()
+                        yield outcome
+        except OSError as e:  # missing file, URL that failed for good: the whole file is one bad unit
+            for event in ev.unreadable_file(SOURCE, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
 
 
 class Source(beam.PTransform):

@@ -24,6 +24,7 @@ import apache_beam as beam
 
 from common import events as ev
 from common.events import Event
+from common.fetch import FetchError
 from common.record import Document, make_id
 from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4Rules
@@ -53,14 +54,21 @@ def read_json_lines(path: str, stream) -> Iterator[Union[Document, Event]]:
                 continue
             try:
                 record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                yield ev.bad_input(NAME, "malformed_json", path, f"line {number}: {e}", len(raw))
+            # ValueError: also bad UTF-8 and over-long integers; RecursionError: absurd nesting.
+            except (ValueError, RecursionError) as e:
+                yield ev.bad_input(NAME, "malformed_json", path, f"line {number}: {type(e).__name__}: {e}", len(raw))
                 continue
             text = record.get("text") if isinstance(record, dict) else None
             if not isinstance(text, str):
                 yield ev.bad_input(NAME, "missing_text", path, f"line {number}: no string 'text' field", len(raw))
                 continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:  # a "\\ud800"-style escape: a lone surrogate is not text
+                yield ev.bad_input(NAME, "malformed_json", path, f"line {number}: {e}", len(raw))
+                continue
             url = record.get("url")
+            url = url if isinstance(url, str) else None
             meta = {"timestamp": record.get("timestamp", record.get("date")), "c4_file": name}
             yield Document(make_id(NAME, name, str(number), url or ""), NAME, text, url, meta)
     except (EOFError, OSError, zlib.error) as e:
@@ -79,7 +87,7 @@ class _ReadJsonLines(beam.DoFn):
                     else:
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, outcome.nbytes))
                         yield outcome
-        except OSError as e:  # unreadable file or URL after retries: one bad unit
+        except (OSError, FetchError) as e:  # unreadable file or URL after retries: one bad unit
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, "unreadable_file", path, f"{type(e).__name__}: {e}"))
 

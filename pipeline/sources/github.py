@@ -90,8 +90,12 @@ class _ReadUnits(beam.DoFn):
         self.adm = Admission.from_recipe(self.cfg)
 
     def process(self, path: str):
-        for outcome in read_unit(path, pipeline_inputs.open_binary, self.adm):
-            yield from _emit(outcome, "github_read")
+        try:
+            for outcome in read_unit(path, pipeline_inputs.open_binary, self.adm):
+                yield from _emit(outcome, "github_read")
+        except OSError as e:  # missing file, URL that failed for good: the whole input is one bad unit
+            for event in ev.unreadable_file(SOURCE, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
 
 
 class _AdmitBigQueryRows(beam.DoFn):

@@ -42,6 +42,9 @@ Opener = Callable[[str], ContextManager[IO[bytes]]]
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".zip")
 _STREAM_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
+# zipfile raises RuntimeError for an encrypted member, NotImplementedError (a RuntimeError) for an
+# unsupported compression method.
+_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, *_STREAM_ERRORS)
 _LICENSE_READ_LIMIT = 1 << 20
 
 
@@ -123,16 +126,16 @@ def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[O
                 continue
             try:
                 row = json.loads(line)
-                repo, rel, content = row["repo_name"], row["path"], row["content"]
-                if not isinstance(content, str):
-                    raise TypeError("content is not a string")
+                repo, rel, content, license_id = row["repo_name"], row["path"], row["content"], row.get("license")
+                if not all(isinstance(v, str) for v in (repo, rel, content)) or not isinstance(license_id, (str, type(None))):
+                    raise TypeError("repo_name, path, content and license must be strings")
             except UnicodeDecodeError as e:
                 yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
                 continue
             except (ValueError, KeyError, TypeError) as e:
                 yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
                 continue
-            license_id = normalize_declared(row.get("license"))
+            license_id = normalize_declared(license_id)
             size = len(content.encode("utf-8", "surrogatepass"))
             reason = adm.reason(rel, license_id, None, size)
             if reason:
@@ -184,14 +187,14 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
         if is_license_file(_rel(name, prefix))
     ]
     license_id, license_reason = repo_license(texts, adm.kept_licenses)
-    # Pass 2: the files.
-    try:
-        with opener(path) as raw:
-            try:
-                tf = tarfile.open(fileobj=raw, mode="r|*")
-            except _STREAM_ERRORS as e:
-                yield ev.bad_input(SOURCE, "bad_archive", path, repr(e))
-                return
+    # Pass 2: the files. An input that cannot be opened at all is the caller's unreadable_file.
+    with opener(path) as raw:
+        try:
+            tf = tarfile.open(fileobj=raw, mode="r|*")
+        except _STREAM_ERRORS as e:
+            yield ev.bad_input(SOURCE, "bad_archive", path, repr(e))
+            return
+        try:
             with tf:
                 for m in tf:
                     if m.isdir():
@@ -206,8 +209,8 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                     yield _admit_and_decode(
                         adm, path, repo, rel, license_id, license_reason, m.size, lambda m=m: tf.extractfile(m).read()
                     )
-    except _STREAM_ERRORS as e:
-        yield ev.bad_input(SOURCE, "truncated_archive", path, repr(e))
+        except _STREAM_ERRORS as e:
+            yield ev.bad_input(SOURCE, "truncated_archive", path, repr(e))
 
 
 def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
@@ -217,7 +220,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
             # zipfile needs a seekable stream; remote streams are copied into memory-backed bytes.
             fileobj = raw if raw.seekable() else io.BytesIO(raw.read())
             zf = zipfile.ZipFile(fileobj)
-        except (zipfile.BadZipFile, *_STREAM_ERRORS) as e:
+        except _ZIP_ERRORS as e:
             yield ev.bad_input(SOURCE, "bad_archive", path, repr(e))
             return
         with zf:
@@ -229,7 +232,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                     try:
                         data = zf.read(info)[:_LICENSE_READ_LIMIT]
                         texts.append(_decode(data) or data.decode("latin-1"))
-                    except (zipfile.BadZipFile, *_STREAM_ERRORS):
+                    except _ZIP_ERRORS:
                         pass
             license_id, license_reason = repo_license(texts, adm.kept_licenses)
             for info in infos:
@@ -243,7 +246,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                     yield _admit_and_decode(
                         adm, path, repo, rel, license_id, license_reason, info.file_size, lambda info=info: zf.read(info)
                     )
-                except (zipfile.BadZipFile, *_STREAM_ERRORS) as e:
+                except _ZIP_ERRORS as e:
                     yield ev.bad_input(SOURCE, "corrupt_member", f"{path}!{info.filename}", repr(e), info.file_size)
 
 

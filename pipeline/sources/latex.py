@@ -120,7 +120,7 @@ def _read_argument(text: str, pos: int) -> Optional[Tuple[str, int]]:
         return read_group(text, pos)
     if text[pos] == "\\":
         m = _CONTROL.match(text, pos)
-        return text[pos : m.end()], m.end()
+        return (text[pos : m.end()], m.end()) if m else None  # None: a lone "\\" ends the text
     if text[pos] in "}%":
         return None
     return text[pos], pos + 1

@@ -264,6 +264,13 @@ class _HtmlToText(html.parser.HTMLParser):
 
 
 def html_to_text(fragment: str) -> str:
+    try:
+        return _convert(fragment)
+    except AssertionError:  # html.parser refuses a malformed "<![…" marked section: read it as text
+        return _convert(fragment.replace("<![", "&lt;!["))
+
+
+def _convert(fragment: str) -> str:
     parser = _HtmlToText()
     parser.feed(fragment)
     parser.close()

@@ -76,15 +76,19 @@ class WikipediaPageCleaner:
 
 class _ReadDumps(beam.DoFn):
     def process(self, path: str):
-        with pipeline_inputs.open_binary(path) as stream:
-            for outcome in read_dump(path, stream):
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
-                if isinstance(outcome, Event):
-                    beam.metrics.Metrics.counter("wikipedia_read", outcome.reason).inc()
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
-                else:
-                    beam.metrics.Metrics.counter("wikipedia_read", "pages").inc()
-                    yield outcome
+        try:
+            with pipeline_inputs.open_binary(path) as stream:
+                for outcome in read_dump(path, stream):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
+                    if isinstance(outcome, Event):
+                        beam.metrics.Metrics.counter("wikipedia_read", outcome.reason).inc()
+                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
+                    else:
+                        beam.metrics.Metrics.counter("wikipedia_read", "pages").inc()
+                        yield outcome
+        except OSError as e:  # missing file, URL that failed for good: the whole file is one bad unit
+            for event in ev.unreadable_file(SOURCE, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
 
 
 class Source(beam.PTransform):

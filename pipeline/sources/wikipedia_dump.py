@@ -75,6 +75,14 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _number(text: Optional[str], field: str) -> int:
+    """A numeric field (`<ns>`, `<id>`, a namespace key); a non-number makes the XML malformed."""
+    try:
+        return int(text or 0)
+    except ValueError:
+        raise DumpError("malformed_xml", f"<{field}> is not a number: {text[:50]!r}") from None
+
+
 def _child_text(elem, name: str) -> Optional[str]:
     for child in elem:
         if _local(child.tag) == name:
@@ -128,12 +136,12 @@ class DumpReader:
         for child in elem:
             if _local(child.tag) == "namespaces":
                 for ns in child:
-                    self.site["namespaces"][int(ns.get("key", "0"))] = ns.text or ""
+                    self.site["namespaces"][_number(ns.get("key"), "namespace key")] = ns.text or ""
 
     def _page(self, elem) -> Page:
         title = _child_text(elem, "title") or ""
-        ns = int(_child_text(elem, "ns") or 0)
-        page_id = int(_child_text(elem, "id") or 0)
+        ns = _number(_child_text(elem, "ns"), "ns")
+        page_id = _number(_child_text(elem, "id"), "id")
         redirect = None
         text = ""
         for child in elem:

@@ -130,7 +130,9 @@ def _drop_empty_sections(lines: List[str]) -> List[str]:
 
 
 _COMMENT = re.compile(r"<!--.*?(-->|\Z)", re.DOTALL)
-_REF = re.compile(r"<ref\b[^>/]*/>|<ref\b[^>]*>.*?(</ref\s*>|\Z)", re.DOTALL | re.IGNORECASE)
+# Self-closing first, and its attributes may hold a "/" (`<ref name="BBC/2010"/>`): otherwise the
+# open-tag branch would take it and swallow the prose up to the next `</ref>`.
+_REF = re.compile(r"<ref\b[^>]*/\s*>|<ref\b[^>]*>.*?(</ref\s*>|\Z)", re.DOTALL | re.IGNORECASE)
 _REFERENCES = re.compile(r"<references\b[^>]*/>|<references\b[^>]*>.*?</references\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^<>]*>")
 _APOSTROPHES = re.compile(r"'{2,}")
