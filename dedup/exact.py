@@ -29,6 +29,12 @@ def content_key(doc: Document) -> bytes:
     return normalized_content_hash(doc.text)
 
 
+def _order(doc: Document):
+    # The id decides; text and url only break a tie between equal ids (two inputs naming the same
+    # document), so even then the survivor does not depend on the runner's order.
+    return doc.id, doc.text, doc.url or ""
+
+
 class _KeepSmallestId(beam.DoFn):
     def process(self, element):
         _, docs = element
@@ -38,7 +44,7 @@ class _KeepSmallestId(beam.DoFn):
                 survivor = doc
                 continue
             loser = doc
-            if doc.id < survivor.id:
+            if _order(doc) < _order(survivor):
                 survivor, loser = doc, survivor
             beam.metrics.Metrics.counter("exact_dedup", "removed").inc()
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(loser.source, REASON, loser.nbytes))
