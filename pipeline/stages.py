@@ -60,3 +60,34 @@ class ApplyFilter(beam.PTransform):
 def flatten(label: str, pcolls: Iterable) -> "beam.PCollection":
     """Flatten a list of PCollections (events of several stages) into one."""
     return tuple(pcolls) | label >> beam.Flatten()
+
+
+class ReadFileOutcomes(beam.DoFn):
+    """path → what `reader(path, stream)` finds in it: `Document`s and drop/bad-input `Event`s.
+
+    Each outcome is one document in (a `read` event) and then either passed on or counted out; a
+    file that cannot be opened at all (missing, or a download that failed after its retries) is one
+    `bad_input:unreadable_file` unit.
+    """
+
+    def __init__(self, source: str, reader: Callable, namespace: str):
+        self.source = source
+        self.reader = reader
+        self.namespace = namespace
+
+    def process(self, path: str):
+        from pipeline.inputs import open_binary
+
+        try:
+            with open_binary(path) as stream:
+                for outcome in self.reader(path, stream):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, outcome.nbytes))
+                    if isinstance(outcome, ev.Event):
+                        beam.metrics.Metrics.counter(self.namespace, outcome.reason).inc()
+                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
+                    else:
+                        beam.metrics.Metrics.counter(self.namespace, "documents").inc()
+                        yield outcome
+        except OSError as e:
+            for event in ev.unreadable_file(self.source, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)

@@ -38,7 +38,7 @@ from dedup.exact import ExactDedup, content_key
 from pipeline import inputs as pipeline_inputs
 from pipeline.recipe import section
 from pipeline.sources import gutenberg
-from pipeline.stages import ApplyFilter
+from pipeline.stages import ApplyFilter, ReadFileOutcomes
 
 SOURCE = "books"
 SAMPLES = ["samples/books/*.txt", "samples/books/*.jsonl"]
@@ -129,23 +129,6 @@ class BookCleaner:
         return doc.with_text(text)
 
 
-class _ReadBooks(beam.DoFn):
-    def process(self, path: str):
-        try:
-            with pipeline_inputs.open_binary(path) as raw:
-                for outcome in read_books(path, raw):
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
-                    if isinstance(outcome, Event):
-                        beam.metrics.Metrics.counter("books_read", outcome.reason).inc()
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
-                    else:
-                        beam.metrics.Metrics.counter("books_read", "books").inc()
-                        yield outcome
-        except OSError as e:  # missing file, URL that failed for good: the whole file is one bad unit
-            for event in ev.unreadable_file(SOURCE, path, e):
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
-
-
 class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
@@ -158,7 +141,7 @@ class Source(beam.PTransform):
             pbegin
             | "BookFiles" >> beam.Create(self.paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadBooks" >> beam.ParDo(_ReadBooks()).with_outputs(ev.EVENTS, main="docs")
+            | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_books, "books_read")).with_outputs(ev.EVENTS, main="docs")
         )
         cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")
         unique, exact_events = cleaned | "ExactDedup" >> ExactDedup(key_fn=content_key, label="books_exact_dedup")

@@ -29,7 +29,7 @@ from pipeline import inputs as pipeline_inputs
 from pipeline.recipe import section
 from pipeline.sources.wikipedia_dump import DumpError, Page, iter_pages
 from pipeline.sources.wikitext import wikitext_to_text
-from pipeline.stages import ApplyFilter
+from pipeline.stages import ApplyFilter, ReadFileOutcomes
 
 SOURCE = "wikipedia"
 SAMPLES = ["samples/wikipedia/*.xml.bz2"]
@@ -74,23 +74,6 @@ class WikipediaPageCleaner:
         return Document(doc.id, doc.source, text, doc.url, {"title": meta["title"], "page_id": meta["page_id"], "lang": meta["lang"]})
 
 
-class _ReadDumps(beam.DoFn):
-    def process(self, path: str):
-        try:
-            with pipeline_inputs.open_binary(path) as stream:
-                for outcome in read_dump(path, stream):
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(SOURCE, outcome.nbytes))
-                    if isinstance(outcome, Event):
-                        beam.metrics.Metrics.counter("wikipedia_read", outcome.reason).inc()
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
-                    else:
-                        beam.metrics.Metrics.counter("wikipedia_read", "pages").inc()
-                        yield outcome
-        except OSError as e:  # missing file, URL that failed for good: the whole file is one bad unit
-            for event in ev.unreadable_file(SOURCE, path, e):
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
-
-
 class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
@@ -102,7 +85,7 @@ class Source(beam.PTransform):
             pbegin
             | "DumpFiles" >> beam.Create(self.paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadPages" >> beam.ParDo(_ReadDumps()).with_outputs(ev.EVENTS, main="docs")
+            | "ReadPages" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_dump, "wikipedia_read")).with_outputs(ev.EVENTS, main="docs")
         )
         # Parsing wikitext costs far more than reading it: spread pages before cleaning.
         spread = pages.docs | "SpreadPages" >> beam.Reshuffle()
