@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import collections
+import gzip
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import apache_beam as beam
@@ -33,3 +36,14 @@ def accounting(docs, events):
     dropped = collections.Counter(e["reason"] for e in events if e["kind"] == ev.DROP)
     assert docs_in == len(docs) + sum(dropped.values()), (docs_in, len(docs), dropped)
     return docs_in, dict(dropped)
+
+
+def tar_gz(members) -> bytes:
+    """A gzipped tar (mtime 0) of (name, bytes) members, as arXiv serves e-prints."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)

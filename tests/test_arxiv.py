@@ -1,14 +1,12 @@
 """ArXiv Source end to end in a real Beam pipeline (FnApiRunner): samples, real e-prints, bad input."""
 import gzip
-import io
 import json
 import shutil
-import tarfile
 from pathlib import Path
 
 from pipeline.sources import arxiv, sample_inputs
 
-from tests.source_harness import accounting, run_source
+from tests.source_harness import accounting, run_source, tar_gz
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -29,16 +27,6 @@ def test_samples_end_to_end_and_deterministic(tmp_path):
     assert again == docs and sorted(map(json.dumps, events2)) == sorted(map(json.dumps, events))
 
 
-def _tar_gz(members):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(buf.getvalue(), mtime=0)
-
-
 def test_bad_input_counted_quarantined_nothing_else_lost(tmp_path):
     scifact = (DATA / "arxiv" / "2004.14974.gz").read_bytes()
     good = tmp_path / "2004.14974.gz"
@@ -46,7 +34,7 @@ def test_bad_input_counted_quarantined_nothing_else_lost(tmp_path):
     truncated = tmp_path / "9901.00001.gz"
     truncated.write_bytes(scifact[: len(scifact) // 2])
     escaping = tmp_path / "9901.00002.gz"
-    escaping.write_bytes(_tar_gz([("../../evil.tex", b"\\section{Evil} owned"), ("ms.tex", b"\\documentclass{article}\\begin{document}\\section{Kept} text\\end{document}")]))
+    escaping.write_bytes(tar_gz([("../../evil.tex", b"\\section{Evil} owned"), ("ms.tex", b"\\documentclass{article}\\begin{document}\\section{Kept} text\\end{document}")]))
     utf16 = tmp_path / "9901.00003.gz"  # a non-UTF-8 file that no allowed encoding makes text of
     utf16.write_bytes(gzip.compress("\\documentclass{article}\\begin{document}\\section{A} b\\end{document}".encode("utf-16"), mtime=0))
     latin1 = tmp_path / "9901.00004.gz"  # latin-1: decoded by the documented fallback, counted in meta

@@ -1,5 +1,4 @@
 """Plain LaTeX cleaning (pipeline.sources.latex) and e-print reading, on real arXiv sources."""
-import gzip
 import io
 import tarfile
 from pathlib import Path
@@ -7,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.sources import arxiv, latex
+from tests.source_harness import tar_gz
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SCIFACT = DATA / "arxiv" / "2004.14974.gz"
@@ -119,18 +119,8 @@ def test_s2orc_single_main_tex():
     assert "\\begin{thebibliography}" not in doc.text and "\\bibliography{" not in doc.text
 
 
-def _tar_gz(members):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(buf.getvalue(), mtime=0)
-
-
 def test_unsafe_member_is_its_own_bad_unit_and_the_rest_is_kept():
-    data = _tar_gz([("../evil.tex", b"\\section{Evil}"), ("main.tex", b"\\documentclass{article}\\begin{document}\\section{Ok} fine\\end{document}")])
+    data = tar_gz([("../evil.tex", b"\\section{Evil}"), ("main.tex", b"\\documentclass{article}\\begin{document}\\section{Ok} fine\\end{document}")])
     units = list(arxiv.read_eprint(data, "x.gz", "id", "x", arxiv.ReadConfig()))
     bad = [u for u in units if isinstance(u, arxiv.BadUnit)]
     assert [(b.reason, b.where) for b in bad] == [("unsafe_member_path", "x.gz!../evil.tex")]
