@@ -21,7 +21,7 @@ REASON = "exact_duplicate"
 
 
 def normalized_content_hash(text: str) -> bytes:
-    normalized = _WS.sub(" ", text).strip().casefold()
+    normalized = " ".join(text.split()).casefold()  # str.split() and re's \s agree on whitespace
     return hashlib.sha1(normalized.encode("utf-8", "surrogatepass")).digest()[:16]
 
 

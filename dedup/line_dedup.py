@@ -25,9 +25,13 @@ UNICODE_PUNCT = "，。、„”“«»１」「《》´∶：？！（）；–
 _CONTROL = [c for c in list(range(0, 32)) + list(range(127, 160)) if c != 10]
 _DELETE = re.compile("[" + re.escape(UNICODE_PUNCT + "".join(map(chr, _CONTROL))) + "]")
 _DIGIT = re.compile(r"\d")
-# ASCII-only text: one bytes.translate does digits and control characters (several times faster).
+# ASCII digits and control characters: one bytes.translate over the UTF-8 text (ASCII bytes never
+# occur inside a multi-byte character). The rest — non-ASCII digits, Unicode punctuation, C1
+# controls — is rare: one regex scan that usually finds nothing.
 _ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _ASCII_CONTROL = bytes(c for c in _CONTROL if c < 128)
+_NONASCII_DIGIT = re.compile(r"[^\D0]")  # any digit but "0": after the translate, only non-ASCII ones
+_NONASCII_DELETE = re.compile("[" + re.escape(UNICODE_PUNCT + "".join(chr(c) for c in _CONTROL if c >= 128)) + "]")
 
 REASON_EMPTY = "line_dedup_empty"
 
@@ -42,9 +46,10 @@ def normalized_lines(text: str) -> List[str]:
     # Strip per line first (as cc_net does), then lowercase, digits and deletion on the whole
     # text at once (one C call each): the same lines as normalize_line, several times faster.
     whole = "\n".join(line.strip() for line in text.split("\n")).lower()
-    if whole.isascii():
-        return whole.encode("ascii").translate(_ASCII_DIGITS, _ASCII_CONTROL).decode("ascii").split("\n")
-    return _DELETE.sub("", _DIGIT.sub("0", whole)).split("\n")
+    whole = whole.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS, _ASCII_CONTROL).decode("utf-8", "surrogatepass")
+    if not whole.isascii():
+        whole = _NONASCII_DELETE.sub("", _NONASCII_DIGIT.sub("0", whole))  # digits first, as cc_net does
+    return whole.split("\n")
 
 
 def line_hash(normalized: str) -> int:
