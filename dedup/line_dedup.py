@@ -80,19 +80,33 @@ def dedup_in_memory(texts: List[str]) -> List[str]:
 
 
 class LineUnits:
-    """Lines as the units of `dedup.repeats`; `aux` is the indices of the non-empty lines."""
+    """Lines as the units of `dedup.repeats`; `aux` is (indices of the non-empty lines, their hashes)."""
 
     def units(self, text: str):
         hashes, nonempty = line_hashes(text)
-        return hashes, nonempty, nonempty
+        return hashes, nonempty, (nonempty, hashes)
 
-    def rebuild(self, text: str, nonempty, removed) -> str:
+    def rebuild(self, text: str, aux, removed) -> str:
         lines = text.split("\n")
-        return "\n".join(lines[i] for i in nonempty.tolist() if i not in removed)
+        return "\n".join(lines[i] for i in aux[0].tolist() if i not in removed)
 
-    def annotate(self, doc: Document, text: str) -> Document:
+    def annotate(self, doc: Document, text: str, aux, removed) -> Document:
+        nonempty, hashes = aux
+        kept = ~np.isin(nonempty, np.fromiter(removed, dtype=np.uint32, count=len(removed)))
         return doc._replace(text=text).with_meta(
-            original_nlines=doc.text.count("\n") + 1, nlines=text.count("\n") + 1, original_length=len(doc.text))
+            original_nlines=doc.text.count("\n") + 1, nlines=text.count("\n") + 1, original_length=len(doc.text),
+            line_digest=content_digest(hashes[kept]))
+
+
+def content_digest(kept_hashes: np.ndarray) -> str:
+    """The document's content after line dedup, as cc_net-normalised lines: 32 hex of SHA-1 over
+    the kept lines' hashes. Exact dedup keys on it, so the text is not normalised a second time."""
+    return hashlib.sha1(kept_hashes.astype("<u8").tobytes()).hexdigest()[:32]
+
+
+def line_digest_key(doc: Document) -> bytes:
+    """Exact-dedup key of a document that went through line dedup (see `content_digest`)."""
+    return bytes.fromhex(doc.meta["line_digest"])
 
 
 class LineDedup(RemoveRepeatedUnits):

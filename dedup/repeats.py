@@ -3,6 +3,7 @@
 A *unit splitter* says what the units of a text are and how to rebuild a text without some:
     units(text) -> (hashes: uint64 array, positions: uint32 array, aux)
     rebuild(text, aux, removed_positions: set) -> str   ("" when nothing is left)
+    annotate(doc, text, aux, removed_positions) -> Document   (the rebuilt document, with meta)
 `aux` travels with the document (e.g. which lines were non-empty), so nothing is computed twice.
 
 Two policies:
@@ -174,12 +175,13 @@ class ApplyRemovals(beam.DoFn):
             for a, b, i in zip(k1.tolist(), k2.tolist(), pos.tolist()):
                 remove[(a, b)].add(i)
         for doc, aux in grouped["docs"]:
-            text = self.splitter.rebuild(doc.text, aux, remove.get(doc_key(doc.id), frozenset()))
+            removed = remove.get(doc_key(doc.id), frozenset())
+            text = self.splitter.rebuild(doc.text, aux, removed)
             if not text:
                 beam.metrics.Metrics.counter(self.counter, "docs_emptied").inc()
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, self.empty_reason, doc.nbytes))
                 continue
-            yield self.splitter.annotate(doc, text)
+            yield self.splitter.annotate(doc, text, aux, removed)
 
 
 def _one_scope(doc: Document) -> str:

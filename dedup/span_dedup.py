@@ -62,7 +62,7 @@ class SentenceSpans:
                 kept.setdefault(li, []).append(lines[li][s:e].strip())
         return "\n".join(" ".join(kept[li]) for li in sorted(kept))
 
-    def annotate(self, doc: Document, text: str) -> Document:
+    def annotate(self, doc: Document, text: str, bounds, removed) -> Document:
         return doc if text == doc.text else doc._replace(text=text)
 
 

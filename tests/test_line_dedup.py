@@ -74,6 +74,9 @@ def test_beam_line_dedup_matches_reference_and_drops_emptied_docs():
         out, events = p | beam.Create(docs) | ld.LineDedup(hash_shards=3, doc_shards=4)
         assert_that(out | beam.Map(lambda d: (d.id, d.text)), equal_to(want), label="texts")
         assert_that(events | beam.Map(lambda e: e.reason), equal_to([ld.REASON_EMPTY] * emptied), label="drops")
+        # The exact-dedup digest is that of the kept lines, i.e. of the output text's own lines.
+        assert_that(out | beam.Map(lambda d: d.meta["line_digest"] == ld.content_digest(ld.line_hashes(d.text)[0])),
+                    equal_to([True] * len(want)), label="digests")
 
 
 def test_scope_groups_keep_cross_group_repeats():

@@ -11,7 +11,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
-from dedup.line_dedup import LineDedup
+from dedup.line_dedup import LineDedup, line_digest_key
 from filters import models
 from filters.langid import LanguageFilter
 from pipeline import inputs as inp
@@ -171,6 +171,7 @@ class Source(beam.PTransform):
             docs, e = docs | "Quality" >> self.quality
             events.append(e)
         if s.get("exact_dedup", True):
-            docs, e = docs | "ExactDedup" >> ExactDedup()
+            # Same content after line dedup = same cc_net-normalised kept lines (their digest).
+            docs, e = docs | "ExactDedup" >> ExactDedup(line_digest_key)
             events.append(e)
         return docs, flatten("Events", events)
