@@ -80,18 +80,19 @@ def dedup_in_memory(texts: List[str]) -> List[str]:
 
 
 class LineUnits:
-    """Lines as the units of `dedup.repeats`; `aux` is (indices of the non-empty lines, their hashes)."""
+    """Lines as the units of `dedup.repeats`; `aux` is (indices of the non-empty lines, their
+    hashes) as raw bytes: bytes cross the shuffle natively, numpy arrays would be pickled."""
 
     def units(self, text: str):
         hashes, nonempty = line_hashes(text)
-        return hashes, nonempty, (nonempty, hashes)
+        return hashes, nonempty, (nonempty.tobytes(), hashes.tobytes())
 
     def rebuild(self, text: str, aux, removed) -> str:
         lines = text.split("\n")
-        return "\n".join(lines[i] for i in aux[0].tolist() if i not in removed)
+        return "\n".join(lines[i] for i in np.frombuffer(aux[0], dtype=np.uint32).tolist() if i not in removed)
 
     def annotate(self, doc: Document, text: str, aux, removed) -> Document:
-        nonempty, hashes = aux
+        nonempty, hashes = np.frombuffer(aux[0], dtype=np.uint32), np.frombuffer(aux[1], dtype="<u8")
         kept = ~np.isin(nonempty, np.fromiter(removed, dtype=np.uint32, count=len(removed)))
         return doc._replace(text=text).with_meta(
             original_nlines=doc.text.count("\n") + 1, nlines=text.count("\n") + 1, original_length=len(doc.text),

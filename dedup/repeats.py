@@ -47,6 +47,20 @@ def hashes_of(units: List[str]) -> np.ndarray:
     return np.frombuffer(b"".join(sha1(u.encode("utf-8")).digest()[:8] for u in units), dtype="<u8")
 
 
+# Column batches cross the shuffle as raw bytes: FastPrimitivesCoder writes bytes natively, while
+# numpy arrays would be pickled (and pickled again for the runner's size sampling).
+UNIT_COLUMNS = ("<u8", "<u8", "<u8", "<u4")  # unit hash, doc key hi, doc key lo, position
+REMOVAL_COLUMNS = UNIT_COLUMNS[1:]
+
+
+def pack(columns) -> tuple:
+    return tuple(np.ascontiguousarray(c).tobytes() for c in columns)
+
+
+def unpack(raw: tuple, dtypes) -> tuple:
+    return tuple(np.frombuffer(r, dtype=d) for r, d in zip(raw, dtypes))
+
+
 class _Batches:
     """Unit hashes of many documents, per scope; split by hash shard only when drained, so the
     per-document cost is a few list appends whatever the shard count."""
@@ -79,7 +93,7 @@ class _Batches:
             for s, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
                 if hi > lo:
                     sel = order[lo:hi]
-                    yield (scope, s), (hashes[sel], k1[sel], k2[sel], positions[sel])
+                    yield (scope, s), pack((hashes[sel], k1[sel], k2[sel], positions[sel]))
         self.per_scope.clear()
         self.rows = 0
 
@@ -146,7 +160,7 @@ class FindRepeats(beam.DoFn):
         _, batches = element
         cols = [[], [], [], []]
         for batch in batches:
-            for c, arr in zip(cols, batch):
+            for c, arr in zip(cols, unpack(batch, UNIT_COLUMNS)):
                 c.append(arr)
         h, k1, k2, pos = (np.concatenate(c) for c in cols)
         rows = removed_rows(h, k1, k2, pos, self.keep_first)
@@ -157,7 +171,7 @@ class FindRepeats(beam.DoFn):
         shard = k1 % np.uint64(self.doc_shards)
         for s in np.unique(shard).tolist():
             sel = shard == s
-            yield int(s), (k1[sel], k2[sel], pos[sel])
+            yield int(s), pack((k1[sel], k2[sel], pos[sel]))
 
 
 class ApplyRemovals(beam.DoFn):
@@ -171,7 +185,7 @@ class ApplyRemovals(beam.DoFn):
     def process(self, element):
         _, grouped = element
         remove: Dict[Tuple[int, int], set] = defaultdict(set)
-        for k1, k2, pos in grouped["removals"]:
+        for k1, k2, pos in (unpack(r, REMOVAL_COLUMNS) for r in grouped["removals"]):
             for a, b, i in zip(k1.tolist(), k2.tolist(), pos.tolist()):
                 remove[(a, b)].add(i)
         for doc, aux in grouped["docs"]:

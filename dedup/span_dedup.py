@@ -38,7 +38,8 @@ def sentences(text: str) -> List[Tuple[int, int, int]]:
 
 
 class SentenceSpans:
-    """Units for `dedup.repeats`: windows of `span` sentences; `aux`: the sentence boundaries."""
+    """Units for `dedup.repeats`: windows of `span` sentences; `aux`: the sentence boundaries
+    (raw int64 bytes, which cross the shuffle without pickling)."""
 
     def __init__(self, span: int = 3):
         self.span = span
@@ -49,7 +50,7 @@ class SentenceSpans:
         normalized = [_WS.sub(" ", lines[li][s:e]).strip().lower() for li, s, e in bounds]
         n = len(normalized) - self.span + 1
         spans = ["\x1f".join(normalized[j:j + self.span]) for j in range(max(n, 0))]
-        return hashes_of(spans), np.arange(len(spans), dtype=np.uint32), np.asarray(bounds, dtype=np.int64).reshape(-1, 3)
+        return hashes_of(spans), np.arange(len(spans), dtype=np.uint32), np.asarray(bounds, dtype=np.int64).reshape(-1, 3).tobytes()
 
     def rebuild(self, text: str, bounds, removed) -> str:
         if not removed:
@@ -57,7 +58,7 @@ class SentenceSpans:
         gone = {j + k for j in removed for k in range(self.span)}
         lines = text.split("\n")
         kept: dict = {}
-        for i, (li, s, e) in enumerate(bounds.tolist()):
+        for i, (li, s, e) in enumerate(np.frombuffer(bounds, dtype=np.int64).reshape(-1, 3).tolist()):
             if i not in gone:
                 kept.setdefault(li, []).append(lines[li][s:e].strip())
         return "\n".join(" ".join(kept[li]) for li in sorted(kept))
