@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import glob
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -27,6 +26,7 @@ import sys
 import tempfile
 from typing import Iterable, Iterator, Optional
 
+from common.fetch import sha256_of
 from filters.text_normalizer import normalized_lines
 
 DEFAULTS = {
@@ -131,21 +131,13 @@ def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "wiki", *
         info = {
             "sp_model": sp_out, "kenlm_model": lm_out, "documents": documents, "lines": lines,
             "vocab_size": sp.get_piece_size(), "order": int(cfg["order"]),
-            "sha256": {"sp_model": _sha256(sp_out), "kenlm_model": _sha256(lm_out)},
+            "sha256": {"sp_model": sha256_of(sp_out), "kenlm_model": sha256_of(lm_out)},
         }
         with open(os.path.join(out_dir, f"{name}.lm.json"), "w", encoding="utf-8") as f:
             json.dump({k: v for k, v in info.items() if k not in ("sp_model", "kenlm_model")}, f, indent=1, sort_keys=True)
         return info
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def texts_from_parquet(pattern: str) -> Iterator[str]:

@@ -1,8 +1,6 @@
 """GitHub: licence detection, header stripping, RP1 heuristics, the BigQuery query, and the
 Source end to end in Beam on the real sdists of ../shared/data/github plus bad archives."""
 import collections
-import gzip
-import io
 import json
 import os
 import tarfile
@@ -103,21 +101,11 @@ def test_source_on_real_sdists_and_samples(tmp_path):
     assert again == docs  # deterministic: same ids, same texts
 
 
-def _tar_gz(members):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return gzip.compress(buf.getvalue(), mtime=0)
-
-
 def test_bad_archives_counted_and_quarantined(tmp_path):
     mit = licence_text(DATA / "six-1.16.0.tar.gz", "six-1.16.0/LICENSE").encode()
     good_py = b"def add_numbers(first, second):\n    return first + second\n"
     unsafe = tmp_path / "evil-1.0.tar.gz"
-    unsafe.write_bytes(_tar_gz([("evil-1.0/LICENSE", mit), ("evil-1.0/ok.py", good_py),
+    unsafe.write_bytes(harness.tar_gz([("evil-1.0/LICENSE", mit), ("evil-1.0/ok.py", good_py),
                                 ("../../etc/evil.py", b"print('escaped')\n"),
                                 ("evil-1.0/latin.py", "s = 'caf\u00e9'\n".encode("latin-1"))]))
     truncated = tmp_path / "itsdangerous-cut.tar.gz"

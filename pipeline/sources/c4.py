@@ -24,7 +24,6 @@ import apache_beam as beam
 
 from common import events as ev
 from common.events import Event
-from common.fetch import FetchError
 from common.record import Document, make_id
 from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4Rules
@@ -87,7 +86,7 @@ class _ReadJsonLines(beam.DoFn):
                     else:
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, outcome.nbytes))
                         yield outcome
-        except (OSError, FetchError) as e:  # unreadable file or URL after retries: one bad unit
+        except OSError as e:  # unreadable file or URL after retries: one bad unit
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, "unreadable_file", path, f"{type(e).__name__}: {e}"))
 

@@ -17,7 +17,7 @@ from filters.langid import LanguageFilter
 from pipeline import inputs as inp
 from pipeline.sources import webtext
 from pipeline.sources.warc_io import BadUnit, iter_records
-from pipeline.stages import ApplyFilter, flatten
+from pipeline.stages import ApplyFilter, ReadFileOutcomes, flatten
 
 NAME = "commoncrawl"
 SAMPLES = ["samples/commoncrawl/*.warc.wet.gz"]
@@ -38,8 +38,9 @@ def expand_inputs(patterns: Sequence[str], base_url: str, max_files: Optional[in
     return paths
 
 
-class ReadWebArchive(beam.DoFn):
-    """path → Documents of its WET conversion / WARC HTML response records; events for each.
+class WebArchiveReader:
+    """(path, stream) → Documents of its WET conversion / WARC HTML response records, and an
+    Event for every record dropped or unreadable (for `pipeline.stages.ReadFileOutcomes`).
 
     Pages shorter than `min_chars` are dropped here (`too_short`), before any other work.
     """
@@ -50,37 +51,26 @@ class ReadWebArchive(beam.DoFn):
         self.file_index = file_index
         self.main_content = main_content
 
-    def process(self, path: str):
-        name = os.path.basename(path.split("?")[0])
-        try:
-            with inp.open_binary(path) as stream:
-                yield from self._records(path, name, stream)
-        except Exception as e:  # unreachable URL after retries, unreadable file: the whole file is one bad unit
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, 0))
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(self.source, "unreadable_file", path, f"{type(e).__name__}: {e}"))
-
-    def _records(self, path, name, stream):
+    def __call__(self, path: str, stream):
         src = self.source
+        name = os.path.basename(path.split("?")[0])
         for rec in iter_records(stream):
             if isinstance(rec, BadUnit):
-                beam.metrics.Metrics.counter(src, "bad_input").inc()
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(src, 0))
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(src, rec.reason, path, f"offset {rec.offset}: {rec.detail}"))
+                yield ev.bad_input(src, rec.reason, path, f"offset {rec.offset}: {rec.detail}")
                 continue
             if not webtext.is_document(rec):
                 continue
             text, reason = webtext.record_text(rec, self.main_content)
             nbytes = len(rec.payload) if text is None else len(text.encode("utf-8"))
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(src, nbytes))
             record_id = rec.headers.get("WARC-Record-ID", "")
             if text is None:
                 if reason.startswith("bad_input:"):
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(src, reason, path, f"record {record_id}"))
+                    yield ev.bad_input(src, reason, path, f"record {record_id}", nbytes)
                 else:
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(src, reason, nbytes))
+                    yield ev.drop(src, reason, nbytes)
                 continue
             if len(text) < self.min_chars:
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(src, "too_short", nbytes))
+                yield ev.drop(src, "too_short", nbytes)
                 continue
             url = rec.headers.get("WARC-Target-URI")
             meta = {
@@ -111,7 +101,8 @@ class ReadWebArchives(beam.PTransform):
             | "Paths" >> beam.Create(self.paths)
             | "Spread" >> beam.Reshuffle()
             | "ReadRecords" >> beam.ParDo(
-                ReadWebArchive(self.source, self.min_chars, index, self.main_content)).with_outputs(ev.EVENTS, main="docs")
+                ReadFileOutcomes(self.source, WebArchiveReader(self.source, self.min_chars, index, self.main_content),
+                                 self.source)).with_outputs(ev.EVENTS, main="docs")
         )
         return out.docs, out[ev.EVENTS]
 
