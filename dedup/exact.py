@@ -39,7 +39,8 @@ class _KeepSmallestId(beam.DoFn):
     def process(self, element):
         _, docs = element
         survivor = None
-        for doc in docs:
+        for fields in docs:
+            doc = Document._make(fields)
             if survivor is None:
                 survivor = doc
                 continue
@@ -62,7 +63,8 @@ class ExactDedup(beam.PTransform):
         key_fn = self.key_fn
         out = (
             docs
-            | "KeyByContent" >> beam.Map(lambda d: (key_fn(d), d))
+            # Plain tuples cross the shuffle through Beam's fast coder; a Document would be pickled.
+            | "KeyByContent" >> beam.Map(lambda d: (key_fn(d), tuple(d)))
             | "GroupByContent" >> beam.GroupByKey()
             | "KeepSmallestId" >> beam.ParDo(_KeepSmallestId()).with_outputs(ev.EVENTS, main="docs")
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -47,9 +47,12 @@ def normalized_lines(text: str) -> List[str]:
     # text at once (one C call each): the same lines as normalize_line, several times faster.
     whole = "\n".join(line.strip() for line in text.split("\n")).lower()
     whole = whole.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS, _ASCII_CONTROL).decode("utf-8", "surrogatepass")
-    if not whole.isascii():
-        whole = _NONASCII_DELETE.sub("", _NONASCII_DIGIT.sub("0", whole))  # digits first, as cc_net does
-    return whole.split("\n")
+    lines = whole.split("\n")
+    if whole.isascii():
+        return lines
+    # The regexes only on the lines that need them: str.isascii() is O(1) in CPython.
+    return [line if line.isascii() else _NONASCII_DELETE.sub("", _NONASCII_DIGIT.sub("0", line))  # digits first
+            for line in lines]
 
 
 def line_hash(normalized: str) -> int:
@@ -87,16 +90,20 @@ class LineUnits:
         hashes, nonempty = line_hashes(text)
         return hashes, nonempty, (nonempty.tobytes(), hashes.tobytes())
 
-    def rebuild(self, text: str, aux, removed) -> str:
-        lines = text.split("\n")
-        return "\n".join(lines[i] for i in np.frombuffer(aux[0], dtype=np.uint32).tolist() if i not in removed)
-
-    def annotate(self, doc: Document, text: str, aux, removed) -> Document:
+    def apply(self, doc: Document, aux, removed) -> Optional[Document]:
+        """The document without its removed lines (None when none is left), with line counts and
+        the digest of its kept lines in meta; one pass over the lines."""
         nonempty, hashes = np.frombuffer(aux[0], dtype=np.uint32), np.frombuffer(aux[1], dtype="<u8")
-        kept = ~np.isin(nonempty, np.fromiter(removed, dtype=np.uint32, count=len(removed)))
+        if removed:
+            keep = [j for j, i in enumerate(nonempty.tolist()) if i not in removed]
+            nonempty, hashes = nonempty[keep], hashes[keep]
+        if not len(nonempty):
+            return None
+        lines = doc.text.split("\n")
+        text = "\n".join([lines[i] for i in nonempty.tolist()])
         return doc._replace(text=text).with_meta(
-            original_nlines=doc.text.count("\n") + 1, nlines=text.count("\n") + 1, original_length=len(doc.text),
-            line_digest=content_digest(hashes[kept]))
+            original_nlines=len(lines), nlines=len(nonempty), original_length=len(doc.text),
+            line_digest=content_digest(hashes))
 
 
 def content_digest(kept_hashes: np.ndarray) -> str:

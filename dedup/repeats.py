@@ -2,8 +2,8 @@
 
 A *unit splitter* says what the units of a text are and how to rebuild a text without some:
     units(text) -> (hashes: uint64 array, positions: uint32 array, aux)
-    rebuild(text, aux, removed_positions: set) -> str   ("" when nothing is left)
-    annotate(doc, text, aux, removed_positions) -> Document   (the rebuilt document, with meta)
+    apply(doc, aux, removed_positions: set) -> Document | None   (the rebuilt document with its
+        meta, None when nothing is left)
 `aux` travels with the document (e.g. which lines were non-empty), so nothing is computed twice.
 
 Two policies:
@@ -99,7 +99,7 @@ class _Batches:
 
 
 class HashUnits(beam.DoFn):
-    """doc → (doc shard, (doc, aux)) on the main output; batched unit hashes on `hashes`."""
+    """doc → (doc shard, (doc as a plain tuple, aux)) on the main output; batched unit hashes on `hashes`."""
 
     HASHES = "hashes"
 
@@ -111,6 +111,9 @@ class HashUnits(beam.DoFn):
         self.counter = counter
         self.max_rows = max_rows
 
+    def setup(self):
+        self.units_counter = beam.metrics.Metrics.counter(self.counter, "units")
+
     def start_bundle(self):
         self.batches = _Batches(self.hash_shards)
 
@@ -118,8 +121,8 @@ class HashUnits(beam.DoFn):
         hashes, positions, aux = self.splitter.units(doc.text)
         k1, k2 = doc_key(doc.id)
         self.batches.add(self.scope_of(doc), hashes, k1, k2, positions)
-        beam.metrics.Metrics.counter(self.counter, "units").inc(len(hashes))
-        yield (k1 % self.doc_shards, (doc, aux))
+        self.units_counter.inc(len(hashes))
+        yield (k1 % self.doc_shards, (tuple(doc), aux))  # a plain tuple crosses the shuffle unpickled
         if self.batches.rows >= self.max_rows:
             for item in self.batches.drain():
                 yield beam.pvalue.TaggedOutput(self.HASHES, item)
@@ -188,14 +191,15 @@ class ApplyRemovals(beam.DoFn):
         for k1, k2, pos in (unpack(r, REMOVAL_COLUMNS) for r in grouped["removals"]):
             for a, b, i in zip(k1.tolist(), k2.tolist(), pos.tolist()):
                 remove[(a, b)].add(i)
-        for doc, aux in grouped["docs"]:
+        for fields, aux in grouped["docs"]:
+            doc = Document._make(fields)
             removed = remove.get(doc_key(doc.id), frozenset())
-            text = self.splitter.rebuild(doc.text, aux, removed)
-            if not text:
+            rebuilt = self.splitter.apply(doc, aux, removed)
+            if rebuilt is None:
                 beam.metrics.Metrics.counter(self.counter, "docs_emptied").inc()
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, self.empty_reason, doc.nbytes))
                 continue
-            yield self.splitter.annotate(doc, text, aux, removed)
+            yield rebuilt
 
 
 def _one_scope(doc: Document) -> str:

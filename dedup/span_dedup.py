@@ -12,7 +12,7 @@ The Beam plan is `dedup.repeats` with spans as units and `keep_first=True`.
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -63,7 +63,10 @@ class SentenceSpans:
                 kept.setdefault(li, []).append(lines[li][s:e].strip())
         return "\n".join(" ".join(kept[li]) for li in sorted(kept))
 
-    def annotate(self, doc: Document, text: str, bounds, removed) -> Document:
+    def apply(self, doc: Document, bounds, removed) -> Optional[Document]:
+        text = self.rebuild(doc.text, bounds, removed)
+        if not text:
+            return None
         return doc if text == doc.text else doc._replace(text=text)
 
 

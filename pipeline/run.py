@@ -74,7 +74,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
                 docs, e = docs | f"NearDedup:{name}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
-    written = flatten("Curated", curated) | "WriteCurated" >> WriteCurated(
+    written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"])
     flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources)
 

@@ -18,12 +18,28 @@ from common.record import Document
 Filter = Callable[[Document], "Document | str"]
 
 
+class Counters:
+    """The Beam counters of one namespace, each made once: `Metrics.counter` builds a MetricName on
+    every call, a visible cost when called per document."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace
+        self._by_name: dict = {}
+
+    def inc(self, name: str, n: int = 1) -> None:
+        counter = self._by_name.get(name)
+        if counter is None:
+            counter = self._by_name[name] = beam.metrics.Metrics.counter(self.namespace, name)
+        counter.inc(n)
+
+
 class _FilterDoFn(beam.DoFn):
     def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None):
         self.namespace = namespace
         self.make_filter = make_filter
         self.shared_handle = shared_handle
         self.fn = None
+        self.counters = Counters(namespace)
 
     def setup(self):
         if self.shared_handle is not None:
@@ -35,10 +51,10 @@ class _FilterDoFn(beam.DoFn):
     def process(self, doc: Document):
         result = self.fn(doc)
         if isinstance(result, str):
-            beam.metrics.Metrics.counter(self.namespace, "drop:" + result).inc()
+            self.counters.inc("drop:" + result)
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
         else:
-            beam.metrics.Metrics.counter(self.namespace, "kept").inc()
+            self.counters.inc("kept")
             yield result
 
 
@@ -74,6 +90,7 @@ class ReadFileOutcomes(beam.DoFn):
         self.source = source
         self.reader = reader
         self.namespace = namespace
+        self.counters = Counters(namespace)
 
     def process(self, path: str):
         from pipeline.inputs import open_binary
@@ -83,10 +100,10 @@ class ReadFileOutcomes(beam.DoFn):
                 for outcome in self.reader(path, stream):
                     yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, outcome.nbytes))
                     if isinstance(outcome, ev.Event):
-                        beam.metrics.Metrics.counter(self.namespace, outcome.reason).inc()
+                        self.counters.inc(outcome.reason)
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
                     else:
-                        beam.metrics.Metrics.counter(self.namespace, "documents").inc()
+                        self.counters.inc("documents")
                         yield outcome
         except OSError as e:
             for event in ev.unreadable_file(self.source, path, e):
