@@ -7,6 +7,8 @@ Each stage emits, beside its documents, `Event`s on a tagged output named `EVENT
 - `bad_input(source, reason, path, detail)` for an unreadable unit: a drop whose reason starts
   with `bad_input:` and that names the file, so it lands in the quarantine list;
 - `written(source, nbytes)` once per document the sink wrote.
+`read` and `written` may stand for several documents (`count`, with their summed bytes): readers
+emit one per file and the sink one per shard, so per-document events do not cross the shuffle.
 `pipeline.stats` sums them per (source, kind, reason) and checks docs_in == docs_out + Σ dropped.
 """
 from __future__ import annotations
@@ -27,10 +29,11 @@ class Event(NamedTuple):
     nbytes: int
     path: Optional[str] = None  # only for bad input: the file to quarantine
     detail: Optional[str] = None  # only for bad input: what was wrong
+    count: int = 1  # documents this event stands for (readers and the sink sum theirs per file/shard)
 
 
-def read(source: str, nbytes: int) -> Event:
-    return Event(source, READ, "", nbytes)
+def read(source: str, nbytes: int, count: int = 1) -> Event:
+    return Event(source, READ, "", nbytes, count=count)
 
 
 def drop(source: str, reason: str, nbytes: int) -> Event:
@@ -49,5 +52,5 @@ def unreadable_file(source: str, path: str, error: BaseException) -> tuple:
     return read(source, 0), bad_input(source, "unreadable_file", path, f"{type(error).__name__}: {error}")
 
 
-def written(source: str, nbytes: int) -> Event:
-    return Event(source, WRITTEN, "", nbytes)
+def written(source: str, nbytes: int, count: int = 1) -> Event:
+    return Event(source, WRITTEN, "", nbytes, count=count)

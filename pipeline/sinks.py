@@ -44,8 +44,13 @@ def _row_order(row: tuple):
 
 def write_parquet(path: str, rows) -> None:
     """Rows (`as_row`) in the given order → one zstd Parquet file, via a temporary name."""
-    columns = list(zip(*rows)) if rows else [()] * len(ARROW_SCHEMA)
-    table = pa.Table.from_arrays([pa.array(list(c), type=pa.string()) for c in columns], schema=ARROW_SCHEMA)
+    ids, sources, texts, urls, metas = (list(c) for c in zip(*rows)) if rows else ([],) * 5
+    # UTF-8 bytes → binary → a string view, checked once: ~10x faster than Arrow's per-value path.
+    text = pa.array(texts, type=pa.binary()).view(pa.string())
+    text.validate(full=True)
+    table = pa.Table.from_arrays([pa.array(ids, type=pa.string()), pa.array(sources, type=pa.string()), text,
+                                  pa.array(urls, type=pa.string()), pa.array(metas, type=pa.string())],
+                                 schema=ARROW_SCHEMA)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", row_group_size=10_000, write_statistics=True)
     tmp = posixpath.join(posixpath.dirname(path), "." + posixpath.basename(path) + ".tmp")
@@ -64,8 +69,7 @@ class _WriteShard(beam.DoFn):
         (source, index), rows = element
         rows = sorted(rows, key=_row_order)
         write_parquet(posixpath.join(self.directory, source, shard_name(index, num_shards[source])), rows)
-        for row in rows:
-            yield ev.written(source, len(row[2]))
+        yield ev.written(source, sum(len(row[2]) for row in rows), count=len(rows))
 
 
 class WriteCurated(beam.PTransform):

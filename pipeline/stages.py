@@ -81,9 +81,10 @@ def flatten(label: str, pcolls: Iterable) -> "beam.PCollection":
 class ReadFileOutcomes(beam.DoFn):
     """path → what `reader(path, stream)` finds in it: `Document`s and drop/bad-input `Event`s.
 
-    Each outcome is one document in (a `read` event) and then either passed on or counted out; a
-    file that cannot be opened at all (missing, or a download that failed after its retries) is one
-    `bad_input:unreadable_file` unit.
+    Each outcome is one document in and then either passed on or counted out; the documents in are
+    summed into one `read` event per file. A file that cannot be opened at all (missing, or a
+    download that failed after its retries) is one `bad_input:unreadable_file` unit; one that
+    breaks off midway keeps what was read before.
     """
 
     def __init__(self, source: str, reader: Callable, namespace: str):
@@ -95,10 +96,12 @@ class ReadFileOutcomes(beam.DoFn):
     def process(self, path: str):
         from pipeline.inputs import open_binary
 
+        n = nbytes = 0
         try:
             with open_binary(path) as stream:
                 for outcome in self.reader(path, stream):
-                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, outcome.nbytes))
+                    n += 1
+                    nbytes += outcome.nbytes
                     if isinstance(outcome, ev.Event):
                         self.counters.inc(outcome.reason)
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
@@ -108,3 +111,5 @@ class ReadFileOutcomes(beam.DoFn):
         except OSError as e:
             for event in ev.unreadable_file(self.source, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
+        if n:
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, nbytes, count=n))

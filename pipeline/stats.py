@@ -60,7 +60,7 @@ class WriteStats(beam.PTransform):
         output, sources = self.output, self.sources
         (
             events
-            | "Key" >> beam.Map(lambda e: ((e.source, e.kind, e.reason), (1, e.nbytes)))
+            | "Key" >> beam.Map(lambda e: ((e.source, e.kind, e.reason), (e.count, e.nbytes)))
             | "Sum" >> beam.CombinePerKey(_sum_pairs)
             | "All" >> beam.combiners.ToList()
             | "WriteStatsJson" >> beam.Map(

@@ -32,7 +32,7 @@ def run_source(source_cls, inputs, out_dir, recipe=None):
 
 def accounting(docs, events):
     """(docs_in, reason → count); asserts docs_in == docs_out + Σ dropped."""
-    docs_in = sum(1 for e in events if e["kind"] == ev.READ)
+    docs_in = sum(e["count"] for e in events if e["kind"] == ev.READ)
     dropped = collections.Counter(e["reason"] for e in events if e["kind"] == ev.DROP)
     assert docs_in == len(docs) + sum(dropped.values()), (docs_in, len(docs), dropped)
     return docs_in, dict(dropped)

@@ -24,7 +24,7 @@ def counts(events):
     out = {}
     for e in events:
         n, b = out.get((e.source, e.kind, e.reason), (0, 0))
-        out[(e.source, e.kind, e.reason)] = (n + 1, b + e.nbytes)
+        out[(e.source, e.kind, e.reason)] = (n + e.count, b + e.nbytes)
     return list(out.items())
 
 

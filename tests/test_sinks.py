@@ -26,8 +26,11 @@ def c4_docs():
 def write(docs, out, target):
     with beam.Pipeline(runner="FnApiRunner") as p:
         events = p | beam.Create(docs) | WriteCurated(str(out), target)
-        assert_that(events | beam.Map(lambda e: (e.source, e.kind, e.nbytes)),
-                    equal_to([("c4", "out", d.nbytes) for d in docs]))
+        # One `written` event per shard, standing for its documents and their bytes.
+        totals = (events | beam.combiners.ToList()
+                  | beam.Map(lambda es: ({(e.source, e.kind) for e in es}, sum(e.count for e in es),
+                                         sum(e.nbytes for e in es))))
+        assert_that(totals, equal_to([({("c4", "out")}, len(docs), sum(d.nbytes for d in docs))]))
 
 
 def test_shards_sorted_complete_and_deterministic(tmp_path):
