@@ -9,6 +9,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from common.record import Document, make_id
 from dedup import line_dedup as ld
+from dedup.exact import ExactDedup
+from pipeline.sources.commoncrawl import exact_dedup_can_remove
 from tests.conftest import SHARED
 
 
@@ -85,3 +87,27 @@ def test_scope_groups_keep_cross_group_repeats():
     with beam.Pipeline(runner="FnApiRunner") as p:
         out, _ = p | beam.Create(docs) | ld.LineDedup(2, 2, scope_of=lambda d: d.meta["cc_shard"] // 1)
         assert_that(out | beam.Map(lambda d: d.text), equal_to([ld.dedup_in_memory([text])[0]] * 2))
+
+
+def test_global_scope_leaves_exact_dedup_nothing_to_remove():
+    # Exact copies, copies differing only in case/digits/punctuation (same normalised lines),
+    # a page that is its own line repeated, near copies and pages sharing a menu: after global
+    # line dedup no two documents have the same kept lines, which is why the CommonCrawl path
+    # leaves exact dedup out under the global scope (and keeps it for shard groups).
+    texts = []
+    for n in ("01", "02", "03"):
+        with gzip.open(SHARED / "c4" / f"olmo-c4-sample.{n}.json.gz", "rt") as f:
+            texts += [json.loads(line)["text"] for line in f]
+    nav = "Home\nAbout us\nContact"
+    variants = [t.upper().replace("0", "7") for t in texts[8:12]] + [t + "\n" + t for t in texts[12:15]]
+    near = [t + "\nOne extra closing line." for t in texts[15:19]]
+    all_texts = [nav + "\n" + t for t in texts] + texts[:8] + variants + near
+    survivors = sum(1 for t in ld.dedup_in_memory(all_texts) if t)
+    assert survivors >= 10
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        out, _ = p | beam.Create(_docs(all_texts)) | ld.LineDedup(hash_shards=3, doc_shards=4)
+        kept, removed = out | ExactDedup(ld.line_digest_key)
+        assert_that(removed, equal_to([]), label="nothing_removed")
+        assert_that(kept | beam.combiners.Count.Globally(), equal_to([survivors]), label="kept")
+    assert not exact_dedup_can_remove({"scope": "global"})
+    assert exact_dedup_can_remove({"scope": "groups", "group_size": 50})

@@ -1,5 +1,6 @@
 """CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → line dedup →
-language id → quality (perplexity buckets, Wikipedia-reference classifier) → exact doc dedup."""
+language id → quality (perplexity buckets, Wikipedia-reference classifier) → exact doc dedup
+(when line dedup ran in shard groups: in one global scope it cannot remove anything)."""
 from __future__ import annotations
 
 import gzip
@@ -119,6 +120,17 @@ def scope_function(config: dict):
     return scope
 
 
+def exact_dedup_can_remove(line_dedup_config: dict) -> bool:
+    """Whether exact dedup after line dedup can find anything: only when line dedup ran in groups.
+
+    In one global scope, two documents with the same kept lines cannot both survive: each kept
+    line would occur in both, i.e. twice, and line dedup removes every line that occurs twice.
+    Later steps do not change the text, so exact dedup there would shuffle every document for no
+    removal; it is left out (tests/test_line_dedup.py checks the claim through Beam).
+    """
+    return line_dedup_config.get("scope", "global") != "global"
+
+
 class _LanguageFilterFactory:
     """Picklable factory: the fastText model is loaded on the worker, once per process."""
 
@@ -161,7 +173,7 @@ class Source(beam.PTransform):
         if s.get("quality", True) and self.quality is not None:
             docs, e = docs | "Quality" >> self.quality
             events.append(e)
-        if s.get("exact_dedup", True):
+        if s.get("exact_dedup", True) and exact_dedup_can_remove(ld):
             # Same content after line dedup = same cc_net-normalised kept lines (their digest).
             docs, e = docs | "ExactDedup" >> ExactDedup(line_digest_key)
             events.append(e)
