@@ -16,22 +16,17 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from common.record import Document
-from dedup.repeats import RemoveRepeatedUnits, hashes_of
+from dedup.repeats import RemoveRepeatedUnits, hashes_of_bytes
 
 # cc_net's UNICODE_PUNCT keys: deleted for dedup (cc_net maps them to ASCII for the LM instead).
 UNICODE_PUNCT = "，。、„”“«»１」「《》´∶：？！（）；–—．～’…━〈〉【】％►"
-# Control characters 0–31 and 127–159, but not "\n": we normalise whole documents at once and
+# Control characters 0–31 and 127–159, but not "\n": whole documents are normalised at once and
 # split afterwards, which gives the same lines as cc_net's per-line normalisation.
 _CONTROL = [c for c in list(range(0, 32)) + list(range(127, 160)) if c != 10]
 _DELETE = re.compile("[" + re.escape(UNICODE_PUNCT + "".join(map(chr, _CONTROL))) + "]")
 _DIGIT = re.compile(r"\d")
-# ASCII digits and control characters: one bytes.translate over the UTF-8 text (ASCII bytes never
-# occur inside a multi-byte character). The rest — non-ASCII digits, Unicode punctuation, C1
-# controls — is rare: one regex scan that usually finds nothing.
 _ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _ASCII_CONTROL = bytes(c for c in _CONTROL if c < 128)
-_NONASCII_DIGIT = re.compile(r"[^\D0]")  # any digit but "0": after the translate, only non-ASCII ones
-_NONASCII_DELETE = re.compile("[" + re.escape(UNICODE_PUNCT + "".join(chr(c) for c in _CONTROL if c >= 128)) + "]")
 
 REASON_EMPTY = "line_dedup_empty"
 
@@ -41,18 +36,25 @@ def normalize_line(line: str) -> str:
     return _DELETE.sub("", _DIGIT.sub("0", line.strip().lower()))
 
 
+def normalized_line_bytes(text: str) -> List[bytes]:
+    """The normalised form of each line of `text` as UTF-8 (same count and order as
+    text.split('\\n')): the same lines as normalize_line, several times faster."""
+    stripped = [line.strip() for line in text.split("\n")]  # per line first, as cc_net does
+    # ASCII lines: lowercase, digits and control characters in one pass of C over the whole text
+    # (bytes.lower() is ASCII-only, and ASCII bytes never occur inside a multi-byte character).
+    raw = "\n".join(stripped).encode("utf-8", "surrogatepass").lower().translate(_ASCII_DIGITS, _ASCII_CONTROL)
+    lines = raw.split(b"\n")
+    if not raw.isascii():
+        # The few non-ASCII lines (still non-ASCII after the pass): cc_net's steps on the line itself.
+        for i, line in enumerate(lines):
+            if not line.isascii():
+                lines[i] = normalize_line(stripped[i]).encode("utf-8", "surrogatepass")
+    return lines
+
+
 def normalized_lines(text: str) -> List[str]:
     """The normalised form of each line of `text` (same count and order as text.split('\\n'))."""
-    # Strip per line first (as cc_net does), then lowercase, digits and deletion on the whole
-    # text at once (one C call each): the same lines as normalize_line, several times faster.
-    whole = "\n".join(line.strip() for line in text.split("\n")).lower()
-    whole = whole.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS, _ASCII_CONTROL).decode("utf-8", "surrogatepass")
-    lines = whole.split("\n")
-    if whole.isascii():
-        return lines
-    # The regexes only on the lines that need them: str.isascii() is O(1) in CPython.
-    return [line if line.isascii() else _NONASCII_DELETE.sub("", _NONASCII_DIGIT.sub("0", line))  # digits first
-            for line in lines]
+    return [line.decode("utf-8", "surrogatepass") for line in normalized_line_bytes(text)]
 
 
 def line_hash(normalized: str) -> int:
@@ -61,9 +63,9 @@ def line_hash(normalized: str) -> int:
 
 def line_hashes(text: str) -> Tuple[np.ndarray, np.ndarray]:
     """(hashes of the non-empty normalised lines as uint64, their line indices as uint32)."""
-    lines = normalized_lines(text)
+    lines = normalized_line_bytes(text)
     indices = [i for i, line in enumerate(lines) if line]
-    return hashes_of([lines[i] for i in indices]), np.asarray(indices, dtype=np.uint32)
+    return hashes_of_bytes([lines[i] for i in indices]), np.asarray(indices, dtype=np.uint32)
 
 
 def dedup_in_memory(texts: List[str]) -> List[str]:

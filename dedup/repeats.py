@@ -41,10 +41,14 @@ def doc_key(doc_id: str) -> Tuple[int, int]:
 
 def hashes_of(units: List[str]) -> np.ndarray:
     """First 8 bytes of SHA-1 of each UTF-8 unit, as little-endian uint64 (cc_net's line hash)."""
-    sha1 = hashlib.sha1
+    return hashes_of_bytes([u.encode("utf-8") for u in units])
+
+
+def hashes_of_bytes(units: List[bytes]) -> np.ndarray:
+    """`hashes_of` for units already encoded."""
     if not units:
         return np.zeros(0, "<u8")
-    return np.frombuffer(b"".join(sha1(u.encode("utf-8")).digest()[:8] for u in units), dtype="<u8")
+    return np.frombuffer(b"".join([h.digest()[:8] for h in map(hashlib.sha1, units)]), dtype="<u8")
 
 
 # Column batches cross the shuffle as raw bytes: FastPrimitivesCoder writes bytes natively, while

@@ -28,7 +28,12 @@ def test_normalisation_rules():
 
 
 def test_whole_text_normalisation_equals_per_line():
-    for text in c4_texts():
+    # Real pages, plus lines where the fast path could differ from cc_net's per-line steps:
+    # Unicode whitespace and control characters at the edges, a Greek final sigma before a control
+    # character, dotted capital I, non-ASCII and fullwidth digits, C1 controls, ASCII-only lines.
+    tricky = "\n".join([" \x01 Lead", "\x1cEdge\x1f", "\u3000Ideographic space\u00a0", "ΟΔΟΣ\x01Β ΟΔΟΣ",
+                        "İSTANBUL", "Price ١٢٣ or １２３", "a\x85b\x9fc", "\tTabbed 42\r", "", "   ", "«Quoted» — …"])
+    for text in c4_texts() + [tricky]:
         lines = text.split("\n")
         assert ld.normalized_lines(text) == [ld.normalize_line(l) for l in lines]
 

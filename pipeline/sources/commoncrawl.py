@@ -62,7 +62,9 @@ class WebArchiveReader:
             if not webtext.is_document(rec):
                 continue
             text, reason = webtext.record_text(rec, self.main_content)
-            nbytes = len(rec.payload) if text is None else len(text.encode("utf-8"))
+            # A WET record's text is its payload decoded, so the payload's length is the text's bytes.
+            same_bytes = text is None or rec.type == webtext.TEXT_RECORD
+            nbytes = len(rec.payload) if same_bytes else len(text.encode("utf-8"))
             record_id = rec.headers.get("WARC-Record-ID", "")
             if text is None:
                 if reason.startswith("bad_input:"):
