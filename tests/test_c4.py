@@ -97,9 +97,9 @@ def test_source_reads_released_c4_and_counts_bad_input(tmp_path):
     broken.write_bytes(gzip.compress(good + b'{"url": "x"}\nnot json\n')[:-30] + b"")  # truncated
     inputs = [str(p) for p in C4_FILES] + [str(broken)]
     docs, events = _run_source(inputs)
-    reads = [e for e in events if e.kind == ev.READ]
+    reads = sum(e.count for e in events if e.kind == ev.READ)
     drops = [e for e in events if e.kind == ev.DROP]
-    assert len(reads) == len(docs) + len(drops)  # conservation
+    assert reads == len(docs) + len(drops)  # conservation
     reasons = {e.reason for e in drops}
     assert "bad_input:bad_compression" in reasons or "bad_input:missing_text" in reasons
     assert all(e.path == str(broken) for e in drops if e.reason.startswith("bad_input:"))
@@ -117,7 +117,7 @@ def test_source_makes_c4_from_wet():
     drops = [e for e in events if e.kind == ev.DROP]
     # The WET page is a Wikipedia page in Aragonese: its menus go, then language id drops it.
     assert any(e.reason.startswith("language_") for e in drops)
-    assert len([e for e in events if e.kind == ev.READ]) == len(docs) + len(drops) == 4
+    assert sum(e.count for e in events if e.kind == ev.READ) == len(docs) + len(drops) == 4
 
 
 def test_odd_json_lines_are_bad_input_not_crashes():
@@ -144,7 +144,7 @@ def test_unreachable_url_is_one_bad_unit():
         docs, events = _run_source([url])
     assert docs == []
     assert [(e.kind, e.reason, e.path) for e in events if e.kind != ev.READ] == [(ev.DROP, "bad_input:unreadable_file", url)]
-    assert len([e for e in events if e.kind == ev.READ]) == 1
+    assert sum(e.count for e in events if e.kind == ev.READ) == 1
 
 
 def test_bad_words_match_whole_words_as_c4s_regex_does():

@@ -29,7 +29,7 @@ from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4Rules
 from pipeline import inputs as inp
 from pipeline.recipe import section
-from pipeline.stages import flatten
+from pipeline.stages import ReadFileOutcomes, flatten
 
 NAME = "c4"
 SAMPLES = ["samples/c4/*.json.gz"]
@@ -74,21 +74,9 @@ def read_json_lines(path: str, stream) -> Iterator[Union[Document, Event]]:
         yield ev.bad_input(NAME, "bad_compression", path, f"after line {number}: {type(e).__name__}: {e}")
 
 
-class _ReadJsonLines(beam.DoFn):
-    def process(self, path: str):
-        try:
-            with inp.open_binary(path) as raw:
-                stream = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-                for outcome in read_json_lines(path, stream):
-                    if isinstance(outcome, Event):
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, outcome.nbytes))
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, outcome)
-                    else:
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, outcome.nbytes))
-                        yield outcome
-        except OSError as e:  # unreadable file or URL after retries: one bad unit
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, "unreadable_file", path, f"{type(e).__name__}: {e}"))
+def read_c4_file(path: str, raw) -> Iterator[Union[Document, Event]]:
+    """`pipeline.stages.ReadFileOutcomes` reader: `read_json_lines` over a peekable stream."""
+    return read_json_lines(path, raw if hasattr(raw, "peek") else io.BufferedReader(raw))
 
 
 class _ApplyC4Rules(beam.DoFn):
@@ -130,7 +118,8 @@ class Source(beam.PTransform):
         docs_list, events = [], []
         if self.json_paths:
             out = (pbegin | "JsonFiles" >> beam.Create(self.json_paths) | "SpreadFiles" >> beam.Reshuffle()
-                   | "ReadJsonLines" >> beam.ParDo(_ReadJsonLines()).with_outputs(ev.EVENTS, main="docs"))
+                   | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(NAME, read_c4_file, "c4_read")).with_outputs(
+                       ev.EVENTS, main="docs"))
             docs_list.append(out.docs)
             events.append(out[ev.EVENTS])
         if self.wet_paths:
