@@ -88,6 +88,30 @@ def test_export_loads_in_transformers_with_the_same_logits(mixture_dir, straight
     assert torch.allclose(a, b, atol=1e-5, rtol=0), (a - b).abs().max()
 
 
+def test_exported_tokenizer_loads_in_transformers_and_matches_sentencepiece(mixture_dir, straight, tmp_path):
+    import gzip
+
+    import sentencepiece as spm
+    from transformers import AutoTokenizer
+
+    from tests.conftest import SHARED
+    from train_hooks.export import export
+    hf_dir = export(straight, mixture_dir, tmp_path / "hf")
+    sp = spm.SentencePieceProcessor(model_file=str(hf_dir / "tokenizer.model"))
+    hf = AutoTokenizer.from_pretrained(hf_dir)
+    with gzip.open(SHARED / "c4" / "olmo-c4-sample.02.json.gz", "rt") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    # digits split one by one, byte fallback (emoji, CJK), whitespace runs kept, newlines, edges
+    texts += ["In 2023: 1,234.56 items — naïve café", "emoji 🙂 and 中文 ×", "  two  spaces\tand a tab\n\nx",
+              " leading", "trailing ", ""]
+    for text in texts:
+        ids = sp.encode(text)
+        assert hf.encode(text, add_special_tokens=False) == ids, text[:80]
+        assert hf.decode(ids) == sp.decode(ids)
+    assert hf.encode("hello")[:1] != [sp.bos_id()]  # no BOS: training text had none
+    assert hf.eos_token_id == sp.eos_id()
+
+
 def test_lr_schedule():
     peak, warm, total = 1.0, 10, 110
     assert T.lr_at(0, peak, warm, total, 0.1) == pytest.approx(0.1)

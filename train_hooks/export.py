@@ -1,7 +1,8 @@
 """Export a checkpoint to a Hugging Face `LlamaForCausalLM` directory.
 
 `python -m train_hooks.export --ckpt OUT --data DIR --hf HF_DIR` writes config.json,
-model.safetensors, generation_config.json, tokenizer.model (+ tokenizer_config.json). The model
+model.safetensors, generation_config.json, tokenizer.model, tokenizer.json (see
+`train_hooks.hf_tokenizer`) and tokenizer_config.json. The model
 uses HF's rotary layout already, so this is a rename of weights; no q/k permutation. Needs neither
 `transformers` nor Beam: the config is written as JSON, the weights with `safetensors`.
 """
@@ -18,6 +19,7 @@ if __package__ in (None, ""):
 
 import torch
 
+from train_hooks import hf_tokenizer
 from train_hooks.model import ModelConfig
 
 # ours -> Hugging Face, per block
@@ -89,10 +91,13 @@ def copy_tokenizer(model_path: Path, hf_dir: Path) -> None:
     shutil.copyfile(model_path, hf_dir / "tokenizer.model")
     # No BOS: the token shards separate documents with EOS only, so the model never saw a BOS;
     # a prompt should be encoded the way training text was.
+    hf_tokenizer.write(str(model_path), hf_dir)
+    # The generic fast class: it runs tokenizer.json as written. transformers' LlamaTokenizer would
+    # rebuild the pre-tokenisation from its own defaults and split some text differently.
     (hf_dir / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "LlamaTokenizer", "bos_token": sp.id_to_piece(sp.bos_id()),
+        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": sp.id_to_piece(sp.bos_id()),
         "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id()),
-        "add_bos_token": False, "add_eos_token": False, "legacy": False,
+        "add_bos_token": False, "add_eos_token": False,
     }, indent=2) + "\n")
 
 
