@@ -2,30 +2,49 @@
 
 The recipe (`pipeline/recipes/llama/neardup.json`, passed as `config`):
 
-1. Signatures: `dedup.minhash.MinHasher` over batches of documents; each band of `rows` values
-   becomes one bucket key (scope, band, 64-bit band hash). Scope is the document's source for
-   `"per_source"` (LLaMA dedups within sources) and one shared scope for `"cross_source"`.
-2. Buckets: GroupByKey on the bucket key. Each bucket with two or more documents links every
-   member to its smallest id (two streaming passes over the group: the minimum, then the edges).
+1. Signatures: `dedup.minhash.MinHasher` over batches of documents (at most `batch_docs` documents
+   and `batch_bytes` characters, a longer document alone); each band of `rows` values becomes one
+   bucket (scope, band, 64-bit band hash). Scope is the document's source for `"per_source"` (LLaMA
+   dedups within sources) and one shared scope for `"cross_source"`.
+2. Buckets: every member of a bucket with two or more documents is linked to the bucket's smallest
+   id (a candidate edge).
 3. Verification: a candidate edge (v, m) is kept only when the signatures' Jaccard estimate is at
    least `jaccard_threshold`. Banding alone removes about 5% of pairs at Jaccard 0.5 with 14 x 8
    (the S-curve is not a step); the estimate from 112 values has a standard deviation of about
-   0.05 there, so such pairs are rejected. It costs two shuffles of (id, signature) records, each
-   group read twice (the node's own signature first, then its edges): no list, no hot-key memory.
+   0.05 there, so such pairs are rejected. Each distinct edge is checked once.
 4. Components: `dedup.components.ConnectedComponents` (large-star / small-star rounds, unrolled,
-   `cc_rounds` of them) turns the candidate graph into stars around each component's smallest id.
+   `cc_rounds` of them) turns the verified graph into stars around each component's smallest id.
    The survivor of a component is that smallest id, whatever order the runner delivers things in.
 5. Removals: every node with a smaller neighbour in the final graph is a duplicate.
 
-Applying the removals, per shard. Documents and removal records are keyed by the same shard key,
-derived from the document id (xxh64(id) mod `apply_shards`), flattened and grouped once. Each shard
-group holds that shard's documents and only the removal ids of that shard; the DoFn reads the group
-twice: first it collects the shard's removal ids (about removals / apply_shards of them), then it
-streams the documents through and drops the listed ones. Why not a CoGroupByKey on the id: it
-builds a Python list per tag and key (its `collect_values`), and a per-id join makes one shuffle key
-per document. Why not a side input of all removals: it would put corpus-wide state in every
-worker's memory. The documents cross the shuffle once, unchanged; the removal set never meets
-documents of other shards.
+How it crosses the shuffle. Beam's Python SDK costs several microseconds per element and step, and
+anything but plain tuples/lists/dicts/str/bytes/numbers is pickled by the fallback coder (the
+DirectRunner encodes a grouped element about four times), so the stage sends few, plain elements:
+
+- `_SignFn` signs the documents of its bundle batch by batch and, at the bundle's end (or every
+  `_MAX_PENDING_DOCS` signed documents), emits column batches: bucket rows (band <u4, band hash
+  <u8 as raw bytes, ids as a list) keyed by (scope, band hash mod `bucket_shards`), and signatures
+  (ids, <u4 rows as raw bytes) keyed by the id shard (xxh64(id) mod `apply_shards`). Not one
+  record per document and band (14 per document).
+- `_FindBucketsFn`, per bucket shard: sorts the rows by (band, hash) with numpy; only buckets with
+  two or more rows touch Python objects. Edges go out batched per id shard of v.
+- Verification joins edges with signatures by id shard, in two groupings: at v's shard (every edge
+  of v meets there, so distinct edges come for free, and v's signature is attached), then at m's
+  shard (m's signature, the estimate for all its edges at once). A group holds its shard's
+  signature batches and edges, never the corpus.
+- Documents cross once, as plain tuples (`tuple(doc)`, rebuilt with `Document._make`), keyed by
+  their id shard as soon as they enter `_SignFn`.
+The shard counts are recipe values: raise them with the corpus so one group's arrays stay small.
+Counters are incremented once per batch or group, not per element.
+
+Applying the removals, per shard. Documents and removal records are keyed by the same id shard,
+flattened and grouped once. Each shard group holds that shard's documents and only the removal ids
+of that shard; the DoFn reads the group twice: first it collects the shard's removal ids (about
+removals / apply_shards of them), then it streams the documents through and drops the listed ones.
+Why not a CoGroupByKey on the id: it builds a Python list per tag and key (its `collect_values`),
+and a per-id join makes one shuffle key per document. Why not a side input of all removals: it
+would put corpus-wide state in every worker's memory. The documents cross the shuffle once,
+unchanged; the removal set never meets documents of other shards.
 
 Outputs `(docs, events)`: the kept documents, and `drop(source, "near_duplicate", nbytes)` for every
 removed one. Counters (namespace = the transform's label): `docs_signed`, `docs_without_words`,
@@ -34,17 +53,18 @@ removed one. Counters (namespace = the transform's label): `docs_signed`, `docs_
 """
 from __future__ import annotations
 
-import struct
-from typing import Iterable, List
+from typing import Iterable, Iterator, List
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 import numpy as np
 import xxhash
 
 from common import events as ev
 from common.record import Document
 from dedup.components import ConnectedComponents
-from dedup.minhash import MinHasher, band_hashes, jaccard
+from dedup.minhash import MinHasher, band_hashes
 
 REASON = "near_duplicate"
 
@@ -59,6 +79,7 @@ DEFAULTS = {
     "jaccard_threshold": 0.8,
     "cc_rounds": 6,
     "apply_shards": 1024,
+    "bucket_shards": 256,
     "batch_docs": 256,
     "batch_bytes": 4 << 20,
 }
@@ -75,7 +96,8 @@ def resolve_config(config: dict) -> dict:
         raise ValueError("neardup.jaccard_threshold must be within [0, 1]")
     if cfg["bands"] * cfg["rows"] > cfg["num_perm"]:
         raise ValueError("neardup: bands * rows must not exceed num_perm")
-    for key in ("shingle_size", "num_perm", "bands", "rows", "cc_rounds", "apply_shards", "batch_docs"):
+    for key in ("shingle_size", "num_perm", "bands", "rows", "cc_rounds", "apply_shards", "bucket_shards",
+                "batch_docs"):
         if int(cfg[key]) < 1:
             raise ValueError(f"neardup.{key} must be >= 1")
     return cfg
@@ -83,11 +105,6 @@ def resolve_config(config: dict) -> dict:
 
 def bucket_scope(doc: Document, scope: str) -> str:
     return doc.source if scope == "per_source" else ""
-
-
-def bucket_key(scope_name: str, band: int, band_hash: int) -> bytes:
-    """The shuffle key of one band bucket: scope, band index, band hash (deterministic bytes)."""
-    return scope_name.encode("utf-8") + b"\x00" + struct.pack(">HQ", band, band_hash)
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -107,12 +124,74 @@ def byte_batches(docs: List[Document], max_bytes: int) -> Iterable[List[Document
         yield batch
 
 
-SIGNATURES = "signatures"
+SIGNATURES, BUCKETS = "signatures", "buckets"
+_SIG, _EDGE = 0, 1
+_DOC, _REMOVED = 0, 1
+
+# Flush a bundle's pending bucket rows and signatures at this many signed documents (about 40 MB at
+# 112 x 14, as much again while draining): bounds a long bundle's memory, leaves short ones whole.
+_MAX_PENDING_DOCS = 1 << 16
 
 
-class _BucketKeysFn(beam.DoFn):
-    """A batch of documents → (bucket key, doc id) for each band of each document with words,
-    and (doc id, signature bytes) on the SIGNATURES output."""
+_GLOBAL_WINDOWS = (GlobalWindow(),)
+_GLOBAL_MAX_TIMESTAMP = GlobalWindow().max_timestamp()
+
+
+def _windowed(item) -> WindowedValue:
+    """An output of `finish_bundle`, in the global window (the stage's input is in it)."""
+    return WindowedValue(item, _GLOBAL_MAX_TIMESTAMP, _GLOBAL_WINDOWS)
+
+
+class _Pending:
+    """A bundle's signed documents (id, scope, band hashes, signature), drained as column batches."""
+
+    def __init__(self):
+        self.ids: List[str] = []
+        self.scopes: List[str] = []
+        self.id_shards: List[int] = []
+        self.bands: List[np.ndarray] = []
+        self.sigs: List[np.ndarray] = []
+
+    def __len__(self):
+        return len(self.ids)
+
+    def drain(self, bucket_shards: int) -> Iterator[tuple]:
+        """(BUCKETS, ((scope, bucket shard), (bands <u4, hashes <u8, ids))) and
+        (SIGNATURES, (id shard, (_SIG, ids, signatures <u4 row-major))) column batches."""
+        if not self.ids:
+            return
+        ids = self.ids
+        bands = np.concatenate(self.bands)  # uint64 [n, bands]
+        sigs = np.ascontiguousarray(np.concatenate(self.sigs), dtype="<u4")
+        n, nb = bands.shape
+        scopes = np.asarray(self.scopes, dtype=object)
+        for scope in sorted(set(self.scopes)):
+            docs = np.flatnonzero(scopes == scope)
+            hashes = bands[docs].ravel()  # document-major: row r is doc docs[r // nb], band r % nb
+            band = np.tile(np.arange(nb, dtype="<u4"), len(docs))
+            doc = np.repeat(docs, nb)
+            shard = hashes % np.uint64(bucket_shards)
+            order = np.argsort(shard, kind="stable")
+            bounds = np.searchsorted(shard[order], np.arange(bucket_shards + 1, dtype=np.uint64))
+            for s, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+                if hi > lo:
+                    sel = order[lo:hi]
+                    yield BUCKETS, ((scope, s), (band[sel].tobytes(), hashes[sel].astype("<u8").tobytes(),
+                                                 [ids[i] for i in doc[sel].tolist()]))
+        id_shards = np.asarray(self.id_shards, dtype=np.int64)
+        order = np.argsort(id_shards, kind="stable")
+        sorted_shards = id_shards[order]
+        starts = np.flatnonzero(np.diff(sorted_shards, prepend=-1))
+        for lo, hi in zip(starts.tolist(), np.append(starts[1:], n).tolist()):
+            sel = order[lo:hi]
+            yield SIGNATURES, (int(sorted_shards[lo]), (_SIG, [ids[i] for i in sel.tolist()], sigs[sel].tobytes()))
+        self.__init__()
+
+
+class _SignFn(beam.DoFn):
+    """doc → (id shard, (_DOC, doc as a plain tuple)) at once; per bundle, in batches of `batch_docs`
+    documents / `batch_bytes` characters, signatures and band hashes of the documents with words,
+    emitted as column batches on BUCKETS and SIGNATURES (see `_Pending.drain`)."""
 
     def __init__(self, cfg: dict, namespace: str):
         self.cfg = cfg
@@ -124,26 +203,71 @@ class _BucketKeysFn(beam.DoFn):
         self.signed = beam.metrics.Metrics.counter(self.namespace, "docs_signed")
         self.no_words = beam.metrics.Metrics.counter(self.namespace, "docs_without_words")
 
-    def process(self, batch: List[Document]):
+    def start_bundle(self):
+        self.batch: List[tuple] = []  # (doc, id shard) not yet signed
+        self.batch_chars = 0
+        self.pending = _Pending()
+
+    def process(self, doc: Document):
         c = self.cfg
-        for docs in byte_batches(batch, c["batch_bytes"]):
-            sigs, has = self.hasher.signatures([d.text for d in docs])
-            bands = band_hashes(sigs, c["bands"], c["rows"])
-            for doc, ok, sig, row in zip(docs, has, sigs, bands):
-                if not ok:
-                    self.no_words.inc()  # nothing to compare: never a candidate, always kept
-                    continue
-                self.signed.inc()
-                yield beam.pvalue.TaggedOutput(SIGNATURES, (doc.id, sig.tobytes()))
-                scope = bucket_scope(doc, c["scope"])
-                for band, h in enumerate(row.tolist()):
-                    yield bucket_key(scope, band, h), doc.id
+        shard = shard_of(doc.id, c["apply_shards"])
+        yield shard, (_DOC, tuple(doc))  # a plain tuple crosses the shuffle without pickling
+        if self.batch and self.batch_chars + len(doc.text) > c["batch_bytes"]:
+            self._sign()  # as `byte_batches`: at most batch_bytes characters, a longer document alone
+        self.batch.append((doc, shard))
+        self.batch_chars += len(doc.text)
+        if len(self.batch) >= c["batch_docs"]:
+            self._sign()
+        if len(self.pending) >= _MAX_PENDING_DOCS:
+            for tag, item in self.pending.drain(c["bucket_shards"]):
+                yield beam.pvalue.TaggedOutput(tag, item)
+
+    def finish_bundle(self):
+        self._sign()
+        for tag, item in self.pending.drain(self.cfg["bucket_shards"]):
+            yield beam.pvalue.TaggedOutput(tag, _windowed(item))
+
+    def _sign(self):
+        if not self.batch:
+            return
+        c, p = self.cfg, self.pending
+        docs = [d for d, _ in self.batch]
+        sigs, has = self.hasher.signatures([d.text for d in docs])
+        keep = np.flatnonzero(has)
+        if len(docs) > len(keep):
+            self.no_words.inc(len(docs) - len(keep))  # nothing to compare: never a candidate, always kept
+        if len(keep):
+            self.signed.inc(len(keep))
+            sigs = sigs[keep]
+            p.sigs.append(sigs)
+            p.bands.append(band_hashes(sigs, c["bands"], c["rows"]))
+            for i in keep.tolist():
+                doc, shard = self.batch[i]
+                p.ids.append(doc.id)
+                p.scopes.append(bucket_scope(doc, c["scope"]))
+                p.id_shards.append(shard)
+        self.batch, self.batch_chars = [], 0
 
 
-class _BucketStarFn(beam.DoFn):
-    """(bucket, ids) → (id, smallest id) for every other member; reads the group twice, lists nothing."""
+def bucket_runs(bands: np.ndarray, hashes: np.ndarray) -> Iterator[np.ndarray]:
+    """Row indices of each bucket (same band and band hash) with two or more rows."""
+    order = np.lexsort((hashes, bands))
+    b, h = bands[order], hashes[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (b[1:] != b[:-1]) | (h[1:] != h[:-1])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(order))
+    shared = ends - starts > 1  # most buckets hold one document: no Python step for those
+    for lo, hi in zip(starts[shared].tolist(), ends[shared].tolist()):
+        yield order[lo:hi]
 
-    def __init__(self, namespace: str):
+
+class _FindBucketsFn(beam.DoFn):
+    """((scope, bucket shard), [column batches]) → (id shard of v, (_EDGE, [v], [m])) edge batches:
+    in every bucket with two or more documents, each member v other than the smallest id m."""
+
+    def __init__(self, id_shards: int, namespace: str):
+        self.id_shards = id_shards
         self.namespace = namespace
 
     def setup(self):
@@ -151,46 +275,83 @@ class _BucketStarFn(beam.DoFn):
         self.edges = beam.metrics.Metrics.counter(self.namespace, "candidate_edges")
 
     def process(self, element):
-        _, ids = element
-        smallest, size = None, 0
-        for doc_id in ids:
-            size += 1
-            if smallest is None or doc_id < smallest:
-                smallest = doc_id
-        if size < 2:
+        _, batches = element
+        bands, hashes, ids = [], [], []
+        for band_raw, hash_raw, batch_ids in batches:
+            bands.append(np.frombuffer(band_raw, dtype="<u4"))
+            hashes.append(np.frombuffer(hash_raw, dtype="<u8"))
+            ids.extend(batch_ids)
+        if len(ids) < 2:
             return
-        self.sizes.update(size)
-        for doc_id in ids:
-            if doc_id != smallest:
-                self.edges.inc()
-                yield doc_id, smallest
+        edges, candidates = set(), 0
+        for rows in bucket_runs(np.concatenate(bands), np.concatenate(hashes)):
+            members = [ids[i] for i in rows.tolist()]
+            smallest = min(members)
+            self.sizes.update(len(members))
+            for doc_id in members:
+                if doc_id != smallest:
+                    candidates += 1
+                    edges.add((doc_id, smallest))
+        if candidates:
+            self.edges.inc(candidates)
+        by_shard: dict = {}
+        for v, m in sorted(edges):
+            vs, ms = by_shard.setdefault(shard_of(v, self.id_shards), ([], []))
+            vs.append(v)
+            ms.append(m)
+        for shard, (vs, ms) in sorted(by_shard.items()):
+            yield shard, (_EDGE, vs, ms)
 
 
-_SIG, _EDGE = 0, 1
-
-
-def _own_signature(tagged) -> "np.ndarray | None":
-    for tag, value in tagged:
-        if tag == _SIG:
-            return np.frombuffer(value, dtype=np.uint32)
-    return None
+def _signatures_of(tagged, wanted: set) -> dict:
+    """id → signature bytes for the ids in `wanted`, from the group's (_SIG, ids, sigs) batches.
+    An id signed twice (two documents with one id) keeps the smallest bytes: deterministic."""
+    found: dict = {}
+    for value in tagged:
+        if value[0] != _SIG:
+            continue
+        _, ids, raw = value
+        width = len(raw) // len(ids)
+        for i, doc_id in enumerate(ids):
+            if doc_id in wanted:
+                sig = raw[i * width:(i + 1) * width]
+                if doc_id not in found or sig < found[doc_id]:
+                    found[doc_id] = sig
+    return found
 
 
 class _AttachLargerSignatureFn(beam.DoFn):
-    """(v, [(SIG, sig_v) | (EDGE, m)]) → (m, (EDGE, (v, sig_v))) for every edge of v."""
+    """(id shard, [(_SIG, ids, sigs) | (_EDGE, [v], [m])]) → (id shard of m, (_EDGE, [v], [m], sig_v
+    bytes)): each distinct edge once (all edges of v meet here), with v's signature."""
+
+    def __init__(self, id_shards: int):
+        self.id_shards = id_shards
 
     def process(self, element):
-        v, tagged = element
-        sig = _own_signature(tagged)
-        if sig is None:
+        _, tagged = element
+        edges = set()
+        for value in tagged:
+            if value[0] == _EDGE:
+                edges.update(zip(value[1], value[2]))
+        if not edges:
             return
-        for tag, m in tagged:
-            if tag == _EDGE:
-                yield m, (_EDGE, (v, sig.tobytes()))
+        sigs = _signatures_of(tagged, {v for v, _ in edges})
+        by_shard: dict = {}
+        for v, m in sorted(edges):
+            sig = sigs.get(v)
+            if sig is None:
+                continue
+            vs, ms, raw = by_shard.setdefault(shard_of(m, self.id_shards), ([], [], []))
+            vs.append(v)
+            ms.append(m)
+            raw.append(sig)
+        for shard, (vs, ms, raw) in sorted(by_shard.items()):
+            yield shard, (_EDGE, vs, ms, b"".join(raw))
 
 
 class _CompareWithSmallerFn(beam.DoFn):
-    """(m, [(SIG, sig_m) | (EDGE, (v, sig_v))]) → (v, m) when the Jaccard estimate passes."""
+    """(id shard, [(_SIG, ids, sigs) | (_EDGE, [v], [m], sigs_v)]) → (v, m) when the Jaccard estimate
+    of the two signatures passes (the fraction of equal values, as `dedup.minhash.jaccard`)."""
 
     def __init__(self, threshold: float, namespace: str):
         self.threshold = threshold
@@ -201,51 +362,60 @@ class _CompareWithSmallerFn(beam.DoFn):
         self.rejected = beam.metrics.Metrics.counter(self.namespace, "edges_rejected")
 
     def process(self, element):
-        m, tagged = element
-        sig_m = _own_signature(tagged)
-        if sig_m is None:
+        _, tagged = element
+        vs, ms, raw = [], [], []
+        for value in tagged:
+            if value[0] == _EDGE:
+                vs.extend(value[1])
+                ms.extend(value[2])
+                raw.append(value[3])
+        if not vs:
             return
-        for tag, value in tagged:
-            if tag != _EDGE:
-                continue
-            v, sig_v = value
-            if jaccard(sig_m, np.frombuffer(sig_v, dtype=np.uint32)) >= self.threshold:
-                self.verified.inc()
-                yield v, m
-            else:
-                self.rejected.inc()
+        sigs = _signatures_of(tagged, set(ms))
+        sig_v = np.frombuffer(b"".join(raw), dtype="<u4").reshape(len(vs), -1)
+        rows = [i for i, m in enumerate(ms) if m in sigs]
+        if not rows:
+            return
+        sig_m = np.frombuffer(b"".join(sigs[ms[i]] for i in rows), dtype="<u4").reshape(len(rows), -1)
+        estimate = np.mean(sig_v[rows] == sig_m, axis=1)  # per row, the same float as jaccard()
+        passed = (estimate >= self.threshold).tolist()
+        if sum(passed):
+            self.verified.inc(sum(passed))
+        if len(passed) > sum(passed):
+            self.rejected.inc(len(passed) - sum(passed))
+        for i, ok in zip(rows, passed):
+            if ok:
+                yield vs[i], ms[i]
 
 
 class VerifyEdges(beam.PTransform):
-    """(edges (v, m), signatures (id, bytes)) → the edges whose Jaccard estimate >= threshold."""
+    """(edge batches keyed by the id shard of v, signature batches keyed by id shard) → (v, m) for
+    each distinct candidate edge whose Jaccard estimate >= threshold."""
 
-    def __init__(self, threshold: float, namespace: str, label=None):
+    def __init__(self, threshold: float, id_shards: int, namespace: str, label=None):
         super().__init__(label)
         self.threshold = threshold
+        self.id_shards = id_shards
         self.namespace = namespace
 
     def expand(self, pcolls):
         edges, signatures = pcolls
-        tagged_sigs = signatures | "TagSignatures" >> beam.MapTuple(lambda i, sig: (i, (_SIG, sig)))
         with_larger = (
-            (tagged_sigs, edges | "ByLarger" >> beam.MapTuple(lambda v, m: (v, (_EDGE, m))))
+            (signatures, edges)
             | "FlattenLarger" >> beam.Flatten()
             | "GroupLarger" >> beam.GroupByKey()
-            | "AttachLarger" >> beam.ParDo(_AttachLargerSignatureFn())
+            | "AttachLarger" >> beam.ParDo(_AttachLargerSignatureFn(self.id_shards))
         )
         return (
-            (tagged_sigs, with_larger)
+            (signatures, with_larger)
             | "FlattenSmaller" >> beam.Flatten()
             | "GroupSmaller" >> beam.GroupByKey()
             | "Compare" >> beam.ParDo(_CompareWithSmallerFn(self.threshold, self.namespace))
         )
 
 
-_DOC, _REMOVED = 0, 1
-
-
 class _ApplyShardFn(beam.DoFn):
-    """(shard, [(tag, doc | id)]) → kept docs, plus drop events for the shard's removed docs."""
+    """(shard, [(_DOC, doc fields) | (_REMOVED, id)]) → kept docs, plus drop events for the removed."""
 
     def __init__(self, namespace: str):
         self.namespace = namespace
@@ -257,19 +427,26 @@ class _ApplyShardFn(beam.DoFn):
     def process(self, element):
         _, tagged = element
         removed_ids = {value for tag, value in tagged if tag == _REMOVED}
-        for tag, doc in tagged:
+        removed = kept = 0
+        for tag, fields in tagged:
             if tag != _DOC:
                 continue
+            doc = Document._make(fields)
             if doc.id in removed_ids:
-                self.removed.inc()
+                removed += 1
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, REASON, doc.nbytes))
             else:
-                self.kept.inc()
+                kept += 1
                 yield doc
+        if removed:  # counted once per shard; a counter that never moves stays absent, as before
+            self.removed.inc(removed)
+        if kept:
+            self.kept.inc(kept)
 
 
 class ApplyRemovals(beam.PTransform):
-    """(docs, removed ids) → (kept docs, drop events), grouped per shard of the id space."""
+    """(docs keyed (id shard, (_DOC, tuple(doc))), removal edges (v, m)) → (kept docs, drop events):
+    every v is removed."""
 
     def __init__(self, shards: int, namespace: str, label=None):
         super().__init__(label)
@@ -277,10 +454,10 @@ class ApplyRemovals(beam.PTransform):
         self.namespace = namespace
 
     def expand(self, pcolls):
-        docs, removed_ids = pcolls
+        keyed_docs, removal_edges = pcolls
         shards = self.shards
-        keyed_docs = docs | "KeyDocsByShard" >> beam.Map(lambda d: (shard_of(d.id, shards), (_DOC, d)))
-        keyed_ids = removed_ids | "KeyRemovalsByShard" >> beam.Map(lambda i: (shard_of(i, shards), (_REMOVED, i)))
+        keyed_ids = removal_edges | "KeyRemovalsByShard" >> beam.Map(
+            lambda edge: (shard_of(edge[0], shards), (_REMOVED, edge[0])))
         out = (
             (keyed_docs, keyed_ids)
             | "Together" >> beam.Flatten()
@@ -302,22 +479,13 @@ class NearDedup(beam.PTransform):
         cfg, ns = self.cfg, self.namespace
         if not cfg["enabled"]:
             return docs, docs.pipeline | "NoEvents" >> beam.Create([])
-        keys = (
-            docs
-            | "Batch" >> beam.BatchElements(
-                min_batch_size=max(1, cfg["batch_docs"] // 4), max_batch_size=cfg["batch_docs"])
-            | "Sign" >> beam.ParDo(_BucketKeysFn(cfg, ns)).with_outputs(SIGNATURES, main="buckets")
-        )
+        signed = docs | "Sign" >> beam.ParDo(_SignFn(cfg, ns)).with_outputs(BUCKETS, SIGNATURES, main="docs")
         candidates = (
-            keys.buckets
-            | "GroupByBucket" >> beam.GroupByKey()
-            | "LinkToSmallest" >> beam.ParDo(_BucketStarFn(ns))
-            | "DistinctEdges" >> beam.Distinct()
+            signed[BUCKETS]
+            | "GroupByBucketShard" >> beam.GroupByKey()
+            | "FindBuckets" >> beam.ParDo(_FindBucketsFn(cfg["apply_shards"], ns))
         )
-        edges = (candidates, keys[SIGNATURES]) | "Verify" >> VerifyEdges(cfg["jaccard_threshold"], ns)
-        removed_ids = (
-            edges
-            | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns)
-            | "LargerEnd" >> beam.Map(lambda edge: edge[0])
-        )
-        return (docs, removed_ids) | "ApplyPerShard" >> ApplyRemovals(cfg["apply_shards"], ns)
+        edges = (candidates, signed[SIGNATURES]) | "Verify" >> VerifyEdges(
+            cfg["jaccard_threshold"], cfg["apply_shards"], ns)
+        stars = edges | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns)
+        return (signed.docs, stars) | "ApplyPerShard" >> ApplyRemovals(cfg["apply_shards"], ns)
