@@ -4,6 +4,7 @@ language id → quality (perplexity buckets, Wikipedia-reference classifier) →
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 from typing import List, Optional, Sequence
 
@@ -21,6 +22,7 @@ from pipeline.sources.warc_io import BadUnit, iter_records
 from pipeline.stages import ApplyFilter, ReadFileOutcomes, flatten
 
 NAME = "commoncrawl"
+log = logging.getLogger("pipeline")
 SAMPLES = ["samples/commoncrawl/*.warc.wet.gz"]
 
 
@@ -179,4 +181,7 @@ class Source(beam.PTransform):
             # Same content after line dedup = same cc_net-normalised kept lines (their digest).
             docs, e = docs | "ExactDedup" >> ExactDedup(line_digest_key)
             events.append(e)
+        elif s.get("exact_dedup", True):
+            log.info("commoncrawl: exact dedup left out: after global line dedup no two documents can "
+                     "have the same kept lines (it runs with line_dedup.scope=groups)")
         return docs, flatten("Events", events)
