@@ -30,8 +30,9 @@ DirectRunner encodes a grouped element about four times), so the stage sends few
   two or more rows touch Python objects. Edges go out batched per id shard of v.
 - Verification joins edges with signatures by id shard, in two groupings: at v's shard (every edge
   of v meets there, so distinct edges come for free, and v's signature is attached), then at m's
-  shard (m's signature, the estimate for all its edges at once). A group holds its shard's
-  signature batches and edges, never the corpus.
+  shard (m's signature; the estimates batch by batch). A group holds its shard's signature
+  batches, and reads its edges twice, streaming: all edges of a big cluster's smallest id m meet
+  in m's group, so they are never concatenated.
 - Documents cross once, as plain tuples (`tuple(doc)`, rebuilt with `Document._make`), keyed by
   their id shard as soon as they enter `_SignFn`.
 The shard counts are recipe values: raise them with the corpus so one group's arrays stay small.
@@ -97,8 +98,10 @@ def resolve_config(config: dict) -> dict:
     if cfg["bands"] * cfg["rows"] > cfg["num_perm"]:
         raise ValueError("neardup: bands * rows must not exceed num_perm")
     for key in ("shingle_size", "num_perm", "bands", "rows", "cc_rounds", "apply_shards", "bucket_shards",
-                "batch_docs"):
-        if int(cfg[key]) < 1:
+                "batch_docs", "batch_bytes"):
+        # Cast, not only checked: a 5.0 from JSON would make float shard keys that never meet int ones.
+        cfg[key] = int(cfg[key])
+        if cfg[key] < 1:
             raise ValueError(f"neardup.{key} must be >= 1")
     return cfg
 
@@ -363,29 +366,36 @@ class _CompareWithSmallerFn(beam.DoFn):
 
     def process(self, element):
         _, tagged = element
-        vs, ms, raw = [], [], []
+        wanted = set()
         for value in tagged:
             if value[0] == _EDGE:
-                vs.extend(value[1])
-                ms.extend(value[2])
-                raw.append(value[3])
-        if not vs:
+                wanted.update(value[2])
+        if not wanted:
             return
-        sigs = _signatures_of(tagged, set(ms))
-        sig_v = np.frombuffer(b"".join(raw), dtype="<u4").reshape(len(vs), -1)
-        rows = [i for i, m in enumerate(ms) if m in sigs]
-        if not rows:
-            return
-        sig_m = np.frombuffer(b"".join(sigs[ms[i]] for i in rows), dtype="<u4").reshape(len(rows), -1)
-        estimate = np.mean(sig_v[rows] == sig_m, axis=1)  # per row, the same float as jaccard()
-        passed = (estimate >= self.threshold).tolist()
-        if sum(passed):
-            self.verified.inc(sum(passed))
-        if len(passed) > sum(passed):
-            self.rejected.inc(len(passed) - sum(passed))
-        for i, ok in zip(rows, passed):
-            if ok:
-                yield vs[i], ms[i]
+        sigs = _signatures_of(tagged, wanted)
+        # Batch by batch: a hot m (a big cluster) has all its edges here, spread over one batch per
+        # shard of v; concatenating them would hold the whole cluster's signatures at once.
+        verified = rejected = 0
+        for value in tagged:
+            if value[0] != _EDGE:
+                continue
+            _, vs, ms, raw = value
+            rows = [i for i, m in enumerate(ms) if m in sigs]
+            if not rows:
+                continue
+            sig_v = np.frombuffer(raw, dtype="<u4").reshape(len(vs), -1)[rows]
+            sig_m = np.frombuffer(b"".join([sigs[ms[i]] for i in rows]), dtype="<u4").reshape(len(rows), -1)
+            estimate = np.mean(sig_v == sig_m, axis=1)  # per row, the same float as jaccard()
+            for i, ok in zip(rows, (estimate >= self.threshold).tolist()):
+                if ok:
+                    verified += 1
+                    yield vs[i], ms[i]
+                else:
+                    rejected += 1
+        if verified:
+            self.verified.inc(verified)
+        if rejected:
+            self.rejected.inc(rejected)
 
 
 class VerifyEdges(beam.PTransform):

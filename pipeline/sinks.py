@@ -42,12 +42,21 @@ def _row_order(row: tuple):
     return row[0], row[2], row[3] or "", row[4]
 
 
+def utf8_column(values: list):
+    """UTF-8 bytes → a string column: built as binary and viewed as string, each chunk checked once;
+    ~10x faster than Arrow's per-value path for Python strings. Over 2 GiB Arrow returns chunks."""
+    binary = pa.array(values, type=pa.binary())
+    chunks = binary.chunks if isinstance(binary, pa.ChunkedArray) else [binary]
+    strings = [chunk.view(pa.string()) for chunk in chunks]
+    for chunk in strings:
+        chunk.validate(full=True)
+    return strings[0] if len(strings) == 1 else pa.chunked_array(strings, type=pa.string())
+
+
 def write_parquet(path: str, rows) -> None:
     """Rows (`as_row`) in the given order → one zstd Parquet file, via a temporary name."""
     ids, sources, texts, urls, metas = (list(c) for c in zip(*rows)) if rows else ([],) * 5
-    # UTF-8 bytes → binary → a string view, checked once: ~10x faster than Arrow's per-value path.
-    text = pa.array(texts, type=pa.binary()).view(pa.string())
-    text.validate(full=True)
+    text = utf8_column(texts)
     table = pa.Table.from_arrays([pa.array(ids, type=pa.string()), pa.array(sources, type=pa.string()), text,
                                   pa.array(urls, type=pa.string()), pa.array(metas, type=pa.string())],
                                  schema=ARROW_SCHEMA)

@@ -53,3 +53,14 @@ def test_shards_sorted_complete_and_deterministic(tmp_path):
         digest = lambda d: hashlib.sha256((d / "c4" / name).read_bytes()).hexdigest()
         assert digest(tmp_path / "a") == digest(tmp_path / "b")  # input order does not matter
     assert sorted(ids) == sorted(d.id for d in docs)
+
+
+def test_utf8_column_is_the_string_column_and_refuses_bad_utf8():
+    import pyarrow as pa
+    import pytest
+
+    from pipeline.sinks import utf8_column
+    texts = [d.text for d in c4_docs()] + ["naïve café 🙂", ""]
+    assert utf8_column([t.encode("utf-8") for t in texts]).equals(pa.array(texts, type=pa.string()))
+    with pytest.raises(pa.ArrowInvalid):
+        utf8_column([b"ok", b"\xff\xfe"])
