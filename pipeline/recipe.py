@@ -1,46 +1,150 @@
 """The recipe as data: LLaMA's values by default, overridable from the command line.
 
 A recipe is a folder of JSON files, one per section (`commoncrawl.json`, `mixture.json`, …);
-the section name is the file's stem. `--recipe DIR` picks another folder; `--set a.b=VALUE`
-(repeatable, VALUE parsed as JSON where it parses, else taken as a string) overrides one key.
+the section name is the file's stem. Bundled recipes live in `pipeline/recipes/<name>/`:
+
+- `llama` (the default): LLaMA's recipe as published (§2.1, Table 1; RedPajama v1 where the paper
+  is silent). No MinHash near-dedup anywhere.
+- `llama-plus`: `llama` plus what later pipelines add (MinHash near-dedup per source, …).
+
+A recipe folder may extend another: its `version.json` names `"extends": NAME_OR_DIR`, and each of
+its section files is deep-merged over the base's (dicts merge key by key, anything else replaces).
+
+`--recipe NAME` picks a bundled recipe, `--recipe DIR` a user's folder. `--set a.b=VALUE`
+(repeatable; VALUE parsed as JSON where it parses, else taken as a string) overrides one key that
+the recipe already has, with a value of the same type: a misspelt key or a wrong type is a
+`RecipeError` that names the key (nanoGPT's configurator refuses strangers the same way).
 """
 from __future__ import annotations
 
 import copy
+import difflib
 import glob
 import json
 import os
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional
 
-DEFAULT_RECIPE_DIR = os.path.join(os.path.dirname(__file__), "recipes", "llama")
+RECIPES_DIR = os.path.join(os.path.dirname(__file__), "recipes")
+DEFAULT_RECIPE = "llama"
+DEFAULT_RECIPE_DIR = os.path.join(RECIPES_DIR, DEFAULT_RECIPE)
+MAX_EXTENDS_DEPTH = 8
 
 
-def load(recipe_dir: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
-    recipe_dir = recipe_dir or DEFAULT_RECIPE_DIR
-    recipe: dict[str, Any] = {}
+class RecipeError(ValueError):
+    """A user's mistake in --recipe or --set; the message names the option and the fix."""
+
+
+def bundled() -> List[str]:
+    return sorted(n for n in os.listdir(RECIPES_DIR) if os.path.isdir(os.path.join(RECIPES_DIR, n)))
+
+
+def resolve_dir(name_or_dir: Optional[str]) -> str:
+    """A bundled recipe's name, or a folder holding section files."""
+    name_or_dir = name_or_dir or DEFAULT_RECIPE
+    if os.path.isdir(os.path.join(RECIPES_DIR, name_or_dir)) and os.sep not in name_or_dir:
+        return os.path.join(RECIPES_DIR, name_or_dir)
+    if os.path.isdir(name_or_dir) and glob.glob(os.path.join(name_or_dir, "*.json")):
+        return name_or_dir
+    raise RecipeError(f"--recipe={name_or_dir}: no bundled recipe of that name and no folder of <section>.json "
+                      f"files there; bundled recipes: {', '.join(bundled())}")
+
+
+def _read_sections(recipe_dir: str) -> dict:
+    sections: dict[str, Any] = {}
     for path in sorted(glob.glob(os.path.join(recipe_dir, "*.json"))):
-        with open(path, encoding="utf-8") as f:
-            recipe[os.path.splitext(os.path.basename(path))[0]] = json.load(f)
+        try:
+            with open(path, encoding="utf-8") as f:
+                sections[os.path.splitext(os.path.basename(path))[0]] = json.load(f)
+        except (OSError, ValueError) as e:
+            raise RecipeError(f"--recipe: cannot read {path}: {e}") from None
+    return sections
+
+
+def merge(base: Any, overlay: Any) -> Any:
+    """Deep merge: dicts key by key, anything else replaced by the overlay."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        out = dict(base)
+        for key, value in overlay.items():
+            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(overlay)
+
+
+def _load_dir(recipe_dir: str, depth: int = 0) -> dict:
+    if depth > MAX_EXTENDS_DEPTH:
+        raise RecipeError(f"--recipe: 'extends' chain deeper than {MAX_EXTENDS_DEPTH} at {recipe_dir}")
+    sections = _read_sections(recipe_dir)
+    base_name = sections.get("version", {}).get("extends")
+    if not base_name:
+        return sections
+    base_dir = base_name if os.path.isabs(base_name) else (
+        os.path.join(RECIPES_DIR, base_name) if os.path.isdir(os.path.join(RECIPES_DIR, base_name))
+        else os.path.join(recipe_dir, base_name))
+    base = _load_dir(resolve_dir(base_dir), depth + 1)
+    merged = merge(base, {k: v for k, v in sections.items() if k != "version"})
+    merged["version"] = {k: v for k, v in sections["version"].items()}
+    return merged
+
+
+def load(recipe: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
+    """The resolved recipe: bundled name or folder, its base merged under it, then the --set overrides."""
+    resolved = _load_dir(resolve_dir(recipe))
+    if "version" not in resolved:
+        raise RecipeError(f"--recipe={recipe}: the folder has no version.json (name the recipe and its version)")
     for item in overrides:
-        apply_override(recipe, item)
-    return recipe
+        apply_override(resolved, item)
+    return resolved
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a JSON list",
+            dict: "a JSON object"}.get(type(value), type(value).__name__)
+
+
+def _coerce(key: str, old: Any, new: Any, raw: str) -> Any:
+    """The new value if it has the old value's type (ints widen to floats); else a RecipeError."""
+    if old is None or new is None:
+        return new
+    if isinstance(old, str) and not isinstance(new, str):
+        return raw  # --set a.path=123 where the recipe holds a string: the string the user typed
+    if isinstance(old, bool) or isinstance(new, bool):
+        if isinstance(old, bool) and isinstance(new, bool):
+            return new
+    elif isinstance(old, float) and isinstance(new, (int, float)):
+        return float(new)
+    elif isinstance(old, int) and isinstance(new, int):
+        return new
+    elif isinstance(old, int) and isinstance(new, float) and new.is_integer():
+        return int(new)
+    elif type(old) is type(new):
+        return new
+    raise RecipeError(f"--set {key}={raw}: expected {_type_name(old)} (the recipe has {json.dumps(old)})")
 
 
 def apply_override(recipe: dict, item: str) -> None:
     if "=" not in item:
-        raise ValueError(f"--set expects KEY.PATH=VALUE, got {item!r}")
+        raise RecipeError(f"--set expects KEY.PATH=VALUE, got {item!r}")
     key, raw = item.split("=", 1)
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = raw
     parts = key.split(".")
-    node = recipe
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
+    node: Any = recipe
+    for i, part in enumerate(parts):
         if not isinstance(node, dict):
-            raise ValueError(f"--set {key}: {part} is not a section")
-    node[parts[-1]] = value
+            raise RecipeError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a section")
+        if part not in node:
+            known = [k for k in node if not k.startswith("_")]
+            close = difflib.get_close_matches(part, known, n=1)
+            where = ".".join(parts[:i]) or "the recipe"
+            hint = f"; did you mean {'.'.join(parts[:i] + close)}?" if close else \
+                f"; {where} has: {', '.join(sorted(known))}"
+            raise RecipeError(f"--set {key}: unknown key {part!r} in {where}{hint}")
+        if i == len(parts) - 1:
+            node[part] = _coerce(key, node[part], value, raw)
+        else:
+            node = node[part]
 
 
 def section(recipe: dict, name: str) -> dict:

@@ -12,12 +12,45 @@ def test_llama_defaults_and_overrides():
     assert r["commoncrawl"]["min_chars"] == 300 and r["commoncrawl"]["language"]["threshold"] == 0.5
     assert round(sum(v["share"] for k, v in r["mixture"].items() if not k.startswith("_")), 6) == 1.0
     r = recipe.load(overrides=["commoncrawl.min_chars=500", 'commoncrawl.language.languages=["en","de"]',
-                               "neardup.scope=cross_source", "new.section.key=text"])
+                               "neardup.scope=cross_source", "neardup.enabled=true"])
     assert r["commoncrawl"]["min_chars"] == 500
     assert r["commoncrawl"]["language"]["languages"] == ["en", "de"]
-    assert r["neardup"]["scope"] == "cross_source" and r["new"]["section"]["key"] == "text"
+    assert r["neardup"]["scope"] == "cross_source" and r["neardup"]["enabled"] is True
     with pytest.raises(ValueError):
         recipe.load(overrides=["no_equals_sign"])
+
+
+def test_named_recipes_llama_has_no_near_dedup_and_plus_extends_it():
+    llama, plus = recipe.load("llama"), recipe.load("llama-plus")
+    assert llama["version"]["name"] == "llama" and plus["version"]["name"] == "llama-plus"
+    assert llama["neardup"]["enabled"] is False and plus["neardup"]["enabled"] is True
+    # Everything llama-plus does not overlay is llama's.
+    assert plus["commoncrawl"] == llama["commoncrawl"] and plus["neardup"]["bands"] == llama["neardup"]["bands"]
+
+
+@pytest.mark.parametrize("item, words", [
+    ("foo.bar=1", ["unknown key 'foo'"]),
+    ("c4.min_chrs=1", ["unknown key 'min_chrs'", "c4 has:"]),
+    ("commoncrawl.min_char=5", ["did you mean commoncrawl.min_chars?"]),
+    ("commoncrawl.min_chars=abc", ["commoncrawl.min_chars", "expected an integer"]),
+    ("commoncrawl.language.threshold=[1]", ["expected a number"]),
+    ("commoncrawl.min_chars.x=1", ["commoncrawl.min_chars is a value"]),
+])
+def test_set_refuses_unknown_keys_and_wrong_types(item, words):
+    with pytest.raises(recipe.RecipeError) as e:
+        recipe.load(overrides=[item])
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_recipe_by_folder_and_unknown_name(tmp_path):
+    (tmp_path / "version.json").write_text('{"name": "mine", "version": 1, "extends": "llama"}')
+    (tmp_path / "commoncrawl.json").write_text('{"min_chars": 1000}')
+    r = recipe.load(str(tmp_path))
+    assert r["commoncrawl"]["min_chars"] == 1000 and r["commoncrawl"]["language"]["threshold"] == 0.5
+    assert r["version"]["name"] == "mine"
+    with pytest.raises(recipe.RecipeError, match="bundled recipes: llama, llama-plus"):
+        recipe.load("/nonexistent")
 
 
 def counts(events):
