@@ -1,6 +1,8 @@
-"""CCNet line dedup: every line whose normalised hash occurs two or more times in the dedup scope is
-removed everywhere, its first occurrence included; empty lines go too; a document left with no
-lines is dropped (`line_dedup_empty`).
+"""CCNet line dedup: every line whose normalised hash occurs in two or more documents of the dedup
+scope is removed everywhere, its first occurrence included; a line repeated only inside one
+document keeps its first copy there (cc_net's `dedup.py`: the hash set takes a document's hashes as
+one batch, and `finalize_doc` drops a line's later copies within the document); empty lines go
+too; a document left with no lines is dropped (`line_dedup_empty`).
 
 Normalisation (cc_net `normalize_for_dedup`): strip, lowercase, every digit → "0", delete a fixed
 set of Unicode punctuation and the control characters. Hash: the first 8 bytes of SHA-1 of the
@@ -70,16 +72,20 @@ def line_hashes(text: str) -> Tuple[np.ndarray, np.ndarray]:
 
 def dedup_in_memory(texts: List[str]) -> List[str]:
     """Reference semantics on a small list (tests, benchmarks): texts with repeated lines removed."""
-    counts: Dict[int, int] = defaultdict(int)
+    counts: Dict[int, int] = defaultdict(int)  # documents holding each hash
     per_doc = []
     for text in texts:
         hashes, idx = line_hashes(text)
         per_doc.append((hashes, idx))
-        for h in hashes.tolist():
+        for h in set(hashes.tolist()):
             counts[h] += 1
     out = []
     for text, (hashes, idx) in zip(texts, per_doc):
-        keep = {i for h, i in zip(hashes.tolist(), idx.tolist()) if counts[h] < 2}
+        keep, seen = set(), set()
+        for h, i in zip(hashes.tolist(), idx.tolist()):
+            if counts[h] < 2 and h not in seen:
+                keep.add(i)
+            seen.add(h)
         out.append("\n".join(line for i, line in enumerate(text.split("\n")) if i in keep))
     return out
 
@@ -125,4 +131,5 @@ class LineDedup(RemoveRepeatedUnits):
 
     def __init__(self, hash_shards: int = 64, doc_shards: int = 64, scope_of=None, label=None):
         super().__init__(LineUnits(), keep_first=False, empty_reason=REASON_EMPTY, hash_shards=hash_shards,
-                         doc_shards=doc_shards, scope_of=scope_of, counter="line_dedup", label=label)
+                         doc_shards=doc_shards, scope_of=scope_of, counter="line_dedup", keep_first_in_doc=True,
+                         label=label)

@@ -140,8 +140,16 @@ class HashUnits(beam.DoFn):
                 self.HASHES, WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()]))
 
 
-def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: np.ndarray, keep_first: bool) -> np.ndarray:
-    """Indices of the rows to remove: every row of a repeated hash, or all but its first occurrence."""
+def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: np.ndarray, keep_first: bool,
+                 keep_first_in_doc: bool = False) -> np.ndarray:
+    """Indices of the rows to remove.
+
+    keep_first: all but the first occurrence of every repeated hash (C4's span dedup).
+    Otherwise every row of a hash found in two or more documents; and a hash repeated inside one
+    document only is either removed entirely, or (`keep_first_in_doc`, cc_net's `dedup.py`: its
+    hash set takes a document's hashes as one batch, then `finalize_doc` keeps a line's first copy
+    in the document) kept at its first position.
+    """
     order = np.lexsort((positions, k2, k1, hashes))  # by hash, then (doc key, position)
     hs = hashes[order]
     if len(hs) < 2:
@@ -150,6 +158,13 @@ def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: 
     same_as_prev[1:] = hs[1:] == hs[:-1]
     if keep_first:
         return order[same_as_prev]
+    if keep_first_in_doc:
+        a, b = k1[order], k2[order]
+        other_doc = same_as_prev.copy()
+        other_doc[1:] &= (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        group = np.cumsum(~same_as_prev) - 1  # one id per run of equal hashes
+        multi_doc = np.bincount(group, weights=other_doc, minlength=group[-1] + 1)[group] > 0
+        return order[multi_doc | same_as_prev]
     repeated = same_as_prev.copy()
     repeated[:-1] |= same_as_prev[1:]
     return order[repeated]
@@ -158,10 +173,11 @@ def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: 
 class FindRepeats(beam.DoFn):
     """((scope, hash shard), [column batches]) → (doc shard, (k1, k2, positions)) removal batches."""
 
-    def __init__(self, doc_shards: int, keep_first: bool, counter: str):
+    def __init__(self, doc_shards: int, keep_first: bool, counter: str, keep_first_in_doc: bool = False):
         self.doc_shards = doc_shards
         self.keep_first = keep_first
         self.counter = counter
+        self.keep_first_in_doc = keep_first_in_doc
 
     def process(self, element):
         _, batches = element
@@ -170,7 +186,7 @@ class FindRepeats(beam.DoFn):
             for c, arr in zip(cols, unpack(batch, UNIT_COLUMNS)):
                 c.append(arr)
         h, k1, k2, pos = (np.concatenate(c) for c in cols)
-        rows = removed_rows(h, k1, k2, pos, self.keep_first)
+        rows = removed_rows(h, k1, k2, pos, self.keep_first, self.keep_first_in_doc)
         beam.metrics.Metrics.counter(self.counter, "removed_units").inc(len(rows))
         if not len(rows):
             return
@@ -218,10 +234,11 @@ class RemoveRepeatedUnits(beam.PTransform):
     """
 
     def __init__(self, splitter, keep_first: bool, empty_reason: str, hash_shards: int = 64, doc_shards: int = 64,
-                 scope_of=None, counter: str = "repeats", label=None):
+                 scope_of=None, counter: str = "repeats", keep_first_in_doc: bool = False, label=None):
         super().__init__(label)
         self.splitter = splitter
         self.keep_first = keep_first
+        self.keep_first_in_doc = keep_first_in_doc
         self.empty_reason = empty_reason
         self.hash_shards = int(hash_shards)
         self.doc_shards = int(doc_shards)
@@ -235,7 +252,8 @@ class RemoveRepeatedUnits(beam.PTransform):
         removals = (
             hashed[HashUnits.HASHES]
             | "GroupByHashShard" >> beam.GroupByKey()
-            | "FindRepeats" >> beam.ParDo(FindRepeats(self.doc_shards, self.keep_first, self.counter))
+            | "FindRepeats" >> beam.ParDo(FindRepeats(self.doc_shards, self.keep_first, self.counter,
+                                                      self.keep_first_in_doc))
         )
         out = (
             {"docs": hashed.docs, "removals": removals}

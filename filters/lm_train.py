@@ -1,12 +1,15 @@
-"""Train the reference language model the way cc_net makes it: a SentencePiece unigram model and
-a 5-gram KenLM model over its pieces, both on normalised Wikipedia text.
+"""Train the reference language model the way cc_net makes it (its Makefile's `lm_sp` targets):
+a SentencePiece unigram model (vocabulary 65,536, character coverage 0.9995) and a 5-gram KenLM
+model (`lmplz -o 5 --discount_fallback`) over its pieces, both on the opening text of Wikipedia
+articles of one language, each opening normalised whole by `text_normalizer.normalize`
+(`get_wiki_cirrus.py opening`): one line per article, its own lines glued.
 
-    python -m filters.lm_train --out DIR (--parquet GLOB | --text FILE...) [--vocab_size N] [--order 5]
+    python -m filters.lm_train --out DIR --name en (--parquet GLOB | --text FILE...) [--vocab_size N]
 
-`--parquet` reads the `text` column of curated shards (e.g. OUT/curated/wikipedia/*.parquet);
-`--text` reads plain text files (`.gz` too; one document per file, lines as they are). Writes
-`DIR/<name>.sp.model` and `DIR/<name>.arpa.bin` (cc_net's file names) plus `<name>.lm.json`
-describing how they were made. KenLM's `lmplz` and `build_binary` come from
+`--parquet` reads the `text` column of Parquet shards; `--text` reads plain text files (`.gz` too;
+one document per file). Give it opening texts (the pipeline takes them from the dumps itself).
+Writes `DIR/<name>.sp.model` and `DIR/<name>.arpa.bin` (cc_net's file names, so its published
+models and these are interchangeable) plus `<name>.lm.json` describing how they were made. KenLM's `lmplz` and `build_binary` come from
 `scripts/build_kenlm.sh` (found in $KENLM_BIN, next to the Python executable, or on PATH).
 
 Deterministic: texts are taken in the order given, SentencePiece runs with a fixed seed and thread
@@ -27,14 +30,15 @@ import tempfile
 from typing import Iterable, Iterator, Optional
 
 from common.fetch import sha256_of
-from filters.text_normalizer import normalized_lines
+from filters.text_normalizer import normalize_document
 
 DEFAULTS = {
     "vocab_size": 65536,  # an upper bound: small corpora get the vocabulary they can support
     "order": 5,
-    "character_coverage": 0.9999,
+    "character_coverage": 0.9995,
     "sp_max_sentences": 2_000_000,
     "sp_threads": 1,
+    "max_sentence_length": 4192,  # SentencePiece's default, as cc_net trained: longer lines are skipped
     "seed": 0,
     "lmplz_memory": "20%",
 }
@@ -61,7 +65,7 @@ def _run(cmd, **kw) -> None:
         raise LMTrainError(f"{os.path.basename(cmd[0])} failed ({proc.returncode}): {proc.stderr.decode('utf-8', 'replace')[-2000:]}")
 
 
-def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "wiki", **params) -> dict:
+def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "en", **params) -> dict:
     """Train `<name>.sp.model` and `<name>.arpa.bin` in `out_dir` from documents `texts`.
 
     Returns {"sp_model", "kenlm_model", "documents", "lines", "sha256": {...}}.
@@ -73,15 +77,16 @@ def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "wiki", *
     work = tempfile.mkdtemp(prefix="lm-train-")
     try:
         normalized = os.path.join(work, "normalized.txt")
-        documents = lines = 0
+        documents = chars = 0
         with open(normalized, "w", encoding="utf-8") as f:
             for text in texts:
-                doc_lines = normalized_lines(text)
-                if doc_lines:
+                line = normalize_document(text)
+                if line:
                     documents += 1
-                    lines += len(doc_lines)
-                    f.write("\n".join(doc_lines))
+                    chars += len(line)
+                    f.write(line)
                     f.write("\n")
+        lines = documents
         if lines == 0:
             raise LMTrainError("no text to train the reference language model on")
 
@@ -90,12 +95,17 @@ def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "wiki", *
         sp_bytes = io.BytesIO()
         spm.set_random_generator_seed(int(cfg["seed"]))
         with open(normalized, encoding="utf-8") as sentences:
+            if not any(len(line.rstrip("\n").encode("utf-8")) <= int(cfg["max_sentence_length"]) for line in sentences):
+                raise LMTrainError(f"every text is longer than max_sentence_length={cfg['max_sentence_length']} bytes once "
+                                   "normalised: SentencePiece skips such lines (give opening texts, as cc_net does)")
+            sentences.seek(0)
             spm.SentencePieceTrainer.train(
                 sentence_iterator=(line.rstrip("\n") for line in sentences), model_writer=sp_bytes,
                 model_type="unigram",
                 vocab_size=int(cfg["vocab_size"]), hard_vocab_limit=False,
                 character_coverage=float(cfg["character_coverage"]),
                 input_sentence_size=int(cfg["sp_max_sentences"]), shuffle_input_sentence=True,
+                max_sentence_length=int(cfg["max_sentence_length"]),
                 num_threads=int(cfg["sp_threads"]), minloglevel=2,
             )
         sp = spm.SentencePieceProcessor(model_proto=sp_bytes.getvalue())
@@ -125,16 +135,21 @@ def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "wiki", *
 
         sp_out = os.path.join(out_dir, f"{name}.sp.model")
         lm_out = os.path.join(out_dir, f"{name}.arpa.bin")
-        with open(sp_out, "wb") as f:
+        # Temporary names, then renames: a killed run never leaves a model cut short under its name.
+        with open(sp_out + ".tmp", "wb") as f:
             f.write(sp_bytes.getvalue())
-        shutil.copyfile(binary, lm_out)
+        shutil.copyfile(binary, lm_out + ".tmp")
+        os.replace(sp_out + ".tmp", sp_out)
+        os.replace(lm_out + ".tmp", lm_out)
         info = {
-            "sp_model": sp_out, "kenlm_model": lm_out, "documents": documents, "lines": lines,
+            "sp_model": sp_out, "kenlm_model": lm_out, "documents": documents, "lines": lines, "chars": chars,
             "vocab_size": sp.get_piece_size(), "order": int(cfg["order"]),
             "sha256": {"sp_model": sha256_of(sp_out), "kenlm_model": sha256_of(lm_out)},
         }
-        with open(os.path.join(out_dir, f"{name}.lm.json"), "w", encoding="utf-8") as f:
+        note = os.path.join(out_dir, f"{name}.lm.json")
+        with open(note + ".tmp", "w", encoding="utf-8") as f:
             json.dump({k: v for k, v in info.items() if k not in ("sp_model", "kenlm_model")}, f, indent=1, sort_keys=True)
+        os.replace(note + ".tmp", note)
         return info
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -164,7 +179,7 @@ def main(argv: Optional[list] = None) -> int:
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--parquet", help="Glob of curated Parquet shards (their `text` column).")
     src.add_argument("--text", nargs="+", help="Plain text files (.gz allowed), one document each.")
-    parser.add_argument("--name", default="wiki", help="File name stem (cc_net: the language, e.g. en).")
+    parser.add_argument("--name", default="en", help="File name stem: the language, as cc_net names its models (en.sp.model).")
     parser.add_argument("--vocab_size", type=int, default=DEFAULTS["vocab_size"], help="SentencePiece vocabulary (upper bound).")
     parser.add_argument("--order", type=int, default=DEFAULTS["order"], help="n-gram order of the KenLM model.")
     parser.add_argument("--sp_threads", type=int, default=DEFAULTS["sp_threads"], help="SentencePiece trainer threads.")

@@ -1,12 +1,18 @@
 """Per-document perplexity under the reference language model, and cc_net's buckets.
 
-The reference LM is a 5-gram KenLM model over SentencePiece pieces, trained on Wikipedia text
-normalised by `filters.text_normalizer` (see `filters.lm_train`). cc_net's formula:
+The reference LM is a 5-gram KenLM model over SentencePiece pieces, trained on the opening text
+of Wikipedia articles normalised by `filters.text_normalizer` (see `filters.lm_train`).
 
-    for each (normalised, non-empty) line: pieces = SentencePiece(line)
-        log10 score += KenLM.score(" ".join(pieces), bos=True, eos=True)
-        length      += len(pieces) + 1          # the +1 is the end-of-sentence token
-    perplexity = 10 ** (-Σ score / Σ length), rounded to 0.1
+`document` mode (the default) is what cc_net's `mine.py` computes: `MultiSentencePiece(
+normalize=True)` normalises the *whole* document with `text_normalizer.normalize` (which deletes
+the newline with the other control characters, so the lines are glued), encodes it, and
+`DocLM(normalize=False)` scores that one line of pieces:
+
+    pieces = SentencePiece(normalize(document))          # one string, lines glued
+    perplexity = 10 ** (-KenLM.score(" ".join(pieces), bos=True, eos=True) / (len(pieces) + 1))
+
+rounded to 0.1. `lines` mode is DocLM's per-line loop (what it does when it normalises itself):
+each normalised non-empty line is scored on its own, Σ log10 scores over Σ (pieces + 1).
 
 Low perplexity = text that reads like Wikipedia. Buckets by the corpus' perplexity percentiles:
 `head` (< 30th), `middle` (< 60th), `tail` (the rest); cc_net keeps head and middle.
@@ -16,34 +22,43 @@ from __future__ import annotations
 import math
 from typing import Dict, Mapping, NamedTuple, Sequence, Tuple
 
-from filters.text_normalizer import normalized_lines
+from filters.text_normalizer import normalize_document, normalized_lines
 
 BUCKETS = ("head", "middle", "tail")
+# cc_net's bucket for documents it has no model for (PerplexityBucket.get_bucket).
+UNSCORED_BUCKET = "all"
+MODES = ("document", "lines")
 
 
 class PerplexityScorer:
     """SentencePiece + KenLM, loaded once (neither is picklable: build it on the worker)."""
 
-    def __init__(self, sp_model: str, kenlm_model: str):
+    def __init__(self, sp_model: str, kenlm_model: str, mode: str = "document"):
         import kenlm
         import sentencepiece as spm
 
+        if mode not in MODES:
+            raise ValueError(f"perplexity mode must be one of {MODES}, not {mode!r}")
         self.sp = spm.SentencePieceProcessor(model_file=sp_model)
         self.lm = kenlm.Model(kenlm_model)
+        self.mode = mode
 
     def log_score(self, text: str) -> Tuple[float, int]:
-        """(Σ log10 probability, Σ tokens incl. one end-of-line each) over the document's lines."""
-        lines = normalized_lines(text)
-        if not lines:
-            return 0.0, 0
-        score = self.lm.score
+        """(Σ log10 probability, Σ tokens incl. one end-of-sentence each) of the document."""
+        encode, score = self.sp.encode, self.lm.score
+        if self.mode == "document":
+            normalized = normalize_document(text)
+            if not normalized:
+                return 0.0, 0
+            # cc_net joins the pieces with spaces and DocLM counts `len(line.split()) + 1`.
+            line = " ".join(encode(normalized, out_type=str))
+            return score(line, bos=True, eos=True), len(line.split()) + 1
         total = 0.0
         length = 0
-        encode = self.sp.encode
-        for line in lines:  # one call per line: the batched call pays for a thread pool
-            pieces = encode(line, out_type=str)
-            total += score(" ".join(pieces), bos=True, eos=True)
-            length += len(pieces) + 1
+        for line in normalized_lines(text):  # one call per line: the batched call pays for a thread pool
+            pieces = " ".join(encode(line, out_type=str))
+            total += score(pieces, bos=True, eos=True)
+            length += len(pieces.split()) + 1
         return total, length
 
     def perplexity(self, text: str) -> float:

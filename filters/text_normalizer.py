@@ -56,6 +56,24 @@ def normalize(text: str) -> str:
     return text.translate(_TABLE)
 
 
+_DOC_TABLE = {**_TABLE, ord("\n"): None}
+
+
+def normalize_document(text: str) -> str:
+    """cc_net's `text_normalizer.normalize` applied to a whole document, as `mine.py` does before
+    SentencePiece: the document is stripped once, then lowercased, accents stripped, digits → 0,
+    punctuation mapped, and every control character deleted, the newline too, so the lines are
+    glued with nothing between them ("a.\nb" → "a.b"). No strip after: cc_net strips before it
+    deletes the controls, so "\x01 a" keeps its space."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text.lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFD", text)
+    return text.translate(_DOC_TABLE)
+
+
 def normalized_lines(text: str) -> List[str]:
     """Non-empty normalised lines of a document, each stripped of surrounding whitespace."""
     return [line for line in (raw.strip() for raw in normalize(text).split("\n")) if line]

@@ -1,11 +1,13 @@
 """LLaMA's Wikipedia-reference classifier: "is this page like the ones Wikipedia cites?"
 
 - Positives: web pages whose URL appears inside a `<ref>…</ref>` of a Wikipedia article (matched
-  on a normalised URL), optionally fetched over HTTP; where a run has too few of them, Wikipedia
-  article text stands in (the caller decides and reports it).
-- Negatives: random CommonCrawl pages.
+  on a normalised URL), fetched over HTTP (opt-in), or a user's file of cited-page texts.
+- Negatives: random CommonCrawl pages, as many as there are positives (balanced classes).
 - Model: fastText supervised, labels `__label__wiki` / `__label__cc`, one thread and a fixed seed
-  so that the same training text gives the same model bytes.
+  so that the same training text gives the same model bytes; cross-fitted over folds, so that
+  every labelled page is scored by a model that did not see it, which gives the held-out AUC.
+- Decision (`decide`): the classifier is applied only when it had enough positives and its
+  held-out AUC clears a floor; otherwise pages pass with `wikiref_applied: false` and the reason.
 - Score: P(wiki) of the page (`wikiref_score`); pages below the threshold (RP1: 0.25) are dropped.
 """
 from __future__ import annotations
@@ -189,6 +191,67 @@ def fetch_cited_pages(urls: Iterable[str], *, rate_per_s: float = 1.0, retries: 
             if attempt < retries:
                 time.sleep(backoff * (2 ** attempt))
         yield url, text, note
+
+
+def auc(positive_scores: Sequence[float], negative_scores: Sequence[float]) -> Optional[float]:
+    """Area under the ROC curve: P(score of a random positive > a random negative), ties count
+    half (the Mann-Whitney U statistic over |P|·|N|). None without both classes."""
+    if not positive_scores or not negative_scores:
+        return None
+    ranked = sorted([(s, 1) for s in positive_scores] + [(s, 0) for s in negative_scores])
+    rank_sum = 0.0
+    i = 0
+    while i < len(ranked):  # average ranks over runs of equal scores
+        j = i
+        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
+            j += 1
+        mean_rank = (i + j) / 2 + 1
+        rank_sum += mean_rank * sum(label for _, label in ranked[i:j + 1])
+        i = j + 1
+    n_pos, n_neg = len(positive_scores), len(negative_scores)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def balanced(positives: Sequence, negatives: Sequence, max_per_class: int) -> Tuple[list, list]:
+    """As many negatives as positives (both capped), each list in the order given."""
+    n = min(len(positives), len(negatives), max_per_class)
+    return list(positives[:n]), list(negatives[:n])
+
+
+def cross_fit(positives: Sequence[Tuple[int, str]], negatives: Sequence[Tuple[int, str]], folds: int,
+              params: dict, work_dir: str) -> Tuple[List[str], List[float], List[float], List[dict]]:
+    """Train one model per fold on the examples of the other folds, score the held-out ones.
+
+    `positives`/`negatives`: (fold, text). Returns (model paths by fold, held-out positive scores,
+    held-out negative scores, per-fold training counts). With one fold there is nothing held
+    out: the model trains on everything and no score is returned.
+    """
+    paths, pos_scores, neg_scores, counts = [], [], [], []
+    for fold in range(folds):
+        train_pos = [t for f, t in positives if folds == 1 or f != fold]
+        train_neg = [t for f, t in negatives if folds == 1 or f != fold]
+        if not train_pos or not train_neg:
+            raise ValueError(f"fold {fold}: no training examples of one class")
+        path = os.path.join(work_dir, f"wikiref.fold{fold}.bin")
+        counts.append({"fold": fold, **train_classifier(train_pos, train_neg, path, params)})
+        paths.append(path)
+        if folds > 1:
+            scorer = WikirefScorer(path, int(params.get("max_chars", 20000)))
+            pos_scores += [scorer.score(t) for f, t in positives if f == fold]
+            neg_scores += [scorer.score(t) for f, t in negatives if f == fold]
+    return paths, pos_scores, neg_scores, counts
+
+
+def decide(n_positives: int, held_out_auc: Optional[float], min_positives: int, min_auc: float) -> Tuple[bool, str]:
+    """(apply the classifier?, the reason in one line)."""
+    if n_positives < min_positives:
+        return False, (f"not applied: {n_positives} cited pages found (< min_positives={min_positives}); "
+                       "give more <ref> URLs among the crawl, fetch_cited, cited_texts or a trained model")
+    if held_out_auc is None:
+        return False, "not applied: no held-out AUC (folds < 2)"
+    if held_out_auc < min_auc:
+        return False, f"not applied: held-out AUC {held_out_auc:.3f} < min_auc={min_auc}"
+    return True, f"applied: {n_positives} cited pages, held-out AUC {held_out_auc:.3f}"
 
 
 def write_training_note(path: str, note: dict) -> None:

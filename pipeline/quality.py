@@ -1,16 +1,25 @@
-"""CCNet quality stage (RECIPE.md CommonCrawl 4-5): perplexity buckets, then the Wikipedia-reference
-classifier. Recipe: `pipeline/recipes/llama/quality.json`.
+"""CCNet quality stage (RECIPE.md CommonCrawl 4-5): perplexity buckets, then LLaMA's
+Wikipedia-reference classifier. Recipe: `pipeline/recipes/llama/quality.json`.
 
-    docs ─ Perplexity ─ Buckets ─────────────────────────── Wikiref ─ kept docs
-            ▲ reference LM          ▲ cutoffs                 ▲ classifier
-            │ (given, or trained    │ (given, or the 30th/    │ (trained in the run: cited pages
-            │  from the run's       │  60th percentile of a   │  ⋈ <ref> URLs of the dumps, or
-            │  Wikipedia docs)      │  histogram of the run)  │  Wikipedia text; vs random pages)
+    dumps ─ DumpPass ─ openings of <lang> articles ─ TrainLM:<lang> ─┐ (or given models)
+                    └ <ref> URLs ───────────────────────────────┐    ▼
+    docs ─ Perplexity (cc_net's document perplexity) ─ Buckets ─┼─ Wikiref ─ kept docs
+                                      ▲ cutoffs (given, or the  │   ▲ classifier (balanced,
+                                      │ 30th/60th percentile of │   │ cross-fitted, held-out
+                                      │ a histogram per lang)   ▼   │ AUC; applied or not)
+                                              cited pages ⋈ URLs ───┘
 
-Models the run trains go to `models_dir` (with a JSON note of how each was made); every model is a
-singleton side input, loaded once per worker process (`Shared`). Drop reasons:
-`perplexity_tail` (and `perplexity_head`/`perplexity_middle` if a recipe keeps fewer buckets) and
-`wikiref_below_threshold`. `meta`: perplexity, bucket, wikiref_score.
+One reference LM per kept language, trained the cc_net way from the opening text of that
+language's Wikipedia articles and saved under cc_net's names (`<lang>.sp.model`,
+`<lang>.arpa.bin`), or given by path/URL (cc_net's published models drop in). A language whose
+Wikipedia text is under `lm.min_training_chars` gets no LM: its pages are not bucketed (cc_net's
+bucket `all`, perplexity null), kept, and the log and stats.json say why. The classifier is applied
+only when it is trustworthy (`filters.wikiref.decide`); otherwise pages pass with
+`wikiref_applied: false`. Models the run trains go to `models_dir` with a JSON note of how each was
+made; every model is a singleton side input, loaded once per worker process (`Shared`).
+
+Drop reasons: `perplexity_tail` (and `perplexity_head`/`perplexity_middle` if a recipe keeps fewer
+buckets) and `wikiref_below_threshold`. `meta`: perplexity, bucket, wikiref_score, wikiref_applied.
 """
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ import logging
 import math
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from typing import List, Optional, Sequence
@@ -36,6 +46,7 @@ from filters import perplexity as ppl
 from filters import wikiref
 from filters.lm_train import train_reference_lm
 from pipeline.inputs import expand as expand_inputs
+from pipeline.stages import Counters
 
 log = logging.getLogger(__name__)
 NAMESPACE = "quality"
@@ -64,8 +75,16 @@ def _publish(local_path: str, models_dir: str, name: str) -> str:
     dest = posixpath.join(models_dir, name) if "://" in models_dir else os.path.join(models_dir, name)
     if "://" not in dest:
         os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    with open(local_path, "rb") as src, FileSystems.create(dest, compression_type=CompressionTypes.UNCOMPRESSED) as dst:
+    # A temporary name, then a rename: a kill never leaves a model cut short under its final name.
+    tmp = f"{dest}.tmp-{os.getpid()}"
+    with open(local_path, "rb") as src, FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as dst:
         shutil.copyfileobj(src, dst)
+    if "://" not in dest:
+        os.replace(tmp, dest)
+        return dest
+    if FileSystems.exists(dest):
+        FileSystems.delete([dest])
+    FileSystems.rename([tmp], [dest])
     return dest
 
 
@@ -95,102 +114,195 @@ class _Loaded:
         self.value = value
 
 
-# ---------------------------------------------------------------- reference LM ---------------
-class _TrainReferenceLM(beam.DoFn):
-    def __init__(self, models_dir: str, params: dict):
-        self.models_dir = models_dir
-        self.params = params
-
-    def process(self, _, texts: List):
-        work = tempfile.mkdtemp(prefix="reference-lm-")
-        try:
-            info = train_reference_lm([t for _, t in texts], work, "wiki", **self.params)
-            paths = {
-                "sp_model": _publish(info["sp_model"], self.models_dir, "wiki.sp.model"),
-                "kenlm_model": _publish(info["kenlm_model"], self.models_dir, "wiki.arpa.bin"),
-            }
-            note = {k: info[k] for k in ("documents", "lines", "vocab_size", "order", "sha256")}
-            _write_note(self.models_dir, "wiki.lm.json", note)
-            log.info("reference LM trained on %d Wikipedia documents (%d lines, %d pieces)",
-                     info["documents"], info["lines"], info["vocab_size"])
-            beam.metrics.Metrics.counter(NAMESPACE, "reference_lm_documents").inc(info["documents"])
-            yield paths
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+# ---------------------------------------------------------------- Wikipedia dumps ------------
+# A section heading line (`== History ==`): the opening text of an article is what precedes the first.
+_HEADING = re.compile(r"^=+[^=\n].*=+[ \t]*$", re.MULTILINE)
 
 
-class _ScorePerplexity(beam.DoFn):
-    def __init__(self, handle):
-        self.handle = handle
-        self.key = None
-        self.scorer = None
-
-    def process(self, doc: Document, lm: dict):
-        key = json.dumps(lm, sort_keys=True)
-        if key != self.key:
-            self.scorer = self.handle.acquire(
-                lambda: _Loaded(ppl.PerplexityScorer(_local(lm["sp_model"]), _local(lm["kenlm_model"]))), tag=key).value
-            self.key = key
-        value = self.scorer.perplexity(doc.text)
-        yield doc.with_meta(perplexity=value if math.isfinite(value) else None)
+def opening_wikitext(wikitext: str) -> str:
+    """The lead section of an article's wikitext (cc_net's LM data is cirrus' `opening_text`)."""
+    m = _HEADING.search(wikitext)
+    return wikitext[: m.start()] if m else wikitext
 
 
-class _AssignBucket(beam.DoFn):
-    def __init__(self, keep: Sequence[str]):
-        self.keep = frozenset(keep)
+class _DumpPass(beam.DoFn):
+    """Dump path → (lang, (sort key, opening text)) of its articles on the main output, and
+    (normalised URL, URL as cited) of every `<ref>` URL on `refs`; one read of each dump."""
 
-    def process(self, doc: Document, cutoffs):
-        value = doc.meta.get("perplexity")
-        bucket = ppl.bucket_of(math.inf if value is None else value, ppl.Cutoffs(*cutoffs))
-        beam.metrics.Metrics.counter(NAMESPACE, "bucket_" + bucket).inc()
-        if bucket not in self.keep:
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, ppl.drop_reason(bucket), doc.nbytes))
-            return
-        yield doc.with_meta(bucket=bucket)
+    REFS = "refs"
 
-
-class _CutoffsFromHistogram(beam.DoFn):
-    def __init__(self, head_pct: float, middle_pct: float, models_dir: str):
-        self.head_pct = head_pct
-        self.middle_pct = middle_pct
-        self.models_dir = models_dir
-
-    def process(self, counts):
-        histogram = dict(counts)
-        cutoffs = ppl.cutoffs_from_histogram(histogram, self.head_pct, self.middle_pct)
-        documents = sum(histogram.values())
-        log.info("perplexity cutoffs computed from %d documents: head < %s, middle < %s", documents, *cutoffs)
-        _write_note(self.models_dir, "perplexity_cutoffs.json", {
-            "mode": "computed", "documents": documents, "head_percentile": self.head_pct,
-            "middle_percentile": self.middle_pct,
-            "head": cutoffs.head if math.isfinite(cutoffs.head) else None,
-            "middle": cutoffs.middle if math.isfinite(cutoffs.middle) else None})
-        yield tuple(cutoffs)
-
-
-# ---------------------------------------------------------------- wikiref classifier ---------
-class _RefUrls(beam.DoFn):
-    """Dump path → (normalised URL, URL as cited) for every URL in the `<ref>`s of its articles."""
+    def __init__(self, languages: Sequence[str], want_openings: bool, want_refs: bool):
+        self.languages = frozenset(languages)
+        self.want_openings = want_openings
+        self.want_refs = want_refs
 
     def process(self, path: str):
         from pipeline.inputs import open_binary
         from pipeline.sources.wikipedia_dump import DumpError, iter_pages
+        from pipeline.sources.wikitext import wikitext_to_text
 
         try:
             with open_binary(path) as stream:
                 for page in iter_pages(stream):
                     if page.ns != 0 or page.redirect is not None:
                         continue
-                    for url in wikiref.extract_ref_urls(page.text):
-                        key = wikiref.normalize_url(url)
-                        if key:
-                            yield key, url
+                    if self.want_refs:
+                        for url in wikiref.extract_ref_urls(page.text):
+                            key = wikiref.normalize_url(url)
+                            if key:
+                                yield beam.pvalue.TaggedOutput(self.REFS, (key, url))
+                    if self.want_openings and page.lang in self.languages:
+                        opening = wikitext_to_text(opening_wikitext(page.text)).strip()
+                        if opening:
+                            yield page.lang, (sort_key(f"{page.lang}:{page.page_id}", "lm"), opening)
         except (DumpError, OSError) as e:
-            # The Wikipedia source counts this file as bad input; here it only costs some URLs.
-            beam.metrics.Metrics.counter(NAMESPACE, "ref_dump_errors").inc()
-            log.warning("wikiref: <ref> URLs of %s read up to an error: %s", path, e)
+            # The Wikipedia source counts this file as bad input; here it only costs some text.
+            beam.metrics.Metrics.counter(NAMESPACE, "dump_errors").inc()
+            log.warning("quality: Wikipedia dump %s read up to an error: %s", path, e)
 
 
+# ---------------------------------------------------------------- reference LM ---------------
+def given_lm(lm_cfg: dict, lang: str) -> Optional[dict]:
+    """The recipe's own model paths for `lang` ("{lang}" is replaced), or None when 'auto'."""
+    sp, km = lm_cfg["sp_model"], lm_cfg["kenlm_model"]
+    if sp == "auto" or km == "auto":
+        return None
+    return {"lang": lang, "applied": True, "source": "given", "sp_model": sp.replace("{lang}", lang),
+            "kenlm_model": km.replace("{lang}", lang), "reason": "given models"}
+
+
+class _TrainReferenceLM(beam.DoFn):
+    """(lang, [(key, opening text)]) → the LM descriptor of that language, trained when there is
+    enough text (`min_training_chars`), else {"applied": False, "reason": …}."""
+
+    def __init__(self, models_dir: str, params: dict, min_chars: int, max_docs: int):
+        self.models_dir = models_dir
+        self.params = params
+        self.min_chars = min_chars
+        self.max_docs = max_docs
+
+    def process(self, element):
+        lang, items = element
+        texts = [t for _, t in sorted(items)[: self.max_docs]]
+        chars = sum(len(t) for t in texts)
+        if chars < self.min_chars:
+            yield {"lang": lang, "applied": False, "source": "trained", "documents": len(texts), "chars": chars,
+                   "reason": f"not applied: {chars} characters of {lang} Wikipedia opening text (< "
+                             f"lm.min_training_chars={self.min_chars}); {lang} pages are not bucketed"}
+            return
+        work = tempfile.mkdtemp(prefix="reference-lm-")
+        try:
+            info = train_reference_lm(texts, work, lang, **self.params)
+            note = {k: info[k] for k in ("documents", "chars", "vocab_size", "order", "sha256")}
+            yield {"lang": lang, "applied": True, "source": "trained", **note,
+                   "sp_model": _publish(info["sp_model"], self.models_dir, f"{lang}.sp.model"),
+                   "kenlm_model": _publish(info["kenlm_model"], self.models_dir, f"{lang}.arpa.bin"),
+                   "reason": f"trained on {info['documents']} {lang} Wikipedia openings ({info['chars']} characters)"}
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class _LanguageModels(beam.DoFn):
+    """[LM descriptors] → {lang: descriptor}, with the languages that had no Wikipedia text at
+    all filled in as not applied; writes the note `reference_lm.json`."""
+
+    def __init__(self, languages: Sequence[str], models_dir: str, min_chars: int):
+        self.languages = list(languages)
+        self.models_dir = models_dir
+        self.min_chars = min_chars
+
+    def process(self, _, found: List[dict]):
+        by_lang = {d["lang"]: d for d in found}
+        for lang in self.languages:
+            if lang not in by_lang:
+                by_lang[lang] = {"lang": lang, "applied": False, "source": "trained", "documents": 0, "chars": 0,
+                                 "reason": f"not applied: no {lang} Wikipedia articles in the run's dumps (< "
+                                           f"lm.min_training_chars={self.min_chars}); {lang} pages are not bucketed"}
+        for lang, d in sorted(by_lang.items()):
+            log.info("quality: reference LM %s: %s", lang, d["reason"])
+        _write_note(self.models_dir, "reference_lm.json", by_lang)
+        yield by_lang
+
+
+class _ScorePerplexity(beam.DoFn):
+    """doc → doc with meta perplexity (cc_net's, under the LM of the doc's language; null when that
+    language has no LM)."""
+
+    def __init__(self, handle, mode: str):
+        self.handle = handle
+        self.mode = mode
+        self.scorers = {}
+
+    def process(self, doc: Document, lms: dict):
+        lm = lms.get(doc.meta.get("language"))
+        if lm is None or not lm["applied"]:
+            yield doc.with_meta(perplexity=None)
+            return
+        key = json.dumps([lm["sp_model"], lm["kenlm_model"], self.mode])
+        scorer = self.scorers.get(key)
+        if scorer is None:
+            scorer = self.scorers[key] = self.handle.acquire(lambda: _Loaded(ppl.PerplexityScorer(
+                _local(lm["sp_model"]), _local(lm["kenlm_model"]), self.mode)), tag=key).value
+        value = scorer.perplexity(doc.text)
+        yield doc.with_meta(perplexity=value if math.isfinite(value) else None)
+
+
+def _scored_lang(doc: Document, lms: dict) -> Optional[str]:
+    lang = doc.meta.get("language")
+    lm = lms.get(lang)
+    return lang if lm is not None and lm["applied"] else None
+
+
+class _AssignBucket(beam.DoFn):
+    def __init__(self, keep: Sequence[str]):
+        self.keep = frozenset(keep)
+
+    def setup(self):
+        self.counters = Counters(NAMESPACE)
+
+    def process(self, doc: Document, cutoffs: dict, lms: dict):
+        lang = _scored_lang(doc, lms)
+        if lang is None:  # no usable LM for this language: cc_net's bucket "all", kept
+            self.counters.inc("bucket_" + ppl.UNSCORED_BUCKET)
+            yield doc.with_meta(bucket=ppl.UNSCORED_BUCKET)
+            return
+        value = doc.meta.get("perplexity")
+        bucket = ppl.bucket_of(math.inf if value is None else value, ppl.Cutoffs(*cutoffs[lang]))
+        self.counters.inc("bucket_" + bucket)
+        if bucket not in self.keep:
+            self.counters.inc("drop:" + ppl.drop_reason(bucket))
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, ppl.drop_reason(bucket), doc.nbytes))
+            return
+        yield doc.with_meta(bucket=bucket)
+
+
+class _CutoffsFromHistogram(beam.DoFn):
+    """[((lang, bin), count)] → {lang: (head, middle)}; writes `perplexity_cutoffs.json`."""
+
+    def __init__(self, head_pct: float, middle_pct: float, models_dir: str):
+        self.head_pct = head_pct
+        self.middle_pct = middle_pct
+        self.models_dir = models_dir
+
+    def process(self, counts):
+        histograms: dict = {}
+        for (lang, b), n in counts:
+            histograms.setdefault(lang, {})[b] = n
+        cutoffs, note = {}, {}
+        for lang, histogram in sorted(histograms.items()):
+            c = ppl.cutoffs_from_histogram(histogram, self.head_pct, self.middle_pct)
+            cutoffs[lang] = tuple(c)
+            documents = sum(histogram.values())
+            log.info("quality: %s perplexity cutoffs from %d documents: head < %s, middle < %s", lang, documents, *c)
+            note[lang] = {"mode": "computed", "documents": documents, "head_percentile": self.head_pct,
+                          "middle_percentile": self.middle_pct,
+                          "head": c.head if math.isfinite(c.head) else None,
+                          "middle": c.middle if math.isfinite(c.middle) else None}
+        _write_note(self.models_dir, "perplexity_cutoffs.json", note)
+        yield cutoffs
+
+
+# ---------------------------------------------------------------- wikiref classifier ---------
 def _classifier_example(doc: Document, folds: int, max_chars: int):
     return (sort_key(doc.id, "wikiref"), fold_of(doc.id, folds), doc.text[:max_chars])
 
@@ -217,98 +329,121 @@ class _SplitCited(beam.DoFn):
 class _FetchCited(beam.DoFn):
     """Cited pages over HTTP (optional): one worker, rate-limited and retried."""
 
-    def __init__(self, cfg: dict, max_chars: int):
+    def __init__(self, cfg: dict, folds: int, max_chars: int):
         self.cfg = cfg
+        self.folds = folds
         self.max_chars = max_chars
 
     def process(self, sample):
         got = []
         pages = wikiref.fetch_cited_pages(
-            [url for _, url in sample], rate_per_s=float(self.cfg.get("rate_per_s", 1.0)),
-            retries=int(self.cfg.get("retries", 3)), timeout=float(self.cfg.get("timeout_s", 20)))
+            [url for _, url in sample], rate_per_s=float(self.cfg["rate_per_s"]),
+            retries=int(self.cfg["retries"]), timeout=float(self.cfg["timeout_s"]))
         for (key, _), (url, text, note) in zip(sample, pages):
             beam.metrics.Metrics.counter(NAMESPACE, "wikiref_fetch_" + ("ok" if text else "failed")).inc()
             if text and text.strip():
-                got.append((sort_key(key, "fetched"), -1, text[: self.max_chars]))
+                got.append((sort_key(key, "fetched"), fold_of(key, self.folds), text[: self.max_chars]))
         yield got
 
 
-class _TrainWikiref(beam.DoFn):
-    """Trains one fastText model per fold (cross-fitting: a document is scored by the model that
-    did not see it, so the run's own pages are not judged by a model that memorised them)."""
+def read_cited_texts(pattern: str, folds: int, max_chars: int) -> List[tuple]:
+    """A user's cited-page texts: JSON lines with a `text` field (`.jsonl`, `.json.gz`), or plain
+    text files, one page each. Read in the launcher: it is a small, user-made file."""
+    import gzip
+    import io
 
-    def __init__(self, models_dir: str, cfg: dict):
+    out = []
+    for path in expand_inputs([pattern]):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            raw = f.read()
+        if path.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        if ".jsonl" in path or ".json" in path:
+            for n, line in enumerate(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")):
+                if line.strip():
+                    text = json.loads(line)["text"]
+                    key = f"{path}#{n}"
+                    out.append((sort_key(key, "cited_texts"), fold_of(key, folds), text[:max_chars]))
+        else:
+            out.append((sort_key(path, "cited_texts"), fold_of(path, folds), raw.decode("utf-8")[:max_chars]))
+    return out
+
+
+class _TrainWikiref(beam.DoFn):
+    """Balanced classes, one model per fold (cross-fitting: every page is scored by a model that
+    did not see it), the held-out AUC, and the decision to apply the classifier or not."""
+
+    def __init__(self, models_dir: str, cfg: dict, given_texts: List[tuple]):
         self.models_dir = models_dir
         self.cfg = cfg
+        self.given_texts = given_texts
 
-    def process(self, _, cited: List, fetched: List, uncited: List, wiki: List):
+    def process(self, _, cited: List, fetched: List, uncited: List):
         cfg = self.cfg
-        folds = max(1, int(cfg.get("folds", 2)))
-        positives = list(cited) + list(fetched)
-        source = "cited_pages"
-        if len(positives) < int(cfg["min_cited_positives"]):
-            # Too few cited pages among the run's documents (a sample): Wikipedia article text
-            # stands in for the positives. Reported in the log, a metric and the training note.
-            source = "wikipedia_articles"
-            positives = [(key, -1, text) for key, text in wiki]
-            beam.metrics.Metrics.counter(NAMESPACE, "wikiref_fallback_positives").inc()
-            log.warning("wikiref: %d cited pages (< min_cited_positives=%s); training on %d Wikipedia "
-                        "articles as positives instead", len(cited) + len(fetched), cfg["min_cited_positives"], len(positives))
-        note = {"positives_source": source, "cited_pages": len(cited), "fetched_pages": len(fetched),
-                "wikipedia_articles_available": len(wiki), "min_cited_positives": cfg["min_cited_positives"],
-                "folds": folds, "models": []}
-        if not positives or not uncited:
-            note["skipped"] = "no positives" if not positives else "no negatives"
-            log.warning("wikiref: classifier not trained (%s); the stage passes documents through", note["skipped"])
-            _write_note(self.models_dir, "wikiref_training.json", note)
-            yield {"models": [], "positives_source": source}
-            return
+        folds = int(cfg["folds"])
+        found = list(cited) + list(fetched) + list(self.given_texts)
+        positives, negatives = wikiref.balanced(found, list(uncited), int(cfg["max_positives"]))
+        note = {"cited_pages": len(cited), "fetched_pages": len(fetched), "cited_texts": len(self.given_texts),
+                "positives": len(positives), "negatives": len(negatives), "folds": folds,
+                "min_positives": int(cfg["min_positives"]), "min_auc": float(cfg["min_auc"]),
+                "threshold": float(cfg["threshold"]), "auc": None, "models": []}
         paths = []
-        work = tempfile.mkdtemp(prefix="wikiref-")
-        try:
-            for fold in range(folds):
-                pos = [text for _, f, text in positives if folds == 1 or f != fold]
-                neg = [text for _, f, text in uncited if folds == 1 or f != fold]
-                if not neg:  # a tiny run: every negative is in this fold
-                    neg = [text for _, _, text in uncited]
-                if not pos:
-                    pos = [text for _, _, text in positives]
-                local = os.path.join(work, f"wikiref.fold{fold}.bin")
-                counts = wikiref.train_classifier(pos, neg, local, cfg.get("train", {}))
-                paths.append(_publish(local, self.models_dir, f"wikiref.fold{fold}.bin"))
-                note["models"].append({"fold": fold, **counts, "sha256": fetch.sha256_of(local)})
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        if len(positives) >= int(cfg["min_positives"]) and positives and negatives:
+            work = tempfile.mkdtemp(prefix="wikiref-")
+            try:
+                local, pos_scores, neg_scores, counts = wikiref.cross_fit(
+                    [(f, t) for _, f, t in positives], [(f, t) for _, f, t in negatives], folds,
+                    {**cfg["train"], "max_chars": int(cfg["max_chars"])}, work)
+                held_out = wikiref.auc(pos_scores, neg_scores)
+                note["auc"] = None if held_out is None else round(held_out, 4)
+                applied, reason = wikiref.decide(len(positives), held_out, int(cfg["min_positives"]), float(cfg["min_auc"]))
+                if applied:
+                    for fold, path in enumerate(local):
+                        paths.append(_publish(path, self.models_dir, f"wikiref.fold{fold}.bin"))
+                        note["models"].append({**counts[fold], "sha256": fetch.sha256_of(path)})
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        else:
+            applied, reason = wikiref.decide(len(positives), None, int(cfg["min_positives"]), float(cfg["min_auc"]))
+        note.update(applied=applied, reason=reason)
+        log.info("quality: wikiref classifier %s", reason)
         _write_note(self.models_dir, "wikiref_training.json", note)
-        log.info("wikiref: %d fold model(s) trained, positives from %s", folds, source)
-        yield {"models": paths, "positives_source": source}
+        yield {"applied": applied, "models": paths, "threshold": float(cfg["threshold"]), "reason": reason}
+
+
+def given_classifier(cfg: dict) -> dict:
+    """A user's trained model (path/URL): applied as it is, one model for every page."""
+    return {"applied": True, "models": [cfg["model"]], "threshold": float(cfg["threshold"]),
+            "reason": f"applied: given model {cfg['model']}"}
 
 
 class _ScoreWikiref(beam.DoFn):
-    def __init__(self, handle, threshold: float, folds: int, max_chars: int):
+    def __init__(self, handle, folds: int, max_chars: int):
         self.handle = handle
-        self.threshold = threshold
         self.folds = folds
         self.max_chars = max_chars
         self.scorers = {}
 
+    def setup(self):
+        self.counters = Counters(NAMESPACE)
+
     def process(self, doc: Document, classifier: dict):
-        models = classifier["models"]
-        if not models:
-            beam.metrics.Metrics.counter(NAMESPACE, "wikiref_unscored").inc()
-            yield doc
+        if not classifier["applied"]:
+            self.counters.inc("wikiref_not_applied")
+            yield doc.with_meta(wikiref_applied=False)
             return
+        models = classifier["models"]
         path = models[fold_of(doc.id, self.folds) % len(models)]
         scorer = self.scorers.get(path)
         if scorer is None:
-            scorer = self.handle.acquire(lambda: _Loaded(wikiref.WikirefScorer(_local(path), self.max_chars)), tag=path).value
-            self.scorers[path] = scorer
+            scorer = self.scorers[path] = self.handle.acquire(
+                lambda: _Loaded(wikiref.WikirefScorer(_local(path), self.max_chars)), tag=path).value
         score = scorer.score(doc.text)
-        if score < self.threshold:
-            beam.metrics.Metrics.counter(NAMESPACE, "drop:" + wikiref.DROP_REASON).inc()
+        if score < classifier["threshold"]:
+            self.counters.inc("drop:" + wikiref.DROP_REASON)
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, wikiref.DROP_REASON, doc.nbytes))
             return
-        yield doc.with_meta(wikiref_score=score)
+        yield doc.with_meta(wikiref_score=score, wikiref_applied=True)
 
 
 def _sample(pcoll, label: str, n: int):
@@ -326,92 +461,105 @@ def cited_to_fetch(refs, n: int):
 
 # ---------------------------------------------------------------- the composite --------------
 class CCNetQuality(beam.PTransform):
-    """docs → (docs with perplexity, bucket, wikiref_score; drop events).
+    """docs (with meta language) → (docs with perplexity, bucket, wikiref_score/applied; drop events).
 
-    `reference_docs`: the run's Wikipedia Documents (train the reference LM and stand in for cited
-    pages when too few); `wikipedia_dumps`: the dump files whose `<ref>` URLs mark positives.
+    `wikipedia_dumps`: the dump files whose articles' opening text trains the reference LMs and
+    whose `<ref>` URLs mark the cited pages; `languages`: the kept languages (one LM each).
     """
 
-    def __init__(self, recipe: dict, models_dir: str, reference_docs=None, wikipedia_dumps: Optional[List[str]] = None,
-                 label=None):
+    def __init__(self, recipe: dict, models_dir: str, wikipedia_dumps: Optional[List[str]] = None,
+                 languages: Optional[Sequence[str]] = None, label=None):
         super().__init__(label)
         self.recipe = recipe
         self.cfg = recipe["quality"]
         self.models_dir = models_dir
-        self.reference_docs = reference_docs
+        self.languages = list(languages or recipe["commoncrawl"]["language"]["languages"])
         # Globs (the bundled samples' pattern, a user's --wikipedia_input) become file paths here.
         self.dumps = expand_inputs(wikipedia_dumps) if wikipedia_dumps else []
+        mode = self.cfg["perplexity"]["mode"]
+        if mode not in ppl.MODES:
+            raise ValueError(f"quality.perplexity.mode must be one of {ppl.MODES}, not {mode!r}")
+        w = self.cfg["wikiref"]
+        # Read here, in the launcher: a user's small file, travelling to the workers with the graph.
+        self.cited_texts = read_cited_texts(w["cited_texts"], int(w["folds"]), int(w["max_chars"])) \
+            if w["enabled"] and w["cited_texts"] and not w["model"] else []
 
     def expand(self, docs):
         cfg = self.cfg
         p = docs.pipeline
-        events = []
-        lm = self._language_model(p)
-        scored = docs | "Perplexity" >> beam.ParDo(_ScorePerplexity(shared.Shared()), beam.pvalue.AsSingleton(lm))
-        cutoffs = self._cutoffs(scored)
+        openings, refs = self._dump_pass(p)
+        lms = beam.pvalue.AsSingleton(self._language_models(p, openings))
+        scored = docs | "Perplexity" >> beam.ParDo(_ScorePerplexity(shared.Shared(), cfg["perplexity"]["mode"]), lms)
+        cutoffs = self._cutoffs(scored, lms)
         out = scored | "Buckets" >> beam.ParDo(
-            _AssignBucket(cfg["perplexity"]["keep_buckets"]), beam.pvalue.AsSingleton(cutoffs)).with_outputs(ev.EVENTS, main="docs")
+            _AssignBucket(cfg["perplexity"]["keep_buckets"]), beam.pvalue.AsSingleton(cutoffs), lms
+        ).with_outputs(ev.EVENTS, main="docs")
         kept, events = out.docs, [out[ev.EVENTS]]
-        wcfg = cfg["wikiref"]
-        if wcfg.get("enabled", True):
-            classifier = self._classifier(p, scored)
+        w = cfg["wikiref"]
+        if w["enabled"]:
+            classifier = self._classifier(p, scored, refs)
             out = kept | "Wikiref" >> beam.ParDo(
-                _ScoreWikiref(shared.Shared(), float(wcfg["threshold"]), int(wcfg.get("folds", 2)), int(wcfg["max_chars"])),
+                _ScoreWikiref(shared.Shared(), int(w["folds"]), int(w["max_chars"])),
                 beam.pvalue.AsSingleton(classifier)).with_outputs(ev.EVENTS, main="docs")
             kept = out.docs
             events.append(out[ev.EVENTS])
         return kept, tuple(events) | "QualityEvents" >> beam.Flatten()
 
     # -- pieces of the graph --------------------------------------------------------------------
-    def _wikipedia_docs(self, p):
-        if self.reference_docs is None and self.dumps:
-            from pipeline.sources import wikipedia
+    def _needs_training(self) -> bool:
+        return any(given_lm(self.cfg["lm"], lang) is None for lang in self.languages)
 
-            # Their events belong to the wikipedia source, which this run does not report.
-            self.reference_docs, _ = p | "ReferenceWikipedia" >> wikipedia.Source(self.dumps, self.recipe)
-        return self.reference_docs
+    def _dump_pass(self, p):
+        w = self.cfg["wikiref"]
+        want_refs = bool(w["enabled"] and not w["model"])
+        if not self.dumps or not (want_refs or self._needs_training()):
+            return p | "NoOpenings" >> beam.Create([]), p | "NoRefUrls" >> beam.Create([])
+        out = (p | "Dumps" >> beam.Create(self.dumps) | "SpreadDumps" >> beam.Reshuffle()
+               | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self._needs_training(), want_refs))
+               .with_outputs(_DumpPass.REFS, main="openings"))
+        return out.openings, out[_DumpPass.REFS]
 
-    def _wiki_sample(self, p, label: str, n: int, max_chars: int):
-        wiki = self._wikipedia_docs(p)
-        if wiki is None:
-            return p | f"{label}:none" >> beam.Create([[]])
-        return _sample(wiki | f"{label}:Key" >> beam.Map(lambda d: (sort_key(d.id, label), d.text[:max_chars])),
-                       f"{label}:Sample", n)
-
-    def _language_model(self, p):
+    def _language_models(self, p, openings):
         lm = self.cfg["lm"]
-        if lm.get("sp_model", "auto") != "auto" and lm.get("kenlm_model", "auto") != "auto":
-            return p | "GivenLM" >> beam.Create([{"sp_model": lm["sp_model"], "kenlm_model": lm["kenlm_model"]}])
-        train = dict(lm.get("train", {}))
-        if self._wikipedia_docs(p) is None:
-            raise ValueError("quality.lm is 'auto' but the run has no Wikipedia documents: run the wikipedia "
-                             "source too, or give quality.lm.sp_model/kenlm_model (e.g. cc_net's en.sp.model/en.arpa.bin)")
-        texts = self._wiki_sample(p, "LMText", int(train.pop("max_docs", 100000)), int(train.pop("max_chars", 1_000_000)))
+        given = [d for lang in self.languages if (d := given_lm(lm, lang)) is not None]
+        found = [p | "GivenLMs" >> beam.Create(given)]
+        if self._needs_training():
+            train = dict(lm["train"])
+            max_docs = int(train.pop("max_docs"))
+            train.pop("max_chars", None)
+            langs = [lang for lang in self.languages if given_lm(lm, lang) is None]
+            found.append(
+                openings
+                | "OpeningsToTrain" >> beam.Filter(lambda kv, keep: kv[0] in keep, frozenset(langs))
+                | "OpeningsPerLang" >> beam.GroupByKey()
+                | "TrainLM" >> beam.ParDo(_TrainReferenceLM(self.models_dir, train, int(lm["min_training_chars"]),
+                                                            max_docs)))
+        descriptors = tuple(found) | "AllLMs" >> beam.Flatten() | "LMList" >> beam.combiners.ToList()
         return (p | "LMTrigger" >> beam.Create([None])
-                | "TrainReferenceLM" >> beam.ParDo(_TrainReferenceLM(self.models_dir, train), beam.pvalue.AsSingleton(texts)))
+                | "LanguageModels" >> beam.ParDo(_LanguageModels(self.languages, self.models_dir,
+                                                                 int(lm["min_training_chars"])),
+                                                 beam.pvalue.AsSingleton(descriptors)))
 
-    def _cutoffs(self, scored):
+    def _cutoffs(self, scored, lms):
         c = self.cfg["perplexity"]["cutoffs"]
         if c["mode"] == "given":
-            return scored.pipeline | "GivenCutoffs" >> beam.Create([tuple(ppl.cutoffs_from_config(c))])
+            given = tuple(ppl.cutoffs_from_config(c))
+            return scored.pipeline | "GivenCutoffs" >> beam.Create([{lang: given for lang in self.languages}])
         if c["mode"] != "computed":
             raise ValueError(f"quality.perplexity.cutoffs.mode must be 'given' or 'computed', not {c['mode']!r}")
         return (scored
-                | "HistogramBin" >> beam.Map(lambda d: ppl.histogram_bin(
-                    math.inf if d.meta.get("perplexity") is None else d.meta["perplexity"]))
+                | "HistogramBin" >> beam.FlatMap(lambda d, lm: [] if (lang := _scored_lang(d, lm)) is None else [
+                    (lang, ppl.histogram_bin(math.inf if d.meta.get("perplexity") is None else d.meta["perplexity"]))], lms)
                 | "CountPerBin" >> beam.combiners.Count.PerElement()
                 | "Histogram" >> beam.combiners.ToList()
                 | "Cutoffs" >> beam.ParDo(_CutoffsFromHistogram(
                     float(c["head_percentile"]), float(c["middle_percentile"]), self.models_dir)))
 
-    def _classifier(self, p, scored):
+    def _classifier(self, p, scored, refs):
         w = self.cfg["wikiref"]
-        folds, max_chars = int(w.get("folds", 2)), int(w["max_chars"])
-        if self.dumps:
-            refs = (p | "RefDumps" >> beam.Create(self.dumps) | "SpreadDumps" >> beam.Reshuffle()
-                    | "RefUrls" >> beam.ParDo(_RefUrls()))
-        else:
-            refs = p | "NoRefUrls" >> beam.Create([])
+        if w["model"]:
+            return p | "GivenClassifier" >> beam.Create([given_classifier(w)])
+        folds, max_chars = int(w["folds"]), int(w["max_chars"])
         with_url = scored | "KeyByUrl" >> beam.FlatMap(
             lambda d: [(k, d)] if (k := wikiref.normalize_url(d.url or "")) else [])
         no_url = scored | "NoUrl" >> beam.Filter(lambda d: not wikiref.normalize_url(d.url or ""))
@@ -420,15 +568,14 @@ class CCNetQuality(beam.PTransform):
                  | "SplitCited" >> beam.ParDo(_SplitCited(folds, max_chars)).with_outputs("uncited", main="cited"))
         uncited = (split.uncited, no_url | "NoUrlExample" >> beam.Map(_classifier_example, folds, max_chars)) | "Uncited" >> beam.Flatten()
         cited = _sample(split.cited, "CitedSample", int(w["max_positives"]))
-        negatives = _sample(uncited, "NegativeSample", int(w["max_negatives"]))
-        wiki = self._wiki_sample(p, "WikiPositives", int(w["max_positives"]), max_chars)
-        fcfg = w.get("fetch_cited", {})
-        if fcfg.get("enabled", False) and self.dumps:
-            fetched = (cited_to_fetch(refs, int(fcfg.get("max_pages", 1000)))
-                       | "FetchCited" >> beam.ParDo(_FetchCited(fcfg, max_chars)))
+        negatives = _sample(uncited, "NegativeSample", int(w["max_positives"]))
+        fcfg = w["fetch_cited"]
+        if fcfg["enabled"] and self.dumps:
+            fetched = (cited_to_fetch(refs, int(fcfg["max_pages"]))
+                       | "FetchCited" >> beam.ParDo(_FetchCited(fcfg, folds, max_chars)))
         else:
             fetched = p | "NoFetched" >> beam.Create([[]])
         return (p | "WikirefTrigger" >> beam.Create([None])
                 | "TrainWikiref" >> beam.ParDo(
-                    _TrainWikiref(self.models_dir, w), beam.pvalue.AsSingleton(cited), beam.pvalue.AsSingleton(fetched),
-                    beam.pvalue.AsSingleton(negatives), beam.pvalue.AsSingleton(wiki)))
+                    _TrainWikiref(self.models_dir, w, self.cited_texts), beam.pvalue.AsSingleton(cited),
+                    beam.pvalue.AsSingleton(fetched), beam.pvalue.AsSingleton(negatives)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import posixpath
 import sys
 from typing import Dict, List, Optional
@@ -58,7 +59,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
         module = module_for(name)
         kwargs = {}
         if name == "commoncrawl":
-            kwargs["quality"] = quality_stage(recipe, models_dir, docs_by_source.get("wikipedia"), opts)
+            kwargs["quality"] = quality_stage(recipe, models_dir, opts)
         docs, e = p | f"Source:{name}" >> module.Source(source_inputs(opts, name), recipe, opts, **kwargs)
         docs_by_source[name] = docs
         events.append(e)
@@ -85,13 +86,14 @@ def near_dedup(config: dict, label: str):
     return NearDedup(config, label)
 
 
-def quality_stage(recipe: dict, models_dir: str, wikipedia_docs, opts):
-    if not recipe["commoncrawl"].get("quality", True):
+def quality_stage(recipe: dict, models_dir: str, opts):
+    if not recipe["commoncrawl"]["quality"]:
         return None
     from pipeline.quality import CCNetQuality
 
+    # The dumps train the reference LMs (their articles' opening text) and mark cited pages.
     dumps = source_inputs(opts, "wikipedia")
-    return CCNetQuality(recipe, models_dir, reference_docs=wikipedia_docs, wikipedia_dumps=dumps)
+    return CCNetQuality(recipe, models_dir, wikipedia_dumps=dumps)
 
 
 def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
@@ -122,13 +124,13 @@ def print_help() -> None:
     parser.print_help()
 
 
-MODEL_NOTES = {"reference_lm": "wiki.lm.json", "perplexity_cutoffs": "perplexity_cutoffs.json",
+MODEL_NOTES = {"reference_lm": "reference_lm.json", "perplexity_cutoffs": "perplexity_cutoffs.json",
                "wikiref_training": "wikiref_training.json"}
 
 
 def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
-    """Copy what the run learned about its own models into stats.json (`models`), so a reader of
-    the stats sees, e.g., that Wikipedia articles stood in for cited pages."""
+    """Copy what the run learned about its own models into stats.json (`models`), and say in the
+    log, one line each, whether each quality model was applied and why."""
     notes = {}
     for key, name in MODEL_NOTES.items():
         path = posixpath.join(models_dir, name)
@@ -137,13 +139,19 @@ def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
                 notes[key] = json.loads(f.read().decode("utf-8"))
     if not notes:
         return stats
-    wikiref = notes.get("wikiref_training", {})
-    if wikiref.get("positives_source") == "wikipedia_articles":
-        log.warning("wikiref classifier: only %s cited pages among the run's documents (< %s): Wikipedia article "
-                    "text stood in for the positives", wikiref.get("cited_pages"), wikiref.get("min_cited_positives"))
+    for lang, lm in sorted(notes.get("reference_lm", {}).items()):
+        (log.info if lm.get("applied") else log.warning)("quality: reference LM %s %s", lang, lm.get("reason"))
+    wikiref = notes.get("wikiref_training")
+    if wikiref:
+        (log.info if wikiref.get("applied") else log.warning)("quality: wikiref classifier %s", wikiref.get("reason"))
     stats = dict(stats, models=notes)
-    with FileSystems.create(posixpath.join(output, "stats.json")) as f:
+    tmp = posixpath.join(output, "stats.json.tmp")
+    with FileSystems.create(tmp) as f:
         f.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    if "://" not in output:
+        os.replace(tmp, posixpath.join(output, "stats.json"))
+    else:
+        FileSystems.rename([tmp], [posixpath.join(output, "stats.json")])
     return stats
 
 

@@ -31,6 +31,15 @@ def wiki_texts() -> Tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
+def wiki_openings() -> Tuple[str, ...]:
+    """The opening text (lead section) of each article: what cc_net trains its LMs on."""
+    from pipeline.quality import opening_wikitext
+    from pipeline.sources.wikitext import wikitext_to_text
+
+    return tuple(o for o in (wikitext_to_text(opening_wikitext(p.text)).strip() for p in wiki_pages()) if o)
+
+
+@lru_cache(maxsize=None)
 def c4_records() -> Tuple[dict, ...]:
     return tuple(json.loads(line) for path in C4_FILES for line in gzip.open(path, "rt", encoding="utf-8"))
 

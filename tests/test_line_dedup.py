@@ -57,11 +57,18 @@ def test_first_copy_removed_too_and_empty_lines_go():
     assert out[0] == "\n".join(l for l in a.split("\n") if l.strip())
 
 
-def test_repeats_inside_one_document_removed():
-    text = c4_texts()[2]
-    first = text.split("\n")[0]
-    out = ld.dedup_in_memory([text + "\n" + first])[0]
-    assert first not in out.split("\n")
+def test_repeats_inside_one_document_keep_their_first_copy_as_in_cc_net():
+    # cc_net dedup.py: HashesCollector adds a document's hashes as one batch (a line repeated only
+    # inside it is seen "once"), then finalize_doc keeps the first copy of each line in the doc.
+    text, other = c4_texts()[2], c4_texts()[3]
+    lines = text.split("\n")
+    first, second = lines[0], lines[1]
+    doc = text + "\n" + first + "\n" + first.upper()  # first three times in one document only
+    out = ld.dedup_in_memory([doc, other])[0].split("\n")
+    assert out == lines  # one copy of `first`, at its first position; nothing else changes
+    # A line repeated inside one document AND present in another goes from both, every copy.
+    out = ld.dedup_in_memory([text + "\n" + second, other + "\n" + second])
+    assert second not in out[0].split("\n") and second not in out[1].split("\n")
 
 
 def _docs(texts, source="commoncrawl"):
@@ -72,6 +79,7 @@ def test_beam_line_dedup_matches_reference_and_drops_emptied_docs():
     texts = c4_texts()
     nav = "Home\nAbout us\nContact\nPrivacy Policy"
     texts = [nav + "\n" + t for t in texts] + [nav, texts[0]]  # every line of these repeats elsewhere
+    texts[1] += "\n" + texts[1].split("\n")[-1] * 1 + "\n" + texts[1].split("\n")[-1]  # in-document repeats
     docs = _docs(texts)
     expected = ld.dedup_in_memory(texts)
     want = sorted((d.id, e) for d, e in zip(docs, expected) if e)

@@ -1,42 +1,38 @@
-"""CCNetQuality in Beam on real text: LM and classifier trained inside the pipeline, computed and
-given cutoffs, the <ref> join and its fallback, stats reasons, conservation, determinism."""
+"""CCNetQuality in Beam on real text: the reference LM trained from the dumps' opening texts under
+cc_net's names, computed and given cutoffs, the LM floor, the classifier applied only when it can
+be trusted (cited pages, held-out AUC) and saying why not, stats reasons, conservation, determinism."""
 from __future__ import annotations
 
 import json
 import pickle
 
 import apache_beam as beam
+import pytest
 
 from common import events as ev
 from common.record import Document, make_id
 from pipeline import recipe as recipes
 from pipeline.quality import CCNetQuality
-from tests.quality_fixtures import ENWIKI, boilerplate_pages, web_prose, wiki_pages, wiki_texts
+from tests.quality_fixtures import ENWIKI, boilerplate_pages, ccnet_records, c4_records, web_prose, wiki_openings, wiki_pages
+
+BUNDLED_WIKI = "samples/wikipedia/enwiki-sample-pages-articles.xml.bz2"
 
 
 def _recipe(**overrides):
     recipe = recipes.load()
-    q = recipe["quality"]
-    q["lm"]["train"].update({"max_docs": 40, "vocab_size": 8000})
     for key, value in overrides.items():
         recipes.apply_override(recipe, f"quality.{key}={json.dumps(value)}")
     return recipe
 
 
+def _doc(url, text, i):
+    return Document(make_id("commoncrawl", url, str(i)), "commoncrawl", text, url, {"language": "en"})
+
+
 def _cc_docs(cited_urls=()):
-    """Real web pages as CommonCrawl documents; the first len(cited_urls) get a URL Wikipedia cites."""
-    docs = []
+    """Real web pages as English CommonCrawl documents; the first len(cited_urls) get a URL Wikipedia cites."""
     pages = [(f"https://example.invalid/web/{i}", t) for i, t in enumerate(web_prose())] + list(boilerplate_pages())
-    for i, (url, text) in enumerate(pages):
-        if i < len(cited_urls):
-            url = cited_urls[i]
-        docs.append(Document(make_id("commoncrawl", url, str(i)), "commoncrawl", text, url, {}))
-    return docs
-
-
-def _wiki_docs():
-    return [Document(make_id("wikipedia", "en", str(p.page_id)), "wikipedia", t, None, {"title": p.title})
-            for p, t in zip(wiki_pages(), wiki_texts())]
+    return [_doc(cited_urls[i] if i < len(cited_urls) else url, text, i) for i, (url, text) in enumerate(pages)]
 
 
 def _dump(items, path):
@@ -47,76 +43,133 @@ def _dump(items, path):
 def _run(recipe, models_dir, docs, dumps):
     out = {"kept": str(models_dir) + ".kept.pkl", "events": str(models_dir) + ".events.pkl"}
     with beam.Pipeline(runner="FnApiRunner") as p:
-        cc = p | "CC" >> beam.Create(docs)
-        wiki = p | "Wiki" >> beam.Create(_wiki_docs())
-        kept, events = cc | CCNetQuality(recipe, str(models_dir), reference_docs=wiki, wikipedia_dumps=dumps)
+        kept, events = p | "CC" >> beam.Create(docs) | CCNetQuality(recipe, str(models_dir), wikipedia_dumps=dumps)
         for name, pcoll in (("kept", kept), ("events", events)):
             pcoll | f"List{name}" >> beam.combiners.ToList() | f"Dump{name}" >> beam.Map(_dump, out[name])
     with open(out["kept"], "rb") as f, open(out["events"], "rb") as g:
         return pickle.load(f), pickle.load(g)
 
 
-def test_quality_stage_trains_both_models_and_conserves(tmp_path):
+def _note(models_dir, name):
+    return json.loads((models_dir / name).read_text())
+
+
+def test_lm_from_openings_under_cc_net_names_and_classifier_not_applied_without_cited_pages(tmp_path):
     docs = _cc_docs()
-    kept, events = _run(_recipe(), tmp_path / "models", docs, [str(ENWIKI)])
+    models = tmp_path / "models"
+    kept, events = _run(_recipe(), models, docs, [str(ENWIKI)])
     drops = [e for e in events if e.kind == ev.DROP]
     assert len(kept) + len(drops) == len(docs)  # conservation
-    reasons = {e.reason for e in drops}
-    assert reasons <= {"perplexity_tail", "wikiref_below_threshold"} and "perplexity_tail" in reasons
-    tail = sum(e.reason == "perplexity_tail" for e in drops)
-    assert abs(tail - 0.4 * len(docs)) <= 1  # computed 60th percentile cutoff
+    assert {e.reason for e in drops} == {"perplexity_tail"}
+    assert abs(len(drops) - 0.4 * len(docs)) <= 1  # computed 60th percentile cutoff
     for doc in kept:
         assert doc.meta["bucket"] in ("head", "middle") and doc.meta["perplexity"] > 0
-        assert doc.meta["wikiref_score"] >= 0.25
-    menu_urls = {u for u, _ in boilerplate_pages()}
-    assert not menu_urls & {d.url for d in kept}  # menus are tail or not reference-like
-    models = tmp_path / "models"
-    cutoffs = json.loads((models / "perplexity_cutoffs.json").read_text())
+        assert doc.meta["wikiref_applied"] is False and "wikiref_score" not in doc.meta
+    assert not {u for u, _ in boilerplate_pages()} & {d.url for d in kept}  # menus are tail
+    lm = _note(models, "reference_lm.json")["en"]
+    # Trained on the opening text of the 105 articles of the dump, not on whole articles.
+    assert lm["applied"] and lm["documents"] == len(wiki_openings())
+    assert lm["chars"] > 50000
+    assert (models / "en.sp.model").exists() and (models / "en.arpa.bin").exists()
+    cutoffs = _note(models, "perplexity_cutoffs.json")["en"]
     assert cutoffs["documents"] == len(docs) and cutoffs["head"] < cutoffs["middle"]
-    note = json.loads((models / "wikiref_training.json").read_text())
-    # No page of this sample is cited by the enwiki sample: Wikipedia text stood in, and it says so.
-    assert note["positives_source"] == "wikipedia_articles" and note["cited_pages"] == 0
-    assert len(note["models"]) == 2
-    assert (models / "wiki.sp.model").exists() and (models / "wiki.arpa.bin").exists()
+    note = _note(models, "wikiref_training.json")
+    assert note["applied"] is False and note["cited_pages"] == 0 and not note["models"]
+    assert note["reason"].startswith("not applied: 0 cited pages")
 
     # Deterministic: a second run gives the same models and the same documents.
     kept2, _ = _run(_recipe(), tmp_path / "models2", docs, [str(ENWIKI)])
-    for name in ("wiki.sp.model", "wiki.arpa.bin", "wikiref.fold0.bin", "wikiref.fold1.bin"):
+    for name in ("en.sp.model", "en.arpa.bin"):
         assert (models / name).read_bytes() == (tmp_path / "models2" / name).read_bytes(), name
     assert sorted(kept, key=lambda d: d.id) == sorted(kept2, key=lambda d: d.id)
 
 
-def test_cited_pages_join_and_given_cutoffs(tmp_path):
-    from filters.wikiref import extract_ref_urls
+def test_too_little_wikipedia_text_means_no_buckets_and_says_so(tmp_path):
+    docs = _cc_docs()
+    kept, events = _run(_recipe(), tmp_path / "models", docs, [BUNDLED_WIKI])
+    assert not events and len(kept) == len(docs)  # nothing bucketed, nothing dropped by perplexity
+    assert {d.meta["bucket"] for d in kept} == {"all"} and all(d.meta["perplexity"] is None for d in kept)
+    lm = _note(tmp_path / "models", "reference_lm.json")["en"]
+    assert lm["applied"] is False and "lm.min_training_chars=50000" in lm["reason"]
+    assert not (tmp_path / "models" / "en.arpa.bin").exists()
 
-    cited = [u for p in wiki_pages()[:3] for u in extract_ref_urls(p.text)][:12]
+
+def _cited_urls(n):
+    from filters.wikiref import extract_ref_urls, normalize_url
+
+    by_key = {}
+    for u in (u for p in wiki_pages() for u in extract_ref_urls(p.text)):
+        by_key.setdefault(normalize_url(u), u)
+    cited = [u for k, u in by_key.items() if k][:n]
     # The same pages as crawled: other scheme, "www." and trailing-slash variants must still match.
-    crawled = [u.replace("http://www.", "https://").rstrip("/") + "/" for u in cited]
-    docs = _cc_docs(crawled)
-    recipe = _recipe(**{"wikiref.min_cited_positives": 10,
+    return [u.replace("http://www.", "https://").rstrip("/") + ("" if "?" in u else "/") for u in cited]
+
+
+def test_classifier_trained_on_cited_pages_balanced_with_held_out_auc(tmp_path):
+    from tests.real_pages import real_pages
+
+    # Cited: 40 pages of real prose (C4 and cc_net head documents); uncited: real crawled pages
+    # with all their navigation (trafilatura's set, as the WET extractor gives them).
+    prose = [r["text"] for r in c4_records()] + [r["text"] for r in ccnet_records()]
+    urls = _cited_urls(len(prose))
+    docs = [_doc(u, t, i) for i, (u, t) in enumerate(zip(urls, prose))]
+    docs += [_doc(p.url, p.text, 1000 + i) for i, p in enumerate(real_pages()[:120]) if len(p.text) > 500]
+    recipe = _recipe(**{"wikiref.min_positives": 20, "perplexity.keep_buckets": ["head", "middle", "tail"]})
+    kept, events = _run(recipe, tmp_path / "models", docs, [str(ENWIKI)])
+    note = _note(tmp_path / "models", "wikiref_training.json")
+    assert note["cited_pages"] == len(prose) and note["positives"] == note["negatives"] == len(prose)  # balanced
+    assert note["auc"] is not None and note["applied"] == (note["auc"] >= 0.75)
+    assert note["applied"], note  # prose vs navigation-heavy pages: separable
+    assert len(note["models"]) == 2 and all(m["positives"] + m["negatives"] < 2 * len(prose) for m in note["models"])
+    assert {e.reason for e in events} == {"wikiref_below_threshold"}
+    assert len(kept) + len(events) == len(docs)
+    assert all(d.meta["wikiref_applied"] and d.meta["wikiref_score"] >= 0.25 for d in kept)
+    cited_kept = sum(1 for d in kept if d.url in set(urls))
+    assert cited_kept >= 0.8 * len(prose)  # cross-fitted: cited pages scored by a model that did not see them
+
+
+def test_classifier_not_applied_when_held_out_auc_is_low(tmp_path):
+    # Cited pages indistinguishable from the rest (random prose pages get the cited URLs).
+    docs = _cc_docs(_cited_urls(12))
+    recipe = _recipe(**{"wikiref.min_positives": 10, "wikiref.min_auc": 0.99,
                         "perplexity.cutoffs": {"mode": "given", "head": 1e9, "middle": 2e9}})
     kept, events = _run(recipe, tmp_path / "models", docs, [str(ENWIKI)])
-    note = json.loads((tmp_path / "models" / "wikiref_training.json").read_text())
-    assert note["positives_source"] == "cited_pages" and note["cited_pages"] == len(set(crawled))
-    # Given cutoffs far above every perplexity: everything is head, nothing dropped by buckets.
-    assert not [e for e in events if e.reason.startswith("perplexity_")]
-    assert {d.meta["bucket"] for d in kept} == {"head"}
-    assert len(kept) + len(events) == len(docs)
+    note = _note(tmp_path / "models", "wikiref_training.json")
+    assert note["cited_pages"] == 12 and note["auc"] is not None and note["auc"] < 0.99
+    assert note["applied"] is False and "held-out AUC" in note["reason"]
+    assert not events and all(d.meta["wikiref_applied"] is False for d in kept)  # nothing dropped
+    assert {d.meta["bucket"] for d in kept} == {"head"}  # given cutoffs far above every perplexity
 
 
-def test_given_models_and_no_wikiref(tmp_path):
+def test_given_models_by_lang_template_and_a_users_classifier(tmp_path):
+    from filters import wikiref
     from filters.lm_train import train_reference_lm
 
-    lm = train_reference_lm(wiki_texts()[:20], str(tmp_path / "lm"), vocab_size=4000)
-    recipe = _recipe(**{"lm.sp_model": lm["sp_model"], "lm.kenlm_model": lm["kenlm_model"], "wikiref.enabled": False,
-                        "perplexity.keep_buckets": ["head"]})
+    lm_dir = tmp_path / "lm"
+    train_reference_lm(wiki_openings()[:60], str(lm_dir), "en", vocab_size=4000)
+    model = tmp_path / "mine.bin"
+    wikiref.train_classifier(list(web_prose()), [t for _, t in boilerplate_pages()], str(model),
+                             {"epoch": 20, "lr": 0.2, "dim": 16, "seed": 0, "bucket": 10000})
+    recipe = _recipe(**{"lm.sp_model": str(lm_dir / "{lang}.sp.model"), "lm.kenlm_model": str(lm_dir / "{lang}.arpa.bin"),
+                        "perplexity.keep_buckets": ["head"], "wikiref.model": str(model)})
     docs = _cc_docs()
     kept, events = _run(recipe, tmp_path / "models", docs, [])
     reasons = {e.reason for e in events}
-    assert reasons == {"perplexity_middle", "perplexity_tail"}
-    assert {d.meta["bucket"] for d in kept} == {"head"} and all("wikiref_score" not in d.meta for d in kept)
+    assert reasons <= {"perplexity_middle", "perplexity_tail", "wikiref_below_threshold"}
+    assert {"perplexity_middle", "perplexity_tail"} <= reasons
+    assert {d.meta["bucket"] for d in kept} == {"head"} and all(d.meta["wikiref_applied"] for d in kept)
     assert len(kept) + len(events) == len(docs)
-    assert not (tmp_path / "models" / "wiki.arpa.bin").exists()  # given, not trained
+    assert not (tmp_path / "models" / "en.arpa.bin").exists()  # given, not trained
+
+
+def test_cited_texts_file_as_positives(tmp_path):
+    texts = tmp_path / "cited.jsonl"
+    texts.write_text("".join(json.dumps({"text": t}) + "\n" for t in web_prose()), encoding="utf-8")
+    docs = [_doc(f"https://example.invalid/{i}", t, i) for i, t in enumerate(wiki_openings()[:40])]
+    recipe = _recipe(**{"wikiref.cited_texts": str(texts), "wikiref.min_positives": 20})
+    _run(recipe, tmp_path / "models", docs, [])
+    note = _note(tmp_path / "models", "wikiref_training.json")
+    assert note["cited_texts"] == len(web_prose()) and note["positives"] == note["negatives"] == 40  # balanced
 
 
 def test_cited_pages_to_fetch_are_distinct(tmp_path):
@@ -133,3 +186,12 @@ def test_cited_pages_to_fetch_are_distinct(tmp_path):
     # One fetch per cited page, not one per citation (a popular page would crowd out the rest).
     assert len(sample) == len(keys) and {k for k, _ in sample} == keys
     assert all(u == min(v for k2, v in refs if k2 == k) for k, u in sample[:20])
+
+
+@pytest.mark.parametrize("pos, neg, expected", [([0.9, 0.8], [0.1, 0.2], 1.0), ([0.1], [0.9], 0.0),
+                                                  ([0.5, 0.5], [0.5, 0.5], 0.5), ([0.9, 0.4], [0.5, 0.1], 0.75)])
+def test_auc(pos, neg, expected):
+    from filters.wikiref import auc
+
+    assert auc(pos, neg) == expected
+    assert auc([], neg) is None

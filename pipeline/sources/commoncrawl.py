@@ -26,19 +26,35 @@ log = logging.getLogger("pipeline")
 SAMPLES = ["samples/commoncrawl/*.warc.wet.gz"]
 
 
-def expand_inputs(patterns: Sequence[str], base_url: str, max_files: Optional[int]) -> List[str]:
-    """Input files; a `wet.paths.gz` listing expands to the URLs it lists (first `max_files`)."""
+def expand_inputs(patterns: Sequence[str], base_url: str, max_files: Optional[int],
+                  positions: Optional[dict] = None) -> List[str]:
+    """Input files; a `wet.paths.gz` listing expands to the URLs it lists (first `max_files`).
+
+    `positions`, when given, is filled with path → (index, count) of the file in its dump: its
+    line in the listing and the listing's length (a capped run keeps the dump's shard layout), or
+    for files given directly their place among those files."""
     paths: List[str] = []
+    direct: List[str] = []
     for path in inp.expand(patterns):
         if os.path.basename(path.split("?")[0]).endswith(".paths.gz"):
             with inp.open_binary(path) as f:
                 listed = gzip.GzipFile(fileobj=f).read().decode("utf-8").split()
-            if max_files is not None:
-                listed = listed[: int(max_files)]
-            paths.extend(entry if "://" in entry else base_url.rstrip("/") + "/" + entry for entry in listed)
+            urls = [entry if "://" in entry else base_url.rstrip("/") + "/" + entry for entry in listed]
+            if positions is not None:
+                positions.update({u: (j, len(urls)) for j, u in enumerate(urls)})
+            paths.extend(urls if max_files is None else urls[: int(max_files)])
         else:
             paths.append(path)
+            direct.append(path)
+    if positions is not None:
+        positions.update({p: (j, len(direct)) for j, p in enumerate(direct)})
     return paths
+
+
+def cc_shard(index: int, count: int, num_shards: int) -> int:
+    """The cc_net shard holding file `index` of a dump of `count` WET files cut into `num_shards`
+    (cc_net's CCShardReader: shard i reads files [i·count//num_shards, (i+1)·count//num_shards))."""
+    return ((index + 1) * num_shards + count - 1) // count - 1
 
 
 class WebArchiveReader:
@@ -48,10 +64,10 @@ class WebArchiveReader:
     Pages shorter than `min_chars` are dropped here (`too_short`), before any other work.
     """
 
-    def __init__(self, source: str, min_chars: int, file_index: dict, main_content: bool = True):
+    def __init__(self, source: str, min_chars: int, shard_of: dict, main_content: bool = True):
         self.source = source
         self.min_chars = min_chars
-        self.file_index = file_index
+        self.shard_of = shard_of
         self.main_content = main_content
 
     def __call__(self, path: str, stream):
@@ -63,7 +79,7 @@ class WebArchiveReader:
                 continue
             if not webtext.is_document(rec):
                 continue
-            text, reason = webtext.record_text(rec, self.main_content)
+            text, reason, title = webtext.record_text(rec, self.main_content)
             # A WET record's text is its payload decoded, so the payload's length is the text's bytes.
             same_bytes = text is None or rec.type == webtext.TEXT_RECORD
             nbytes = len(rec.payload) if same_bytes else len(text.encode("utf-8"))
@@ -79,11 +95,12 @@ class WebArchiveReader:
                 continue
             url = rec.headers.get("WARC-Target-URI")
             meta = {
+                "title": title,
                 "warc_record_id": record_id,
                 "warc_date": rec.headers.get("WARC-Date"),
                 "digest": rec.headers.get("WARC-Block-Digest") or rec.headers.get("WARC-Payload-Digest"),
                 "cc_file": name,
-                "cc_shard": self.file_index.get(path, 0),
+                "cc_shard": self.shard_of.get(path, 0),
                 "format": "wet" if rec.type == webtext.TEXT_RECORD else "warc",
             }
             yield Document(make_id(src, record_id or f"{name}#{rec.offset}", url or ""), src, text, url, meta)
@@ -92,15 +109,17 @@ class WebArchiveReader:
 class ReadWebArchives(beam.PTransform):
     """PBegin → (docs, events) for a list of WET/WARC files (local, gs://, https://, listings)."""
 
-    def __init__(self, paths: Sequence[str], source: str, min_chars: int, main_content: bool = True, label=None):
+    def __init__(self, paths: Sequence[str], source: str, min_chars: int, main_content: bool = True,
+                 shard_of: Optional[dict] = None, label=None):
         super().__init__(label)
         self.paths = list(paths)
         self.source = source
         self.min_chars = min_chars
         self.main_content = main_content
+        self.shard_of = shard_of
 
     def expand(self, pbegin):
-        index = {p: i for i, p in enumerate(self.paths)}
+        index = self.shard_of if self.shard_of is not None else {p: i for i, p in enumerate(self.paths)}
         out = (
             pbegin
             | "Paths" >> beam.Create(self.paths)
@@ -113,13 +132,16 @@ class ReadWebArchives(beam.PTransform):
 
 
 def scope_function(config: dict):
-    """The line-dedup scope of a document: the whole run, or cc_net's group of `group_size` shards."""
-    if config.get("scope", "global") == "global":
+    """The line-dedup scope of a document: the whole run, or cc_net's group of `group_size`
+    cc_net shards (`hash_in_mem` = 50 of a dump's 1,600 shards; `meta.cc_shard` is the shard)."""
+    if config["scope"] == "global":
         return None
-    group_size = int(config.get("group_size", 50))
+    if config["scope"] != "groups":
+        raise ValueError(f"commoncrawl.line_dedup.scope must be 'global' or 'groups', not {config['scope']!r}")
+    group_size = int(config["group_size"])
 
     def scope(doc: Document):
-        return doc.meta.get("cc_shard", 0) // group_size
+        return doc.meta["cc_shard"] // group_size
 
     return scope
 
@@ -161,13 +183,16 @@ class Source(beam.PTransform):
         super().__init__(label)
         self.recipe = recipe
         self.section = recipe[NAME]
-        self.paths = expand_inputs(inputs, self.section["base_url"], self.section.get("max_files"))
+        positions: dict = {}
+        self.paths = expand_inputs(inputs, self.section["base_url"], self.section["max_files"], positions)
+        shards = int(self.section["line_dedup"]["num_shards"])
+        self.shard_of = {p: cc_shard(j, n, shards) for p, (j, n) in positions.items()}
         self.quality = quality
 
     def expand(self, pbegin):
         s = self.section
         docs, read_events = pbegin | "ReadWET" >> ReadWebArchives(
-            self.paths, NAME, int(s["min_chars"]), bool(s["warc_html"]["main_content"]))
+            self.paths, NAME, int(s["min_chars"]), bool(s["warc_html"]["main_content"]), self.shard_of)
         events = [read_events]
         ld = s["line_dedup"]
         docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))
