@@ -9,12 +9,13 @@ The reference LM is trained on, and scores, text normalised the same way:
 - non-printing control characters removed, the tab included (cc_net removes it inside a line);
   only the newline survives: lines are split on it.
 
-The work is done with C-level string methods (`lower`, `unicodedata.normalize`, `str.translate`)
-over the whole document at once, because this runs on every CommonCrawl document.
+The work is done over the whole document at once with C-level passes (`lower`, a bytes translate
+for ASCII text; `unicodedata.normalize` and character-class regexes otherwise), because this runs
+on every CommonCrawl document.
 """
 from __future__ import annotations
 
-import sys
+import re
 import unicodedata
 from typing import List
 
@@ -28,50 +29,83 @@ UNICODE_PUNCT = {
 }
 
 
-def _build_table() -> dict:
-    table: dict = {ord(src): dst for src, dst in UNICODE_PUNCT.items()}
-    # Digits of every script (Unicode category Nd), not only ASCII 0-9.
-    for cp in range(sys.maxunicode + 1):
-        ch = chr(cp)
-        cat = unicodedata.category(ch)
-        if cat == "Nd":  # overrides the punctuation map: cc_net replaces digits first
-            table[cp] = "0"
-        elif cat == "Mn":  # combining marks left by NFD: the accents
-            table[cp] = None
-    # C0/C1 control characters, except the newline that separates the lines.
-    for cp in list(range(0, 32)) + list(range(127, 160)):
-        if cp != ord("\n"):
-            table[cp] = None
-    return table
+def _ranges(codepoints) -> str:
+    """A regex character class body for a sorted list of code points, as ranges."""
+    out, start, prev = [], None, None
+    for cp in codepoints:
+        if start is None:
+            start = prev = cp
+        elif cp == prev + 1:
+            prev = cp
+        else:
+            out.append((start, prev))
+            start = prev = cp
+    if start is not None:
+        out.append((start, prev))
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in out)
 
 
-_TABLE = _build_table()
+# The combining marks (category Mn) left by NFD are the accents. A regex class of all ~2,000 of them
+# scans slowly, so the marks present in a document are found from its set of characters first.
+_MN_CACHE: dict = {}
+
+
+def _strip_marks(text: str) -> str:
+    marks = [c for c in set(text) if c >= "\u0300" and unicodedata.category(c) == "Mn"]
+    if not marks:
+        return text
+    key = "".join(sorted(marks))
+    pattern = _MN_CACHE.get(key)
+    if pattern is None:
+        if len(_MN_CACHE) > 4096:
+            _MN_CACHE.clear()
+        pattern = _MN_CACHE[key] = re.compile("[" + re.escape(key) + "]+")
+    return pattern.sub("", text)
+
+
+_DIGIT = re.compile(r"\d")  # Unicode category Nd, like cc_net's DIGIT_RE
+_PUNCT = re.compile("[" + re.escape("".join(UNICODE_PUNCT)) + "]")
+# C0/C1 control characters; the newline is kept by `normalize` (lines are split on it).
+_CONTROL_CPS = list(range(0, 32)) + list(range(127, 160))
+_CONTROL_KEEP_NL = re.compile("[" + _ranges(c for c in _CONTROL_CPS if c != 10) + "]+")
+_CONTROL_ALL = re.compile("[" + _ranges(_CONTROL_CPS) + "]+")
+# ASCII text takes a bytes pass: digits → 0 and controls deleted by one C-level translate.
+_ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_ASCII_CONTROL_KEEP_NL = bytes(c for c in _CONTROL_CPS if c < 128 and c != 10)
+_ASCII_CONTROL_ALL = bytes(c for c in _CONTROL_CPS if c < 128)
+
+
+def _punct(m) -> str:
+    return UNICODE_PUNCT[m.group()]
+
+
+def _normalize(text: str, keep_newline: bool) -> str:
+    text = text.lower()
+    if text.isascii():  # no accents, no Unicode punctuation, ASCII digits and controls only
+        delete = _ASCII_CONTROL_KEEP_NL if keep_newline else _ASCII_CONTROL_ALL
+        return text.encode("ascii").translate(_ASCII_DIGITS, delete).decode("ascii")
+    text = _strip_marks(unicodedata.normalize("NFD", text))
+    # Digits first, as cc_net: the full-width "１" of the punctuation map becomes "0", not '"'.
+    text = _DIGIT.sub("0", text)
+    text = _PUNCT.sub(_punct, text)
+    return (_CONTROL_KEEP_NL if keep_newline else _CONTROL_ALL).sub("", text)
 
 
 def normalize(text: str) -> str:
     """The whole normalisation on a document or a line (newlines kept, lines stripped by callers)."""
-    text = text.lower()
-    if not text.isascii():
-        text = unicodedata.normalize("NFD", text)
-    return text.translate(_TABLE)
-
-
-_DOC_TABLE = {**_TABLE, ord("\n"): None}
+    return _normalize(text, keep_newline=True)
 
 
 def normalize_document(text: str) -> str:
     """cc_net's `text_normalizer.normalize` applied to a whole document, as `mine.py` does before
     SentencePiece: the document is stripped once, then lowercased, accents stripped, digits → 0,
     punctuation mapped, and every control character deleted, the newline too, so the lines are
-    glued with nothing between them ("a.\nb" → "a.b"). No strip after: cc_net strips before it
-    deletes the controls, so "\x01 a" keeps its space."""
+    glued with nothing between them ("a.\\nb" → "a.b"). No strip after: cc_net strips before it
+    deletes the controls, so "\\x01 a" keeps its space."""
     text = text.strip()
     if not text:
         return text
-    text = text.lower()
-    if not text.isascii():
-        text = unicodedata.normalize("NFD", text)
-    return text.translate(_DOC_TABLE)
+    return _normalize(text, keep_newline=False)
 
 
 def normalized_lines(text: str) -> List[str]:

@@ -87,6 +87,11 @@ def classifier_text(text: str, max_chars: int = 20000) -> str:
     return " ".join(normalize(text[:max_chars]).split())
 
 
+# Used where a caller gives no value (the pipeline passes the recipe's `quality.wikiref.train`).
+TRAIN_DEFAULTS = {"epoch": 25, "lr": 1.0, "word_ngrams": 2, "dim": 32, "min_count": 1, "bucket": 100000, "seed": 0,
+                  "max_chars": 20000}
+
+
 def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_path: str, params: dict) -> dict:
     """Train a fastText model on the texts (in the order given) and save it to `out_path`.
 
@@ -94,9 +99,10 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
     one training to the next within a process (a second training in the same process gives other
     bytes, sometimes NaN), while a first training is reproducible.
     """
+    params = {**TRAIN_DEFAULTS, **params}
     if not positives or not negatives:
         raise ValueError(f"wikiref training needs both classes: {len(positives)} positives, {len(negatives)} negatives")
-    max_chars = int(params.get("max_chars", 20000))
+    max_chars = int(params["max_chars"])
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     fd, train_file = tempfile.mkstemp(prefix="wikiref-", suffix=".txt")
     try:
@@ -107,10 +113,11 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
                     f.write(f"{POSITIVE} {classifier_text(positives[i], max_chars)}\n")
                 if i < len(negatives):
                     f.write(f"{NEGATIVE} {classifier_text(negatives[i], max_chars)}\n")
-        lr = float(params.get("lr", 0.2))
+        lr = float(params["lr"])
         for attempt in range(5):
             proc = subprocess.run(
-                [sys.executable, "-m", "filters.wikiref", train_file, out_path + ".part", json.dumps({**params, "lr": lr})],
+                [sys.executable, "-m", "filters.fasttext_train", train_file, out_path + ".part",
+                 json.dumps({**params, "lr": lr})],
                 capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             if proc.returncode == 0:
                 break
@@ -257,23 +264,3 @@ def decide(n_positives: int, held_out_auc: Optional[float], min_positives: int, 
 def write_training_note(path: str, note: dict) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(note, f, indent=1, sort_keys=True)
-
-
-def _train_main(argv: Sequence[str]) -> int:
-    """`python -m filters.wikiref TRAIN_FILE OUT_PATH PARAMS_JSON`: one fastText training."""
-    import fasttext
-
-    train_file, out_path, raw = argv
-    params = json.loads(raw)
-    model = fasttext.train_supervised(
-        input=train_file, epoch=int(params.get("epoch", 50)), lr=float(params["lr"]),
-        wordNgrams=int(params.get("word_ngrams", 2)), dim=int(params.get("dim", 32)),
-        minCount=int(params.get("min_count", 1)), bucket=int(params.get("bucket", 200000)),
-        loss="softmax", thread=1, seed=int(params.get("seed", 0)), verbose=0,
-    )
-    model.save_model(out_path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_train_main(sys.argv[1:]))

@@ -3,12 +3,10 @@ visible text line kept (resiliparse, no main-content extraction), the HTML title
 
 Sources: the 250 pages of trafilatura's evaluation set (with its truth: main-content and
 boilerplate snippets per page), the HTML responses of the CC-MAIN-2020-34 excerpt and of dolma's
-WARC sample. Also writes them as a WET file in Common Crawl's layout (title as the first line).
+WARC sample. `write_wet` writes them as a WET file in Common Crawl's layout (title line first).
 """
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from functools import lru_cache
 from typing import List, NamedTuple, Optional
@@ -59,19 +57,11 @@ def real_pages() -> tuple:
 
 
 def write_wet(pages, path) -> None:
-    """A WET file (one gzip member per record) of `pages`, as Common Crawl lays it out."""
-    from warcio.warcwriter import WARCWriter
+    """A WET file of `pages` in Common Crawl's layout (title line first)."""
+    from tests.wet_builder import write_wet as write
 
-    with open(path, "wb") as f:
-        writer = WARCWriter(f, gzip=True)
-        for i, page in enumerate(pages):
-            payload = ((page.title or "") + "\n" + page.text).encode("utf-8")
-            url = page.url if "://" in page.url else "https://" + page.url.split("::", 1)[-1]
-            rec = writer.create_warc_record(url, "conversion", payload=io.BytesIO(payload),
-                                            warc_headers_dict={"WARC-Date": "2024-01-01T00:00:00Z",
-                                                               "WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-{i:012d}>",
-                                                               "Content-Type": "text/plain"})
-            writer.write_record(rec)
+    write(path, [(p.url if "://" in p.url else "https://" + p.url.split("::", 1)[-1], p.text, p.title) for p in pages],
+          date="2024-01-01T00:00:00Z")
 
 
 def sentence_line_share(text: str) -> float:

@@ -131,15 +131,42 @@ def test_wet_over_http_with_503s_and_a_paths_listing(tmp_path):
         out = tmp_path / "out"
         run_pipeline(f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",
                      "--set", f"commoncrawl.base_url={srv.base_url}", "--set", "commoncrawl.max_files=2",
-                     # cc_net's scope: a group per shard, so b's copies of a's pages survive line
-                     # dedup and exact document dedup removes them.
-                     "--set", 'commoncrawl.line_dedup={"scope": "groups", "group_size": 1, "hash_shards": 4, "doc_shards": 4}',
+                     # cc_net's scope: groups of 50 of the dump's 1,600 shards. A 3-file listing puts
+                     # a and b in shards 533 and 1066, groups 10 and 21, so b's copies of a's pages
+                     # survive line dedup and exact document dedup removes them.
+                     "--set", "commoncrawl.line_dedup.scope=groups",
                      *ISOLATE)
         assert srv.requests.count("/crawl-data/a.warc.wet.gz") == 3  # two 503s, then success
         assert "/crawl-data/c.warc.wet.gz" not in srv.requests  # capped at 2 files
     s = stats_of(out)
     assert s["conserved"] and s["docs_in"] == 10
     assert s["dropped"]["exact_duplicate"] == 5  # b repeats a
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 50, 1599, 1600, 1601, 4000, 80000])
+def test_cc_shard_is_cc_nets_shard_of_the_file(count):
+    from pipeline.sources.commoncrawl import cc_shard
+
+    # cc_net CCShardReader.segments: shard i reads files [i*n//1600, (i+1)*n//1600).
+    owner = {}
+    for i in range(1600):
+        for j in range(i * count // 1600, (i + 1) * count // 1600):
+            owner[j] = i
+    assert [cc_shard(j, count, 1600) for j in range(count)] == [owner[j] for j in range(count)]
+
+
+def test_title_line_goes_to_meta_and_min_chars_counts_the_body(tmp_path):
+    body = c4_docs()[1]["text"].replace("\n", " ")[:300]
+    title = "A title of forty characters, give or take"
+    wet = tmp_path / "t.warc.wet.gz"
+    wet.write_bytes(wet_bytes([("https://example.org/a", body, title),
+                               ("https://example.org/b", body[:299] + "\n", title + " " * 5)]))
+    out = tmp_path / "out"
+    run_pipeline(f"--output={out}", f"--commoncrawl_input={wet}", *ISOLATE)
+    kept = rows(out)
+    assert [r["url"] for r in kept] == ["https://example.org/a"]  # b's body is 299 characters
+    assert kept[0]["text"] == body and json.loads(kept[0]["meta"])["title"] == title
+    assert stats_of(out)["dropped"] == {"too_short": 1}
 
 
 def test_warc_input_html_extracted(tmp_path):

@@ -57,7 +57,7 @@ def test_document_normalisation_is_cc_nets(text, expected):
     assert normalize_document(text) == expected
 
 
-def _cc_net_steps(text: str) -> str:
+def _cc_net_steps(text: str, keep_newline: bool = False) -> str:
     """cc_net's normalize written out step by step with its regexes (independent of the code under
     test): strip, lower, NFD minus Mn, \\d → 0, the punctuation map, controls (newline too) deleted."""
     import re
@@ -65,13 +65,28 @@ def _cc_net_steps(text: str) -> str:
 
     from filters.text_normalizer import UNICODE_PUNCT
 
-    text = text.strip()
-    if not text:
-        return text
+    if not keep_newline:
+        text = text.strip()
+        if not text:
+            return text
     text = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
     text = re.sub(r"\d", "0", text)
     text = "".join(UNICODE_PUNCT.get(c, c) for c in text)
-    return re.sub("[" + "".join(map(chr, list(range(32)) + list(range(127, 160)))) + "]", "", text)
+    controls = [c for c in list(range(32)) + list(range(127, 160)) if not (keep_newline and c == 10)]
+    return re.sub("[" + re.escape("".join(map(chr, controls))) + "]", "", text)
+
+
+def test_fast_normalisation_equals_cc_nets_steps_on_every_code_point():
+    import sys
+
+    # Each code point alone and inside text, in both forms (per line, and the whole document).
+    for cp in list(range(0, 0x30000, 1)) + list(range(0xE0000, sys.maxunicode + 1, 97)):
+        ch = chr(cp)
+        if 0xD800 <= cp < 0xE000:
+            continue
+        text = f"Ab {ch}1 é\n{ch}"
+        assert normalize_document(text) == _cc_net_steps(text), hex(cp)
+        assert normalize(text) == _cc_net_steps(text, keep_newline=True), hex(cp)
 
 
 def test_document_perplexity_is_cc_nets_on_real_pages(scorer):
