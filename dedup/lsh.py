@@ -4,8 +4,9 @@ The recipe (`pipeline/recipes/llama/neardup.json`, passed as `config`):
 
 1. Signatures: `dedup.minhash.MinHasher` over batches of documents (at most `batch_docs` documents
    and `batch_bytes` characters, a longer document alone); each band of `rows` values becomes one
-   bucket (scope, band, 64-bit band hash). Scope is the document's source for `"per_source"` (LLaMA
-   dedups within sources) and one shared scope for `"cross_source"`.
+   bucket (scope, band, 64-bit band hash). Scope is the document's source for `"per_source"` (each
+   source against itself) and one shared scope for `"cross_source"`. LLaMA's recipe has no
+   near-dedup (§2.1): the stage is off in `llama` and on in `llama-plus`.
 2. Buckets: every member of a bucket with two or more documents is linked to the bucket's smallest
    id (a candidate edge).
 3. Verification: a candidate edge (v, m) is kept only when the signatures' Jaccard estimate is at
