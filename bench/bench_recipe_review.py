@@ -1,13 +1,18 @@
-"""GitHub's `alpha_per_token` rule: the project's token count (runs of word characters or of
+"""Measured effects of two recipe choices (README "Where the recipe and its references differ").
+
+    .venv/bin/python bench/bench_recipe_review.py
+
+1. GitHub's `alpha_per_token` rule: the project's token count (runs of word characters or of
 punctuation, `filters/code_heuristics.py`) against a real subword tokenizer, on real code.
-
-    .venv/bin/python bench/bench_github_tokens.py
-
 RedPajama v1 counted tokens with the Pythia (GPT-NeoX BPE) tokenizer, which is fetched from the
 Hugging Face hub and is not available offline; the reference here is LLaMA's SentencePiece model
 (`../shared/data/models/llama_tokenizer.model`), the tokenizer LLaMA itself used. Files: every
 whitelisted file of the four PyPI sdists of GitHub projects in `../shared/data/github`. Prints the
 two ratios' distributions and how many files each would drop at RP1's 1.5, and where they differ.
+
+2. ArXiv appendices: LLaMA removes what precedes the first section and the bibliography; RedPajama
+v1 also cut everything from `\appendix` on. Prints the share of each real paper's cleaned text
+(`pipeline/sources/arxiv.decode_and_clean`) that lies after `\appendix`, which this project keeps.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ def main():
         ours = code_stats(text).alpha_per_token
         theirs = alpha / max(len(sp.encode(text)), 1)
         rows.append((name, ours, theirs))
+    print("1. GitHub alpha_per_token: regex tokens vs LLaMA's SentencePiece tokens")
     report(rows, threshold, "all files")
     report([r for r in rows if "/unidecode/x" not in r[0]], threshold, "without Unidecode's 190 code-point tables")
 
@@ -65,5 +71,23 @@ def report(rows, threshold, title):
         print(f"    {name}: regex {o:.2f}, SentencePiece {t:.2f}")
 
 
+def appendices():
+    from pipeline import recipe
+    from pipeline.sources import arxiv
+
+    cfg = recipe.load()["arxiv"]
+    read_cfg = arxiv.ReadConfig.from_recipe(cfg)
+    print("2. ArXiv: share of the cleaned text after \\appendix (kept here, cut by RedPajama v1)")
+    for path in sorted((DATA / "arxiv").glob("*.gz")):
+        with open(path, "rb") as f:
+            for unit in arxiv.read_input(str(path), f, read_cfg):
+                if isinstance(unit, arxiv.EPrint):
+                    text = arxiv.decode_and_clean(unit, cfg).doc.text
+                    at = text.find("\\appendix")
+                    share = (len(text) - at) / len(text) if at >= 0 else 0.0
+                    print(f"  {path.name}: {len(text)} characters, {100 * share:.1f}% after \\appendix")
+
+
 if __name__ == "__main__":
     main()
+    appendices()
