@@ -10,7 +10,7 @@ through them. Raffel et al. 2020, §2.2; TFDS `c4` config `en`.
   out (case-sensitive, the line not re-stripped: "text. [edit]" then ends in a space and goes, as
   in TFDS); no terminal punctuation (".", "?", "!", '"'), or an ellipsis "..."; fewer than
   `min_words_per_line` words (TFDS `_MIN_WORDS_PER_LINE = 5`: the released C4 has no 3- or 4-word
-  lines); "javascript" in the line; a terms-of-use / privacy / cookie policy phrase.
+  lines; the paper says 3); "javascript" in the line; a terms-of-use / privacy / cookie policy phrase.
 - per page: "lorem ipsum" (`c4_lorem_ipsum`) or "{" (`c4_curly_bracket`: code) in a line that
   passed the line rules so far drops the whole page; no line left (`c4_no_lines`); fewer than
   `min_sentences` sentences (`c4_too_few_sentences`; TFDS `_MIN_NUM_SENTENCES = 3`; the paper's
