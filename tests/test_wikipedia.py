@@ -180,8 +180,11 @@ def test_language_from_xml_lang_then_file_name_without_siteinfo():
     reader = DumpReader(io.BytesIO(_real_dump_head()), "dewiki-x.xml")
     assert {p.lang for p in reader} == {"en"} and reader.site["lang_from"] == "siteinfo"
     with pytest.raises(DumpError) as err:
-        list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)), "pages-articles.xml"))
+        list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)), "pages-articles.xml", True))
     assert err.value.kind == "unknown_language"
+    # A reader that needs no language (the <ref> URL collector) still gets the pages.
+    pages = list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)), "pages-articles.xml"))
+    assert len(pages) == 4 and {p.lang for p in pages} == {None}
 
 
 def test_dump_of_unknown_language_is_bad_input_not_every_page_dropped(tmp_path):

@@ -48,7 +48,7 @@ def page_doc(page: Page) -> Document:
 def read_dump(path: str, stream) -> Iterator[Union[Document, Event]]:
     """Every page of one dump file, then one bad-input event if the file broke off."""
     try:
-        for page in iter_pages(stream, path.split("?")[0]):
+        for page in iter_pages(stream, path.split("?")[0], require_language=True):
             yield page_doc(page)
     except DumpError as e:
         yield ev.bad_input(SOURCE, e.kind, path, e.detail)

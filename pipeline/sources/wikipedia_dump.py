@@ -14,11 +14,12 @@ Public API (also used outside the Wikipedia source, e.g. to collect `<ref>` URLs
 - `Page.lang` is the dump's language, from `<siteinfo><dbname>` (`enwiki` → `en`, `zh_yuewiki`
   → `zh-yue`), else from `<base>`'s host; `None` for a dump of no Wikipedia. A dump whose
   `<siteinfo>` names neither (or that has none) says its language by the root's `xml:lang`, else
-  by its file name's `<lang>wiki-` prefix (`iter_pages(stream, name)`); with none of them, the
-  reader raises `DumpError("unknown_language")` at the first page instead of guessing.
+  by its file name's `<lang>wiki-` prefix (`iter_pages(stream, name)`); with none of them, a
+  reader asked to `require_language` raises `DumpError("unknown_language")` at the first page
+  instead of guessing (the others leave `lang` None: collecting `<ref>` URLs needs no language).
   `Page.ns` is the namespace number (0 = articles); `Page.redirect` the redirect target or None.
 - `dump_language(dbname, base=None)`: that mapping, on its own.
-- `DumpReader(stream, name=None)`: the same iteration, plus `.site` (dbname, lang, base, namespaces
+- `DumpReader(stream, name=None, require_language=False)`: the same iteration, plus `.site` (dbname, lang, base, namespaces
   {number: local name}, xml_lang, lang_from: where the language came from) filled once
   `<siteinfo>` has been read.
 - Errors: after the pages read so far, the generator raises `DumpError(kind, detail)` with
@@ -103,9 +104,10 @@ def file_name_language(name: Optional[str]) -> Optional[str]:
 
 
 class DumpReader:
-    def __init__(self, stream: IO[bytes], name: Optional[str] = None):
+    def __init__(self, stream: IO[bytes], name: Optional[str] = None, require_language: bool = False):
         self.stream = stream
         self.name = name
+        self.require_language = require_language
         self.site: Dict = {"dbname": None, "lang": None, "base": None, "namespaces": {}, "xml_lang": None,
                            "lang_from": None}
 
@@ -158,13 +160,16 @@ class DumpReader:
                     self.site["namespaces"][_number(ns.get("key"), "namespace key")] = ns.text or ""
 
     def _fall_back_language(self) -> None:
-        """No `<siteinfo>` language: the root's `xml:lang`, else the file name; else an error."""
+        """No `<siteinfo>` language: the root's `xml:lang`, else the file name; else None, or an
+        error if the caller requires a language."""
         for where, lang in (("xml:lang", self.site["xml_lang"]), ("file name", file_name_language(self.name))):
             if lang:
                 self.site["lang"], self.site["lang_from"] = lang, where
                 return
-        raise DumpError("unknown_language", "no <siteinfo> dbname/base, no xml:lang on the root, and the file "
-                        f"name {self.name!r} has no '<lang>wiki-' prefix")
+        self.site["lang_from"] = "none"
+        if self.require_language:
+            raise DumpError("unknown_language", "no <siteinfo> dbname/base, no xml:lang on the root, and the file "
+                            f"name {self.name!r} has no '<lang>wiki-' prefix")
 
     def _page(self, elem) -> Page:
         title = _child_text(elem, "title") or ""
@@ -181,7 +186,7 @@ class DumpReader:
         return Page(page_id, title, ns, redirect, text, self.site["lang"])
 
 
-def iter_pages(binary_stream: IO[bytes], name: Optional[str] = None) -> Iterator[Page]:
+def iter_pages(binary_stream: IO[bytes], name: Optional[str] = None, require_language: bool = False) -> Iterator[Page]:
     """The pages of a dump, in order; raises `DumpError` after the last good page on bad input.
     `name`: the dump's file name, the last resort for its language."""
-    return iter(DumpReader(binary_stream, name))
+    return iter(DumpReader(binary_stream, name, require_language))
