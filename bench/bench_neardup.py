@@ -147,7 +147,9 @@ def run_stage(n_docs: int, feed: str = "memory") -> dict:
     from dedup.lsh import NearDedup
 
     docs = this.cached_corpus(n_docs)
-    config = json.loads((ROOT / "pipeline" / "recipes" / "llama" / "neardup.json").read_text())
+    from pipeline import recipe
+
+    config = recipe.load("llama-plus")["neardup"]  # llama has near-dedup off
     start_cpu, start_wall = cpu_seconds(), time.perf_counter()
     p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
     if feed == "create":
