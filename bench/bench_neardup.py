@@ -1,7 +1,14 @@
 """Near-dedup benchmark on real text: signatures/s/core beside datasketch, the stage's MB/s per core
-on the DirectRunner, and peak memory at two corpus sizes.
+on the DirectRunner, peak memory at two corpus sizes, and recall / false removals on a corpus of
+at least 50 MB with planted copies of known Jaccard (`bench/neardup_corpus.py`), beside
+datasketch's MinHash (`MinHash.bulk`, the floor) and MinHashLSH on the same corpus.
 
-    .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000]
+    .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000] [--accuracy_mb 50]
+
+Accuracy: recall is the share of planted pairs with true 5-gram Jaccard >= 0.8 of which at most
+one document survives; a false removal is a removed document whose largest true Jaccard with any
+other document of the corpus is < 0.5 (computed exactly with an inverted index of its shingles),
+out of the documents not in a planted pair of Jaccard >= 0.5.
 
 Documents are C4 pages, Project Gutenberg book passages, Stack Exchange posts and HellaSwag lines
 from ../shared/data, plus near copies made by small word edits (about a fifth of the corpus).
@@ -140,7 +147,9 @@ def run_stage(n_docs: int, feed: str = "memory") -> dict:
     from dedup.lsh import NearDedup
 
     docs = this.cached_corpus(n_docs)
-    config = json.loads((ROOT / "pipeline" / "recipes" / "llama" / "neardup.json").read_text())
+    from pipeline import recipe
+
+    config = recipe.load("llama-plus")["neardup"]  # llama has near-dedup off
     start_cpu, start_wall = cpu_seconds(), time.perf_counter()
     p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
     if feed == "create":
@@ -159,6 +168,104 @@ def run_stage(n_docs: int, feed: str = "memory") -> dict:
             "kept": counters.get("kept"), "near_duplicate": counters.get("removed"),
             "cc_last_round_changed": counters.get("cc_last_round_changed", 0),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+KEPT_IDS: list = []
+
+
+def collect_kept(doc_id: str) -> None:
+    KEPT_IDS.append(doc_id)
+
+
+@functools.lru_cache(maxsize=None)
+def accuracy_corpus(mb: float) -> tuple:
+    import neardup_corpus
+
+    return neardup_corpus.build(mb)
+
+
+def accuracy_docs(mb: float) -> list:
+    return accuracy_corpus(mb)[0]
+
+
+def score(docs: list, planted: list, removed: set, sets: dict) -> dict:
+    """recall at J >= 0.8, false removals (J < 0.5) and what was removed in between."""
+    import neardup_corpus
+
+    high = [(a, b) for a, b, j in planted if j >= 0.8]
+    caught = sum(1 for a, b in high if a in removed or b in removed)
+    in_pairs = {x for a, b, j in planted if j >= 0.5 for x in (a, b)}
+    suspects = sorted(removed - in_pairs)
+    best = neardup_corpus.max_jaccard_to_others(suspects, sets)
+    false = [d for d in suspects if best[d] < 0.5]
+    distinct = len(docs) - len(in_pairs)
+    return {"pairs_j_ge_0.8": len(high), "recall": caught / max(len(high), 1),
+            "false_removals": len(false), "distinct_docs": distinct, "false_removal_rate": len(false) / max(distinct, 1),
+            "removed": len(removed), "natural_near_dups_removed": len(suspects) - len(false)}
+
+
+def run_accuracy(mb: float) -> dict:
+    """NearDedup (llama-plus's config) on the accuracy corpus, timed in CPU seconds, then scored."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    import bench_neardup as this
+    import neardup_corpus
+    from dedup.lsh import NearDedup
+    from pipeline import recipe
+
+    docs, planted = this.accuracy_corpus(mb)
+    config = recipe.load("llama-plus")["neardup"]
+    start = cpu_seconds()
+    p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
+    kept, _ = p | beam.Create([mb]) | "FromCache" >> beam.FlatMap(this.accuracy_docs) | NearDedup(config, "NearDedup")
+    _ = kept | beam.Map(lambda d: this.collect_kept(d.id))
+    p.run().wait_until_finish()
+    cpu = cpu_seconds() - start
+    if this.accuracy_corpus.cache_info().hits < 1:
+        raise RuntimeError("the pipeline built its own corpus: the timing would include it")
+    removed = {d.id for d in docs} - set(this.KEPT_IDS)
+    sets = neardup_corpus.shingle_sets(docs)
+    mb_real = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
+    out = {"docs": len(docs), "mb": mb_real, "cpu_s": cpu, "mb_per_s_per_core": mb_real / cpu}
+    out.update(score(docs, planted, removed, sets))
+    out["datasketch"] = run_datasketch(docs, planted, sets, config)
+    return out
+
+
+def run_datasketch(docs: list, planted: list, sets: dict, config: dict) -> dict:
+    """datasketch on the same corpus: MinHash.bulk from ready shingles (the floor of signing), then
+    MinHashLSH at the same threshold and permutations, components by union-find, smallest id kept."""
+    from datasketch import MinHash, MinHashLSH
+
+    shingled = [[" ".join(s).encode("utf-8") for s in mh.shingles(mh.normalize_words(d.text))] or [b""] for d in docs]
+    mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
+    start = time.process_time()
+    sigs = MinHash.bulk(shingled, num_perm=config["num_perm"])
+    bulk = time.process_time() - start
+    start = time.process_time()
+    lsh = MinHashLSH(threshold=config["jaccard_threshold"], num_perm=config["num_perm"])
+    for d, m in zip(docs, sigs):
+        lsh.insert(d.id, m)
+    parent: dict = {}
+
+    def find(x):
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for d, m in zip(docs, sigs):
+        for other in lsh.query(m):
+            if other != d.id:
+                a, b = find(d.id), find(other)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    lsh_cpu = time.process_time() - start
+    removed = {x for x in parent if find(x) != x}
+    out = {"bulk_mb_per_s_per_core": mb / bulk, "lsh_cpu_s": lsh_cpu,
+           "with_lsh_mb_per_s_per_core": mb / (bulk + lsh_cpu)}
+    out.update(score(docs, planted, removed, sets))
+    return out
 
 
 def signature_stream_peak(n_docs: int) -> float:
@@ -184,11 +291,17 @@ def main(argv=None):
     parser.add_argument("--num_perm", type=int, default=112)
     parser.add_argument("--feed", choices=("memory", "create"), default="memory",
                         help="documents into the stage from a per-process cache, or by beam.Create (pickled)")
+    parser.add_argument("--accuracy_mb", type=float, default=50.0,
+                        help="size of the corpus with planted copies for recall / false removals (0: skip)")
     parser.add_argument("--stage", type=int, default=0, help=argparse.SUPPRESS)  # child mode
+    parser.add_argument("--accuracy_child", type=float, default=0, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
 
     if args.stage:
         print(json.dumps(run_stage(args.stage, args.feed)))
+        return
+    if args.accuracy_child:
+        print(json.dumps(run_accuracy(args.accuracy_child)))
         return
 
     docs = corpus(args.docs)
@@ -221,6 +334,26 @@ def main(argv=None):
     print("signing memory, batch by batch (tracemalloc peak):")
     for n in (args.small, args.large):
         print(f"  {n:6d} docs: {signature_stream_peak(n):.1f} MB")
+    if args.accuracy_mb:
+        print_accuracy(args.accuracy_mb)
+
+
+def print_accuracy(mb: float) -> None:
+    out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb)], capture_output=True, text=True,
+                         cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if out.returncode != 0:
+        print(out.stderr[-3000:])
+        raise SystemExit(out.returncode)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    d = r["datasketch"]
+    print(f"accuracy on {r['mb']:.1f} MB ({r['docs']} docs, {r['pairs_j_ge_0.8']} planted pairs with true Jaccard >= 0.8; "
+          f"llama-plus near-dedup config; targets recall >= 0.95, false removals <= 0.2%):")
+    for name, x, speed in (("ours (whole stage, DirectRunner)", r, f"{r['mb_per_s_per_core']:.2f} MB/s/core (cpu {r['cpu_s']:.1f}s)"),
+                           ("datasketch MinHashLSH", d, f"{d['with_lsh_mb_per_s_per_core']:.2f} MB/s/core "
+                            f"(MinHash.bulk alone, the floor: {d['bulk_mb_per_s_per_core']:.2f})")):
+        print(f"  {name:34s} recall {x['recall']:.4f}  false removals {x['false_removals']}/{x['distinct_docs']} "
+              f"= {100 * x['false_removal_rate']:.3f}%  removed {x['removed']} "
+              f"(natural near-dups {x['natural_near_dups_removed']})  {speed}")
 
 
 if __name__ == "__main__":

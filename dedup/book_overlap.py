@@ -10,12 +10,19 @@ contained in each other (near-identical copies), the one with the larger id is d
 survivor is the smaller id whatever order the runner delivers things in. (RP1's SimHash with a
 Hamming distance is not an overlap measure; this is.)
 
+Shingles shared by more than `max_books_per_shingle` books are boilerplate (licence texts,
+tables of contents) and skipped — on both sides of the ratio: S(X) above is X's shingles less the
+skipped ones, so a book is never measured against a denominator that holds shingles its numerator
+could not count (that would understate containment by the book's share of boilerplate).
+
 The graph, with no corpus-wide state in any worker:
   book → its distinct shingles (optionally a hash-based 1-in-`sample_mod` sample: the same
   shingles are sampled in every book, so the estimate of |A∩B| is unbiased)
-  → GroupByKey(shingle) → every pair of books sharing it (shingles shared by more than
-  `max_books_per_shingle` books are boilerplate and skipped, counted) → CombinePerKey(sum) =
-  |S(A)∩S(B)| → verdicts → CoGroupByKey with the books on id → kept books and drop events.
+  → GroupByKey(shingle) → for a shingle in at most `max_books_per_shingle` books: each of them
+  (→ CombinePerKey(sum) = |S(X)|, its counted shingles) and every pair of them
+  (→ CombinePerKey(sum) = |S(A)∩S(B)|); a more common shingle is skipped, counted
+  → two joins on the pair's ids attach |S(A)| and |S(B)| → verdicts → CoGroupByKey with the books
+  on id → kept books and drop events.
 Ids must be unique across every corpus fed in (sources make them from corpus + location), so two
 corpora never collide in this step.
 """
@@ -71,12 +78,17 @@ class _Shingle(beam.DoFn):
         self.sample_mod = sample_mod
 
     def process(self, doc: Document):
-        hashes = shingles(doc.text, self.n, self.sample_mod)
-        for h in hashes:
-            yield h, (doc.id, len(hashes))
+        for h in shingles(doc.text, self.n, self.sample_mod):
+            yield h, doc.id
+
+
+SIZES = "sizes"
 
 
 class _Pairs(beam.DoFn):
+    """(shingle, [book ids]) → ((a, b), 1) for each pair a < b of its books, and (SIZES, (id, 1)) for
+    each of them; nothing for a shingle in more than `max_books` books."""
+
     def __init__(self, max_books: int):
         self.max_books = max_books
 
@@ -89,10 +101,23 @@ class _Pairs(beam.DoFn):
                 beam.metrics.Metrics.counter("book_overlap", "shingles_skipped_too_common").inc()
                 return
         books = sorted(distinct)
-        for i in range(len(books)):
-            a, na = books[i]
-            for b, nb in books[i + 1:]:
-                yield (a, na, b, nb), 1
+        for i, a in enumerate(books):
+            yield beam.pvalue.TaggedOutput(SIZES, (a, 1))
+            for b in books[i + 1:]:
+                yield (a, b), 1
+
+
+def _attach_size(element, first: bool):
+    """Join step: (id, {pairs, size}) → the pairs with that id's counted shingles attached."""
+    _, grouped = element
+    size = next(iter(grouped["size"]), 0)
+    for value in grouped["pairs"]:
+        if first:  # value = (b, inter), the key is a
+            b, inter = value
+            yield b, (element[0], size, inter)
+        else:  # value = (a, na, inter), the key is b
+            a, na, inter = value
+            yield a, na, element[0], size, inter
 
 
 class _Resolve(beam.DoFn):
@@ -126,15 +151,28 @@ class BookOverlapDedup(beam.PTransform):
 
     def expand(self, books):
         threshold = self.threshold
-        intersections = (
+        shared = (
             books
             | "Shingles" >> beam.ParDo(_Shingle(self.n, self.sample_mod))
             | "BooksPerShingle" >> beam.GroupByKey()
-            | "PairsSharingShingle" >> beam.ParDo(_Pairs(self.max_books))
-            | "CountShared" >> beam.CombinePerKey(sum)
+            # Output types named: Beam's inference would fold the tagged sizes into the pairs' type.
+            | "PairsSharingShingle" >> beam.ParDo(_Pairs(self.max_books)).with_output_types(
+                Tuple[Tuple[str, str], int]).with_outputs(SIZES, main="pairs")
         )
-        contained = intersections | "Verdicts" >> beam.FlatMap(
-            lambda kv: [(v[0], (v[2], v[1]))] if (v := verdict(kv[0][0], kv[0][1], kv[0][2], kv[0][3], kv[1], threshold)) else []
+        sizes = shared[SIZES] | "CountedShingles" >> beam.CombinePerKey(sum)
+        intersections = shared.pairs | "CountShared" >> beam.CombinePerKey(sum)
+        with_a = (
+            {"pairs": intersections | "KeyByA" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1]))), "size": sizes}
+            | "JoinSizeA" >> beam.CoGroupByKey()
+            | "AttachA" >> beam.FlatMap(_attach_size, first=True)
+        )
+        with_both = (
+            {"pairs": with_a, "size": sizes}
+            | "JoinSizeB" >> beam.CoGroupByKey()
+            | "AttachB" >> beam.FlatMap(_attach_size, first=False)
+        )
+        contained = with_both | "Verdicts" >> beam.FlatMap(
+            lambda r: [(v[0], (v[2], v[1]))] if (v := verdict(*r, threshold)) else []
         )
         by_id = books | "KeyById" >> beam.Map(lambda d: (d.id, d))
         out = (

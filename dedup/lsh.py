@@ -4,14 +4,19 @@ The recipe (`pipeline/recipes/llama/neardup.json`, passed as `config`):
 
 1. Signatures: `dedup.minhash.MinHasher` over batches of documents (at most `batch_docs` documents
    and `batch_bytes` characters, a longer document alone); each band of `rows` values becomes one
-   bucket (scope, band, 64-bit band hash). Scope is the document's source for `"per_source"` (LLaMA
-   dedups within sources) and one shared scope for `"cross_source"`.
-2. Buckets: every member of a bucket with two or more documents is linked to the bucket's smallest
-   id (a candidate edge).
-3. Verification: a candidate edge (v, m) is kept only when the signatures' Jaccard estimate is at
-   least `jaccard_threshold`. Banding alone removes about 5% of pairs at Jaccard 0.5 with 14 x 8
-   (the S-curve is not a step); the estimate from 112 values has a standard deviation of about
-   0.05 there, so such pairs are rejected. Each distinct edge is checked once.
+   bucket (scope, band, 64-bit band hash). Scope is the document's source for `"per_source"` (each
+   source against itself) and one shared scope for `"cross_source"`. LLaMA's recipe has no
+   near-dedup (§2.1): the stage is off in `llama` and on in `llama-plus`.
+2. Buckets: in a bucket with two or more documents, every member v is paired with each smaller
+   member m among the bucket's `compare_smallest` smallest ids (candidate edges): every pair of a
+   bucket of up to `compare_smallest` + 1 members. Pairing only with the smallest id would lose
+   the pair (v, w) of a bucket {m, v, w} where m is a banding accident and v, w are copies.
+3. Verification: a candidate edge (v, m) is kept only when the true Jaccard of the two documents'
+   shingle sets (`dedup.minhash.set_jaccard`: the distinct 32-bit shingle hashes, which travel in
+   place of the signatures) is at least `jaccard_threshold`. Banding alone removes about 5% of
+   pairs at Jaccard 0.5 with 14 x 8 (the S-curve is not a step); the signature's estimate of
+   Jaccard has a standard deviation of about 0.04 at 0.8 with 112 values, so it would decide
+   pairs near the threshold by chance. Each distinct edge is checked once.
 4. Components: `dedup.components.ConnectedComponents` (large-star / small-star rounds, unrolled,
    `cc_rounds` of them) turns the verified graph into stars around each component's smallest id.
    The survivor of a component is that smallest id, whatever order the runner delivers things in.
@@ -23,15 +28,15 @@ DirectRunner encodes a grouped element about four times), so the stage sends few
 
 - `_SignFn` signs the documents of its bundle batch by batch and, at the bundle's end (or every
   `_MAX_PENDING_DOCS` signed documents), emits column batches: bucket rows (band <u4, band hash
-  <u8 as raw bytes, ids as a list) keyed by (scope, band hash mod `bucket_shards`), and signatures
-  (ids, <u4 rows as raw bytes) keyed by the id shard (xxh64(id) mod `apply_shards`). Not one
+  <u8 as raw bytes, ids as a list) keyed by (scope, band hash mod `bucket_shards`), and shingle
+  sets (ids, set sizes <i8 and the sets' <u4 values, as raw bytes) keyed by the id shard
+  (xxh64(id) mod `apply_shards`). Not one
   record per document and band (14 per document).
 - `_FindBucketsFn`, per bucket shard: sorts the rows by (band, hash) with numpy; only buckets with
   two or more rows touch Python objects. Edges go out batched per id shard of v.
-- Verification joins edges with signatures by id shard, in two groupings: at v's shard (every edge
-  of v meets there, so distinct edges come for free, and v's signature is attached), then at m's
-  shard (m's signature; the estimates batch by batch). A group holds its shard's signature
-  batches, and reads its edges twice, streaming: all edges of a big cluster's smallest id m meet
+- Verification joins edges with shingle sets by id shard, in two groupings: at v's shard (every
+  edge of v meets there, so distinct edges come for free, and v's set is attached), then at m's
+  shard (m's set; the Jaccard batch by batch). A group holds its shard's set batches, and reads its edges twice, streaming: all edges of a big cluster's smallest id m meet
   in m's group, so they are never concatenated.
 - Documents cross once, as plain tuples (`tuple(doc)`, rebuilt with `Document._make`), keyed by
   their id shard as soon as they enter `_SignFn`.
@@ -65,7 +70,7 @@ import xxhash
 from common import events as ev
 from common.record import Document
 from dedup.components import ConnectedComponents
-from dedup.minhash import MinHasher, band_hashes
+from dedup.minhash import MinHasher, band_hashes, set_jaccard
 
 REASON = "near_duplicate"
 
@@ -78,6 +83,7 @@ DEFAULTS = {
     "rows": 8,
     "seed": 42,
     "jaccard_threshold": 0.8,
+    "compare_smallest": 32,
     "cc_rounds": 6,
     "apply_shards": 1024,
     "bucket_shards": 256,
@@ -97,8 +103,8 @@ def resolve_config(config: dict) -> dict:
         raise ValueError("neardup.jaccard_threshold must be within [0, 1]")
     if cfg["bands"] * cfg["rows"] > cfg["num_perm"]:
         raise ValueError("neardup: bands * rows must not exceed num_perm")
-    for key in ("shingle_size", "num_perm", "bands", "rows", "cc_rounds", "apply_shards", "bucket_shards",
-                "batch_docs", "batch_bytes"):
+    for key in ("shingle_size", "num_perm", "bands", "rows", "compare_smallest", "cc_rounds", "apply_shards",
+                "bucket_shards", "batch_docs", "batch_bytes"):
         # Cast, not only checked: a 5.0 from JSON would make float shard keys that never meet int ones.
         cfg[key] = int(cfg[key])
         if cfg[key] < 1:
@@ -127,12 +133,12 @@ def byte_batches(docs: List[Document], max_bytes: int) -> Iterable[List[Document
         yield batch
 
 
-SIGNATURES, BUCKETS = "signatures", "buckets"
-_SIG, _EDGE = 0, 1
+SETS, BUCKETS = "shingle_sets", "buckets"
+_SET, _EDGE = 0, 1
 _DOC, _REMOVED = 0, 1
 
-# Flush a bundle's pending bucket rows and signatures at this many signed documents (about 40 MB at
-# 112 x 14, as much again while draining): bounds a long bundle's memory, leaves short ones whole.
+# Flush a bundle's pending bucket rows and shingle sets at this many signed documents (about 40 MB
+# of bucket rows at 14 bands, plus the sets: ~4 bytes per word of text): bounds a long bundle's memory, leaves short ones whole.
 _MAX_PENDING_DOCS = 1 << 16
 
 
@@ -146,26 +152,26 @@ def _windowed(item) -> WindowedValue:
 
 
 class _Pending:
-    """A bundle's signed documents (id, scope, band hashes, signature), drained as column batches."""
+    """A bundle's signed documents (id, scope, band hashes, shingle set), drained as column batches."""
 
     def __init__(self):
         self.ids: List[str] = []
         self.scopes: List[str] = []
         self.id_shards: List[int] = []
         self.bands: List[np.ndarray] = []
-        self.sigs: List[np.ndarray] = []
+        self.sets: List[bytes] = []  # per document, its sorted distinct shingle hashes as <u4 bytes
 
     def __len__(self):
         return len(self.ids)
 
     def drain(self, bucket_shards: int) -> Iterator[tuple]:
         """(BUCKETS, ((scope, bucket shard), (bands <u4, hashes <u8, ids))) and
-        (SIGNATURES, (id shard, (_SIG, ids, signatures <u4 row-major))) column batches."""
+        (SETS, (id shard, (_SET, ids, set sizes <i8, the sets' <u4 values))) column batches."""
         if not self.ids:
             return
         ids = self.ids
         bands = np.concatenate(self.bands)  # uint64 [n, bands]
-        sigs = np.ascontiguousarray(np.concatenate(self.sigs), dtype="<u4")
+        sets = self.sets
         n, nb = bands.shape
         scopes = np.asarray(self.scopes, dtype=object)
         for scope in sorted(set(self.scopes)):
@@ -187,14 +193,17 @@ class _Pending:
         starts = np.flatnonzero(np.diff(sorted_shards, prepend=-1))
         for lo, hi in zip(starts.tolist(), np.append(starts[1:], n).tolist()):
             sel = order[lo:hi]
-            yield SIGNATURES, (int(sorted_shards[lo]), (_SIG, [ids[i] for i in sel.tolist()], sigs[sel].tobytes()))
+            rows = sel.tolist()
+            sizes = np.array([len(sets[i]) // 4 for i in rows], dtype="<i8")
+            yield SETS, (int(sorted_shards[lo]), (_SET, [ids[i] for i in rows], sizes.tobytes(),
+                                                  b"".join([sets[i] for i in rows])))
         self.__init__()
 
 
 class _SignFn(beam.DoFn):
     """doc → (id shard, (_DOC, doc as a plain tuple)) at once; per bundle, in batches of `batch_docs`
     documents / `batch_bytes` characters, signatures and band hashes of the documents with words,
-    emitted as column batches on BUCKETS and SIGNATURES (see `_Pending.drain`)."""
+    emitted as column batches on BUCKETS and SETS (see `_Pending.drain`)."""
 
     def __init__(self, cfg: dict, namespace: str):
         self.cfg = cfg
@@ -235,21 +244,30 @@ class _SignFn(beam.DoFn):
             return
         c, p = self.cfg, self.pending
         docs = [d for d, _ in self.batch]
-        sigs, has = self.hasher.signatures([d.text for d in docs])
+        sigs, has, offsets, sets = self.hasher.sign([d.text for d in docs])
         keep = np.flatnonzero(has)
         if len(docs) > len(keep):
             self.no_words.inc(len(docs) - len(keep))  # nothing to compare: never a candidate, always kept
         if len(keep):
             self.signed.inc(len(keep))
-            sigs = sigs[keep]
-            p.sigs.append(sigs)
-            p.bands.append(band_hashes(sigs, c["bands"], c["rows"]))
+            p.bands.append(band_hashes(sigs[keep], c["bands"], c["rows"]))
+            raw = sets.astype("<u4").tobytes()
             for i in keep.tolist():
                 doc, shard = self.batch[i]
+                p.sets.append(raw[4 * int(offsets[i]):4 * int(offsets[i + 1])])
                 p.ids.append(doc.id)
                 p.scopes.append(bucket_scope(doc, c["scope"]))
                 p.id_shards.append(shard)
         self.batch, self.batch_chars = [], 0
+
+
+def bucket_pairs(members: List[str], compare_smallest: int) -> Iterator[tuple]:
+    """Candidate edges (v, m), m < v, of one bucket's distinct members (sorted): each member with
+    every smaller one among the `compare_smallest` smallest."""
+    for i in range(1, len(members)):
+        v = members[i]
+        for m in members[:min(i, compare_smallest)]:
+            yield v, m
 
 
 def bucket_runs(bands: np.ndarray, hashes: np.ndarray) -> Iterator[np.ndarray]:
@@ -267,10 +285,12 @@ def bucket_runs(bands: np.ndarray, hashes: np.ndarray) -> Iterator[np.ndarray]:
 
 class _FindBucketsFn(beam.DoFn):
     """((scope, bucket shard), [column batches]) → (id shard of v, (_EDGE, [v], [m])) edge batches:
-    in every bucket with two or more documents, each member v other than the smallest id m."""
+    in every bucket with two or more documents, each member v with each smaller member m among the
+    bucket's `compare_smallest` smallest ids."""
 
-    def __init__(self, id_shards: int, namespace: str):
+    def __init__(self, id_shards: int, compare_smallest: int, namespace: str):
         self.id_shards = id_shards
+        self.compare_smallest = compare_smallest
         self.namespace = namespace
 
     def setup(self):
@@ -288,13 +308,11 @@ class _FindBucketsFn(beam.DoFn):
             return
         edges, candidates = set(), 0
         for rows in bucket_runs(np.concatenate(bands), np.concatenate(hashes)):
-            members = [ids[i] for i in rows.tolist()]
-            smallest = min(members)
+            members = sorted({ids[i] for i in rows.tolist()})
             self.sizes.update(len(members))
-            for doc_id in members:
-                if doc_id != smallest:
-                    candidates += 1
-                    edges.add((doc_id, smallest))
+            for pair in bucket_pairs(members, self.compare_smallest):
+                candidates += 1
+                edges.add(pair)
         if candidates:
             self.edges.inc(candidates)
         by_shard: dict = {}
@@ -306,26 +324,29 @@ class _FindBucketsFn(beam.DoFn):
             yield shard, (_EDGE, vs, ms)
 
 
-def _signatures_of(tagged, wanted: set) -> dict:
-    """id → signature bytes for the ids in `wanted`, from the group's (_SIG, ids, sigs) batches.
-    An id signed twice (two documents with one id) keeps the smallest bytes: deterministic."""
+def _sets_of(tagged, wanted: set) -> dict:
+    """id → shingle set bytes for the ids in `wanted`, from the group's (_SET, ids, sizes, values)
+    batches. An id signed twice (two documents with one id) keeps the smallest bytes: deterministic."""
     found: dict = {}
     for value in tagged:
-        if value[0] != _SIG:
+        if value[0] != _SET:
             continue
-        _, ids, raw = value
-        width = len(raw) // len(ids)
-        for i, doc_id in enumerate(ids):
+        _, ids, sizes_raw, raw = value
+        ends = np.cumsum(np.frombuffer(sizes_raw, dtype="<i8")) * 4
+        start = 0
+        for doc_id, end in zip(ids, ends.tolist()):
             if doc_id in wanted:
-                sig = raw[i * width:(i + 1) * width]
-                if doc_id not in found or sig < found[doc_id]:
-                    found[doc_id] = sig
+                shingle_set = raw[start:end]
+                if doc_id not in found or shingle_set < found[doc_id]:
+                    found[doc_id] = shingle_set
+            start = end
     return found
 
 
-class _AttachLargerSignatureFn(beam.DoFn):
-    """(id shard, [(_SIG, ids, sigs) | (_EDGE, [v], [m])]) → (id shard of m, (_EDGE, [v], [m], sig_v
-    bytes)): each distinct edge once (all edges of v meet here), with v's signature."""
+class _AttachLargerSetFn(beam.DoFn):
+    """(id shard, [(_SET, ids, sizes, values) | (_EDGE, [v], [m])]) → (id shard of m, (_EDGE, [v], [m],
+    sizes of v's sets, their values)): each distinct edge once (all edges of v meet here), with v's
+    shingle set."""
 
     def __init__(self, id_shards: int):
         self.id_shards = id_shards
@@ -338,23 +359,24 @@ class _AttachLargerSignatureFn(beam.DoFn):
                 edges.update(zip(value[1], value[2]))
         if not edges:
             return
-        sigs = _signatures_of(tagged, {v for v, _ in edges})
+        sets = _sets_of(tagged, {v for v, _ in edges})
         by_shard: dict = {}
         for v, m in sorted(edges):
-            sig = sigs.get(v)
-            if sig is None:
+            shingle_set = sets.get(v)
+            if shingle_set is None:
                 continue
             vs, ms, raw = by_shard.setdefault(shard_of(m, self.id_shards), ([], [], []))
             vs.append(v)
             ms.append(m)
-            raw.append(sig)
+            raw.append(shingle_set)
         for shard, (vs, ms, raw) in sorted(by_shard.items()):
-            yield shard, (_EDGE, vs, ms, b"".join(raw))
+            sizes = np.array([len(r) // 4 for r in raw], dtype="<i8")
+            yield shard, (_EDGE, vs, ms, sizes.tobytes(), b"".join(raw))
 
 
 class _CompareWithSmallerFn(beam.DoFn):
-    """(id shard, [(_SIG, ids, sigs) | (_EDGE, [v], [m], sigs_v)]) → (v, m) when the Jaccard estimate
-    of the two signatures passes (the fraction of equal values, as `dedup.minhash.jaccard`)."""
+    """(id shard, [(_SET, …) | (_EDGE, [v], [m], sizes, sets of v)]) → (v, m) when the true Jaccard of
+    the two shingle sets (`dedup.minhash.set_jaccard`) passes the threshold."""
 
     def __init__(self, threshold: float, namespace: str):
         self.threshold = threshold
@@ -372,26 +394,26 @@ class _CompareWithSmallerFn(beam.DoFn):
                 wanted.update(value[2])
         if not wanted:
             return
-        sigs = _signatures_of(tagged, wanted)
+        sets = {m: np.frombuffer(raw, dtype="<u4") for m, raw in _sets_of(tagged, wanted).items()}
         # Batch by batch: a hot m (a big cluster) has all its edges here, spread over one batch per
-        # shard of v; concatenating them would hold the whole cluster's signatures at once.
+        # shard of v; concatenating them would hold the whole cluster's sets at once.
         verified = rejected = 0
         for value in tagged:
             if value[0] != _EDGE:
                 continue
-            _, vs, ms, raw = value
-            rows = [i for i, m in enumerate(ms) if m in sigs]
-            if not rows:
-                continue
-            sig_v = np.frombuffer(raw, dtype="<u4").reshape(len(vs), -1)[rows]
-            sig_m = np.frombuffer(b"".join([sigs[ms[i]] for i in rows]), dtype="<u4").reshape(len(rows), -1)
-            estimate = np.mean(sig_v == sig_m, axis=1)  # per row, the same float as jaccard()
-            for i, ok in zip(rows, (estimate >= self.threshold).tolist()):
-                if ok:
-                    verified += 1
-                    yield vs[i], ms[i]
-                else:
-                    rejected += 1
+            _, vs, ms, sizes_raw, raw = value
+            values = np.frombuffer(raw, dtype="<u4")
+            ends = np.cumsum(np.frombuffer(sizes_raw, dtype="<i8")).tolist()
+            start = 0
+            for v, m, end in zip(vs, ms, ends):
+                set_m = sets.get(m)
+                if set_m is not None:
+                    if set_jaccard(values[start:end], set_m) >= self.threshold:
+                        verified += 1
+                        yield v, m
+                    else:
+                        rejected += 1
+                start = end
         if verified:
             self.verified.inc(verified)
         if rejected:
@@ -399,8 +421,8 @@ class _CompareWithSmallerFn(beam.DoFn):
 
 
 class VerifyEdges(beam.PTransform):
-    """(edge batches keyed by the id shard of v, signature batches keyed by id shard) → (v, m) for
-    each distinct candidate edge whose Jaccard estimate >= threshold."""
+    """(edge batches keyed by the id shard of v, shingle set batches keyed by id shard) → (v, m) for
+    each distinct candidate edge whose shingle sets' Jaccard >= threshold."""
 
     def __init__(self, threshold: float, id_shards: int, namespace: str, label=None):
         super().__init__(label)
@@ -409,15 +431,15 @@ class VerifyEdges(beam.PTransform):
         self.namespace = namespace
 
     def expand(self, pcolls):
-        edges, signatures = pcolls
+        edges, sets = pcolls
         with_larger = (
-            (signatures, edges)
+            (sets, edges)
             | "FlattenLarger" >> beam.Flatten()
             | "GroupLarger" >> beam.GroupByKey()
-            | "AttachLarger" >> beam.ParDo(_AttachLargerSignatureFn(self.id_shards))
+            | "AttachLarger" >> beam.ParDo(_AttachLargerSetFn(self.id_shards))
         )
         return (
-            (signatures, with_larger)
+            (sets, with_larger)
             | "FlattenSmaller" >> beam.Flatten()
             | "GroupSmaller" >> beam.GroupByKey()
             | "Compare" >> beam.ParDo(_CompareWithSmallerFn(self.threshold, self.namespace))
@@ -489,13 +511,13 @@ class NearDedup(beam.PTransform):
         cfg, ns = self.cfg, self.namespace
         if not cfg["enabled"]:
             return docs, docs.pipeline | "NoEvents" >> beam.Create([])
-        signed = docs | "Sign" >> beam.ParDo(_SignFn(cfg, ns)).with_outputs(BUCKETS, SIGNATURES, main="docs")
+        signed = docs | "Sign" >> beam.ParDo(_SignFn(cfg, ns)).with_outputs(BUCKETS, SETS, main="docs")
         candidates = (
             signed[BUCKETS]
             | "GroupByBucketShard" >> beam.GroupByKey()
-            | "FindBuckets" >> beam.ParDo(_FindBucketsFn(cfg["apply_shards"], ns))
+            | "FindBuckets" >> beam.ParDo(_FindBucketsFn(cfg["apply_shards"], cfg["compare_smallest"], ns))
         )
-        edges = (candidates, signed[SIGNATURES]) | "Verify" >> VerifyEdges(
+        edges = (candidates, signed[SETS]) | "Verify" >> VerifyEdges(
             cfg["jaccard_threshold"], cfg["apply_shards"], ns)
         stars = edges | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns)
         return (signed.docs, stars) | "ApplyPerShard" >> ApplyRemovals(cfg["apply_shards"], ns)

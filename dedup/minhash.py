@@ -22,6 +22,12 @@ byte * B^-j (so no per-word Python call), shingle hashes from shifted slices of 
 array, and the permutations as an outer product over row chunks that stay in cache, reduced per
 document with `np.minimum.reduceat`. The per-document Python work is `lower()` and `encode()`.
 
+`MinHasher.sign(texts)` also returns each document's shingle *set* (its distinct 32-bit shingle
+hashes, sorted), on which near-dedup confirms candidates by their true Jaccard (`set_jaccard`):
+the signature only proposes. With 32-bit hashes two distinct shingles of a pair collide with
+probability about 2^-32 each, so the set Jaccard equals the shingles' Jaccard except in a
+vanishing fraction of pairs (`tests/test_neardup_minhash.py` compares it with the definition).
+
 `band_hashes(signatures, bands, rows)` turns each band of `rows` values into one 64-bit bucket hash.
 Banding S-curve: P(candidate | Jaccard s) = 1 - (1 - s^rows)^bands (`candidate_probability`).
 """
@@ -121,6 +127,24 @@ def reference_signature(text: str, num_perm: int, seed: int, k: int = 5) -> np.n
 def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     """Estimated Jaccard similarity: the fraction of permutations whose minima agree."""
     return float(np.mean(sig_a == sig_b))
+
+
+def shingle_set_jaccard(text_a: str, text_b: str, k: int = 5) -> float:
+    """True Jaccard of two texts' k-shingle sets, by the definition (slow; for tests and docs)."""
+    sa, sb = (set(shingles(normalize_words(t), k)) for t in (text_a, text_b))
+    return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
+
+
+def set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard of two sorted arrays of distinct values (shingle sets from `MinHasher.sign`)."""
+    if not len(a) or not len(b):
+        return 0.0
+    if len(a) > len(b):
+        a, b = b, a
+    pos = np.searchsorted(b, a)
+    pos[pos == len(b)] = 0
+    inter = int(np.count_nonzero(b[pos] == a))
+    return inter / (len(a) + len(b) - inter)
 
 
 def candidate_probability(s: float, bands: int, rows: int) -> float:
@@ -278,8 +302,23 @@ class MinHasher:
 
         A text without words keeps the all-0xFFFFFFFF signature and has_shingles False.
         """
+        return self._signatures(len(texts), *self.shingle_hashes(texts))
+
+    def sign(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(signatures, has_shingles, offsets int64 [len(texts) + 1], shingle sets uint32): document i's
+        distinct shingle hashes, sorted, are `sets[offsets[i]:offsets[i + 1]]`."""
         doc_idx, x = self.shingle_hashes(texts)
-        sig = np.full((len(texts), self.num_perm), MASK32, dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            keys = np.unique((doc_idx.astype(np.uint64) << np.uint64(32)) | x.astype(np.uint64))
+        docs = (keys >> np.uint64(32)).astype(np.int64)
+        sets = (keys & np.uint64(MASK32)).astype(np.uint32)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(docs, minlength=len(texts)), out=offsets[1:])
+        sigs, has = self._signatures(len(texts), docs, sets)  # the minimum over a set = over its multiset
+        return sigs, has, offsets, sets
+
+    def _signatures(self, n: int, doc_idx: np.ndarray, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        sig = np.full((n, self.num_perm), MASK32, dtype=np.uint32)
         for lo in range(0, len(x), _ROWS_PER_CHUNK):
             hi = min(lo + _ROWS_PER_CHUNK, len(x))
             # (num_perm, shingles) layout: reduceat then runs along contiguous memory.
@@ -289,7 +328,7 @@ class MinHasher:
             seg = np.flatnonzero(np.diff(d, prepend=-1))  # first column of each document in the chunk
             docs = d[seg]
             sig[docs] = np.minimum(sig[docs], np.minimum.reduceat(perm, seg, axis=1).T)
-        has = np.zeros(len(texts), dtype=bool)
+        has = np.zeros(n, dtype=bool)
         has[doc_idx] = True
         return sig, has
 

@@ -1,5 +1,12 @@
-"""C4's corpus-wide dedup: "we discarded all but one of any three-sentence span occurring more than
-once in the data set" (Raffel et al. 2020, §2.2).
+"""C4's corpus-wide dedup, in the two forms C4 is described by:
+
+- `unit="line"` (`Lines`, the recipe's default): what TFDS `c4_utils.remove_duplicate_text` — the
+  code that made the released C4 — does: every line (compared after `strip().lower()`) that occurs
+  more than once in the corpus is kept in one page only, and a page's own repeats of a line go too.
+  TFDS keeps the line in the page whose URL has the smallest MD5; here the smallest (document key,
+  position), as below: another arbitrary but fixed choice.
+- `unit="sentences"` (`SentenceSpans`): the paper's wording, "we discarded all but one of any
+  three-sentence span occurring more than once in the data set" (Raffel et al. 2020, §2.2).
 
 Units are the overlapping windows of `span` consecutive sentences of a document (sentences split
 at terminal punctuation followed by whitespace, and at line ends), compared after lowercasing and
@@ -70,9 +77,30 @@ class SentenceSpans:
         return doc if text == doc.text else doc._replace(text=text)
 
 
-class SpanDedup(RemoveRepeatedUnits):
-    """docs → (docs without repeated `span`-sentence spans, `c4_span_dedup_empty` drops)."""
+class Lines:
+    """Units for `dedup.repeats`: the lines of a text, compared stripped and lowercased (TFDS's
+    `_hash_text(line.strip().lower())`); `aux` is empty (the text itself says where lines are)."""
 
-    def __init__(self, span: int = 3, hash_shards: int = 64, doc_shards: int = 64, label=None):
-        super().__init__(SentenceSpans(span), keep_first=True, empty_reason=REASON_EMPTY, hash_shards=hash_shards,
+    def units(self, text: str):
+        lines = text.split("\n")
+        return hashes_of([line.strip().lower() for line in lines]), np.arange(len(lines), dtype=np.uint32), b""
+
+    def apply(self, doc: Document, aux, removed) -> Optional[Document]:
+        if not removed:
+            return doc
+        text = "\n".join(line for i, line in enumerate(doc.text.split("\n")) if i not in removed)
+        return doc._replace(text=text) if text else None
+
+
+UNITS = ("line", "sentences")
+
+
+class SpanDedup(RemoveRepeatedUnits):
+    """docs → (docs without repeated lines or `span`-sentence spans, `c4_span_dedup_empty` drops)."""
+
+    def __init__(self, span: int = 3, hash_shards: int = 64, doc_shards: int = 64, unit: str = "sentences", label=None):
+        if unit not in UNITS:
+            raise ValueError(f"c4.span_dedup.unit must be one of {UNITS}, got {unit!r}")
+        splitter = Lines() if unit == "line" else SentenceSpans(span)
+        super().__init__(splitter, keep_first=True, empty_reason=REASON_EMPTY, hash_shards=hash_shards,
                          doc_shards=doc_shards, counter="c4_span_dedup", label=label)

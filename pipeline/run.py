@@ -77,7 +77,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
             curated.append(docs)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"])
-    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources)
+    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe)
 
 
 def near_dedup(config: dict, label: str):

@@ -2,13 +2,16 @@
 
 stats.json, per source: docs_in, docs_out, dropped (reason → count), bytes_in, bytes_out, and
 `conserved` (docs_in == docs_out + Σ dropped). A top-level `conserved` is true only if every
-source's is.
+source's is. `recipe` names the recipe the run used (`version.json`: name, version, extends) and
+the SHA-256 of the resolved recipe (after `extends` and every `--set`), so two runs with the same
+name but different overrides are told apart.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -16,8 +19,17 @@ from apache_beam.io.filesystems import FileSystems
 from common import events as ev
 
 
-def summarize(counts: Iterable, sources: Iterable[str]) -> dict:
-    """counts: ((source, kind, reason), (n, nbytes)) pairs → the stats.json document."""
+def recipe_identity(recipe: dict) -> dict:
+    """What stats.json says of the recipe: its name, version, base, and a digest of all its values."""
+    version = recipe.get("version", {})
+    canonical = json.dumps(recipe, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"name": version.get("name"), "version": version.get("version"), "extends": version.get("extends"),
+            "sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest()}
+
+
+def summarize(counts: Iterable, sources: Iterable[str], recipe: Optional[dict] = None) -> dict:
+    """counts: ((source, kind, reason), (n, nbytes)) pairs → the stats.json document; `recipe`
+    (the resolved recipe) is named in it by `recipe_identity`."""
     per = {s: {"docs_in": 0, "docs_out": 0, "dropped": {}, "bytes_in": 0, "bytes_out": 0} for s in sources}
     for (source, kind, reason), (n, nbytes) in counts:
         s = per.setdefault(source, {"docs_in": 0, "docs_out": 0, "dropped": {}, "bytes_in": 0, "bytes_out": 0})
@@ -32,7 +44,10 @@ def summarize(counts: Iterable, sources: Iterable[str]) -> dict:
     for s in per.values():
         s["dropped"] = dict(sorted(s["dropped"].items()))
         s["conserved"] = s["docs_in"] == s["docs_out"] + sum(s["dropped"].values())
-    return {"sources": dict(sorted(per.items())), "conserved": all(s["conserved"] for s in per.values())}
+    out = {"sources": dict(sorted(per.items())), "conserved": all(s["conserved"] for s in per.values())}
+    if recipe is not None:
+        out["recipe"] = recipe_identity(recipe)
+    return out
 
 
 def _write_text(path: str, text: str) -> None:
@@ -51,13 +66,14 @@ def _sum_pairs(pairs):
 class WriteStats(beam.PTransform):
     """events → OUTPUT/stats.json (+ notes from the run) and OUTPUT/quarantine.jsonl."""
 
-    def __init__(self, output: str, sources: List[str], label=None):
+    def __init__(self, output: str, sources: List[str], recipe: Optional[dict] = None, label=None):
         super().__init__(label)
         self.output = output
         self.sources = list(sources)
+        self.recipe = recipe
 
     def expand(self, events):
-        output, sources = self.output, self.sources
+        output, sources, recipe = self.output, self.sources, self.recipe
         (
             events
             | "Key" >> beam.Map(lambda e: ((e.source, e.kind, e.reason), (e.count, e.nbytes)))
@@ -65,7 +81,7 @@ class WriteStats(beam.PTransform):
             | "All" >> beam.combiners.ToList()
             | "WriteStatsJson" >> beam.Map(
                 lambda counts: _write_text(posixpath.join(output, "stats.json"),
-                                           json.dumps(summarize(counts, sources), indent=2, sort_keys=True) + "\n"))
+                                           json.dumps(summarize(counts, sources, recipe), indent=2, sort_keys=True) + "\n"))
         )
         (
             events

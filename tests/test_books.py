@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import apache_beam as beam
+import apache_beam.testing.util
 import pytest
 
 from common.record import Document, make_id, to_row
@@ -172,8 +173,37 @@ def test_boilerplate_shingle_is_skipped_without_reading_its_whole_group():
         for i in range(10 ** 6):
             if i > limit:
                 raise AssertionError("read past max_books + 1")
-            yield f"books/{i:07d}", 100
+            yield f"books/{i:07d}"
 
     assert list(_Pairs(max_books=3).process((7, group(limit=3)))) == []
-    pairs = list(_Pairs(max_books=3).process((7, iter([("books/b", 5), ("books/a", 4), ("books/b", 5)]))))
-    assert pairs == [(("books/a", 4, "books/b", 5), 1)]
+    out = list(_Pairs(max_books=3).process((7, iter(["books/b", "books/a", "books/b"]))))
+    assert [o for o in out if not isinstance(o, beam.pvalue.TaggedOutput)] == [(("books/a", "books/b"), 1)]
+    assert sorted(o.value for o in out if isinstance(o, beam.pvalue.TaggedOutput)) == [("books/a", 1), ("books/b", 1)]
+
+
+def _book_words(name):
+    return strip_gutenberg(decode_book(gzip.open(DATA / "raw" / f"{name}.txt.gz").read())).split()
+
+
+def test_boilerplate_skipped_on_both_sides_of_the_containment():
+    # A: a shared front matter H (in three books: boilerplate once max_books_per_shingle = 2) and
+    # 8,000 words of its own; B: A's own words and 3,000 more. Without H, A lies wholly inside B.
+    # Counting H in A's denominator only would give 8,000 / 10,000 = 0.8 and keep A.
+    front = _book_words("pg39397")[:2000]
+    own = _book_words("pg1013")[:8000]
+    extra = _book_words("pg10089")[:3000]
+    texts = {
+        "books/a": front + own,
+        "books/b": own + extra,
+        "books/c": front + _book_words("pg33956")[:3000],
+        "books/d": front + _book_words("pg10026")[:3000],
+    }
+    docs = [Document(i, "books", " ".join(t), None, {}) for i, t in texts.items()]
+    sa, sb = shingles(docs[0].text), shingles(docs[1].text)
+    hot = shingles(docs[0].text) & shingles(docs[2].text) & shingles(docs[3].text)
+    assert containment(sa, sb) < 0.9 < containment(sa - hot, sb - hot)
+    for max_books, dropped in ((2, ["books/a"]), (1000, [])):
+        with beam.Pipeline(runner="FnApiRunner") as p:
+            kept, events = p | beam.Create(docs) | BookOverlapDedup(max_books_per_shingle=max_books)
+            beam.testing.util.assert_that(kept | beam.Map(lambda d: d.id),
+                                          beam.testing.util.equal_to(sorted(set(texts) - set(dropped))))

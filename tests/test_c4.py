@@ -12,7 +12,7 @@ import apache_beam as beam
 
 from common import events as ev
 from common.record import Document
-from filters.c4_rules import C4Rules, count_sentences
+from filters.c4_rules import BUNDLED_BADWORDS, BadWords, C4AfterDedup, C4Rules, count_sentences, load_badwords
 from pipeline import recipe as recipes
 from pipeline.sources import c4
 from tests.quality_fixtures import C4_FILES, SHARED, WET, boilerplate_pages, c4_records, ccnet_records
@@ -57,9 +57,14 @@ def test_line_rules_on_real_lines():
 
 def test_citation_markers_are_cut_from_lines():
     prose = _prose_lines()
-    marked = [prose[0][:-1] + "[1].", prose[1][:-1] + "[citation needed].", prose[2] + " [edit]"]
-    out = C4Rules()(_doc("\n".join(marked + prose[3:])))
-    assert "[" not in out.text and out.text.split("\n")[0] == prose[0]
+    marked = [prose[0][:-1] + "[1].", prose[1][:-1] + "[citation needed].", prose[2] + " [edit]",
+              prose[3][:-1] + "[Edit]."]
+    out = C4Rules()(_doc("\n".join(marked + prose[4:])))
+    lines = out.text.split("\n")
+    assert lines[:2] == prose[:2]
+    # As TFDS: the line is not re-stripped after the cut ("text. " has no end mark: it goes), and
+    # the markers are case-sensitive ("[Edit]" stays).
+    assert prose[2] not in lines and lines[2] == prose[3][:-1] + "[Edit]."
 
 
 def test_page_rules_with_real_text():
@@ -70,7 +75,8 @@ def test_page_rules_with_real_text():
     code = next(l.strip() for line in gzip.open(SHARED / "benchmarks" / "HumanEval.jsonl.gz", "rt")
                 for l in json.loads(line)["prompt"].split("\n") if "{" in l and len(l.split()) >= 3)
     assert rules(_doc("\n".join(prose + [code + " is an example."]))) == "c4_curly_bracket"
-    assert C4Rules(badwords={"bocce"})(_doc(next(r["text"] for r in c4_records() if "Bocce" in r["text"]))) == "c4_bad_words"
+    assert C4AfterDedup(badwords={"bocce"})(_doc(next(r["text"] for r in c4_records() if "Bocce" in r["text"]))) == "c4_bad_words"
+    assert rules(_doc("\n".join(prose * 4000))) == "c4_page_too_long"  # TFDS: > 1.9e5 characters, before any rule
     assert rules(_doc("Home\nAbout us\nContact")) == "c4_no_lines"
     one_sentence = next(l for l in _prose_lines(50) if count_sentences(l) == 1)
     assert rules(_doc(one_sentence)) == "c4_too_few_sentences"
@@ -150,9 +156,49 @@ def test_unreachable_url_is_one_bad_unit():
 def test_bad_words_match_whole_words_as_c4s_regex_does():
     shirt = next(r["text"] for r in c4_records() if "t-shirt" in r["text"].lower())
     farmer = next(r["text"] for r in c4_records() if "farmer's" in r["text"].lower())
-    assert C4Rules(badwords={"t-shirt"})(_doc(shirt)) == "c4_bad_words"  # an entry with a hyphen
-    assert C4Rules(badwords={"farmer"})(_doc(farmer)) == "c4_bad_words"  # "farmer's": the word is there
+    assert BadWords({"t-shirt"})(shirt)  # an entry with a hyphen
+    assert BadWords({"farmer"})(farmer)  # "farmer's": the word is there
     # A phrase entry must end where a word ends: "w1 w2[:-1]" is not in "w1 w2".
     w1, w2 = re.search(r"\b([a-z]+) ([a-z]{5,})\b", farmer).groups()
-    assert isinstance(C4Rules(badwords={f"{w1} {w2[:-1]}"})(_doc(farmer)), Document)
-    assert C4Rules(badwords={f"{w1} {w2}"})(_doc(farmer)) == "c4_bad_words"
+    assert not BadWords({f"{w1} {w2[:-1]}"})(farmer)
+    assert BadWords({f"{w1} {w2}"})(farmer)
+    assert not BadWords({"Farmer"})(farmer)  # as TFDS: entries as written, text lowercased
+
+
+def test_full_ldnoobw_list_ships_and_the_released_c4_has_none_of_it():
+    words = load_badwords(None)
+    assert len(words) == 377 and {"g-spot", "s&m", "2 girls 1 cup"} <= words  # the list at C4's commit
+    assert (SHARED / "badwords" / "en").read_text(encoding="utf-8") == open(BUNDLED_BADWORDS, encoding="utf-8").read()
+    assert "Creative Commons" in open(BUNDLED_BADWORDS.replace("/en", "/LICENSE"), encoding="utf-8").read()
+    check = C4AfterDedup()
+    for record in c4_records():  # C4 dropped every page with an entry: the released pages have none
+        assert isinstance(check(_doc(record["text"])), Document)
+    # An entry at the start and at the end of a real line, and inside a longer word.
+    prose = _prose_lines(6)
+    entry = "bollocks"
+    assert entry in words
+    start = prose[0][0].lower() + prose[0][1:]
+    assert check(_doc("\n".join([entry.capitalize() + " " + start] + prose[1:]))) == "c4_bad_words"
+    assert check(_doc("\n".join([prose[0][:-1] + " " + entry + "."] + prose[1:]))) == "c4_bad_words"
+    assert check(_doc("\n".join(prose[1:] + [prose[0][:-1] + " " + entry]))) == "c4_bad_words"  # the text's end
+    inside = next(w for w in re.findall(r"[a-z]+", " ".join(r["text"] for r in c4_records()).lower())
+                  if w not in words and any(len(e) >= 4 and e.isalpha() and e in w and e != w for e in words))
+    assert isinstance(check(_doc("\n".join(prose + [f"The word {inside} is fine here."]))), Document)
+
+
+def _book_lines():
+    with gzip.open(SHARED / "books" / "clean" / "pg1013.txt.gz", "rt", encoding="utf-8") as f:
+        return [l.strip() for l in f.read().splitlines()]
+
+
+def test_lines_need_five_words_as_tfds_has_it():
+    lines = _book_lines()
+    three, four, five = (next(l for l in lines if l.endswith(".") and len(l.split()) == n and '"' not in l)
+                         for n in (3, 4, 5))
+    prose = _prose_lines()
+    rules = C4Rules()
+    out = rules(_doc("\n".join([three, four, five] + prose)))
+    assert out.text.split("\n") == [five] + prose
+    assert rules.line_counts["line_too_few_words"] == 2
+    # The released C4 has no line of 3 or 4 words (TFDS _MIN_WORDS_PER_LINE = 5).
+    assert min(len(l.split()) for r in c4_records() for l in r["text"].split("\n")) >= 5

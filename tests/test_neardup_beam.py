@@ -78,8 +78,8 @@ def build_corpus():
         add(f"c4/other{i}", t)
     add("c4/empty", " ... ")
     add("c4/short", "Just four words here.")
-    # The same near pair in another source: kept under per_source scope (LLaMA dedups within
-    # sources), removed under cross_source.
+    # The same near pair in another source: kept under per_source scope (each source against
+    # itself), removed under cross_source.
     add("wikipedia/near0-copy", edit_every(texts[0], 140), source="wikipedia")
     facts = {
         "near": [exact_jaccard(a, b) for a, b in near],
@@ -91,7 +91,9 @@ def build_corpus():
 
 
 def recipe_config(**overrides):
+    """llama's neardup section, turned on (llama-plus's setting), with `overrides`."""
     config = json.loads(RECIPE.read_text())
+    config["enabled"] = True
     config.update(overrides)
     return config
 
@@ -139,7 +141,7 @@ def test_near_copies_removed_half_similar_kept_chain_collapses():
     assert counter(result, "removed") == len(docs) - len(expected)
     assert counter(result, "docs_without_words") == 1
     assert counter(result, "cc_last_round_changed") == 0  # converged within cc_rounds
-    # Banding put a half-similar pair in one bucket; the signature check turned the edge down.
+    # Banding put a half-similar pair in one bucket; the shingle-set check turned the edge down.
     assert counter(result, "edges_rejected") > 0
 
 
@@ -171,13 +173,14 @@ def test_config_is_checked():
 
 def reference_removed(docs, config):
     """The removed ids by the module docstring's definition, without Beam: band buckets, each member
-    linked to the bucket's smallest id when the signatures' Jaccard estimate passes, union-find
+    linked to each smaller member among the bucket's `compare_smallest` smallest ids when the true
+    Jaccard of their shingle sets (by the definition, from the texts) passes, union-find
     components, everything but each component's smallest id removed."""
     cfg = resolve_config(config)
     hasher = mh.MinHasher(cfg["num_perm"], cfg["seed"], cfg["shingle_size"])
     sigs, has = hasher.signatures([d.text for d in docs])
     bands = mh.band_hashes(sigs, cfg["bands"], cfg["rows"])
-    sig_of = {d.id: sigs[i] for i, d in enumerate(docs) if has[i]}
+    text_of = {d.id: d.text for i, d in enumerate(docs) if has[i]}
     buckets = {}
     for i, d in enumerate(docs):
         if has[i]:
@@ -192,12 +195,16 @@ def reference_removed(docs, config):
             x = parent[x]
         return x
 
+    checked = {}
     for members in buckets.values():
-        m = min(members)
-        for v in members:
-            if v != m and mh.jaccard(sig_of[v], sig_of[m]) >= cfg["jaccard_threshold"]:
-                rv, rm = find(v), find(m)
-                parent[max(rv, rm)] = min(rv, rm)
+        members = sorted(set(members))
+        for i, v in enumerate(members):
+            for m in members[:min(i, cfg["compare_smallest"])]:
+                if (v, m) not in checked:
+                    checked[v, m] = mh.shingle_set_jaccard(text_of[v], text_of[m], cfg["shingle_size"])
+                if checked[v, m] >= cfg["jaccard_threshold"]:
+                    rv, rm = find(v), find(m)
+                    parent[max(rv, rm)] = min(rv, rm)
     return {x for x in parent if find(x) != x}
 
 

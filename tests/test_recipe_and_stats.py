@@ -3,7 +3,7 @@ import pytest
 
 from common import events as ev
 from pipeline import recipe
-from pipeline.stats import summarize
+from pipeline.stats import recipe_identity, summarize
 
 
 def test_llama_defaults_and_overrides():
@@ -71,3 +71,13 @@ def test_summary_conserves_or_says_so():
                                      "conserved": True}
     lost = summarize(counts(good + [ev.read("c4", 7)]), ["c4"])  # a document read and never accounted for
     assert not lost["conserved"] and not lost["sources"]["c4"]["conserved"]
+
+
+def test_stats_name_the_recipe_and_tell_overrides_apart():
+    plus = recipe.load("llama-plus")
+    s = summarize([], ["c4"], plus)
+    assert {k: s["recipe"][k] for k in ("name", "version", "extends")} == {
+        "name": "llama-plus", "version": 1, "extends": "llama"}
+    assert recipe_identity(plus) == recipe_identity(recipe.load("llama-plus"))  # same values, same digest
+    assert recipe_identity(plus)["sha256"] != recipe_identity(recipe.load("llama-plus", ["c4.rules.min_words_per_line=3"]))["sha256"]
+    assert "recipe" not in summarize([], ["c4"])

@@ -152,3 +152,49 @@ def test_non_numeric_namespace_is_malformed_xml_not_a_crash(tmp_path):
     docs, events = run_source([dump], tmp_path)
     assert accounting(docs, events) == {"bad_input:malformed_xml": 1}
     assert [json.loads(d["meta"])["title"] for d in docs] == ["First"]
+
+
+def _real_dump_head(pages=4, siteinfo=True, xml_lang=True):
+    """The real enwiki sample's first `pages` pages, closed, optionally without its <siteinfo> and
+    without the root's xml:lang."""
+    xml = bz2.decompress(ENWIKI.read_bytes()).decode("utf-8")
+    end = 0
+    for _ in range(pages):
+        end = xml.index("</page>", end) + len("</page>")
+    head = xml[:end] + "\n</mediawiki>\n"
+    if not siteinfo:
+        head = re.sub(r"<siteinfo>.*?</siteinfo>", "", head, flags=re.S)
+    if not xml_lang:
+        head = head.replace(' xml:lang="en"', "", 1)
+    return head.encode("utf-8")
+
+
+def test_language_from_xml_lang_then_file_name_without_siteinfo():
+    reader = DumpReader(io.BytesIO(_real_dump_head(siteinfo=False)), "dump.xml")
+    pages = list(reader)
+    assert {p.lang for p in pages} == {"en"} and reader.site["lang_from"] == "xml:lang"
+    pages = list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)),
+                            "dewiki-20220601-pages-articles1.xml-p1p297012.bz2"))
+    assert len(pages) == 4 and {p.lang for p in pages} == {"de"}
+    # siteinfo, when there, decides (also that a dump is of no Wikipedia).
+    reader = DumpReader(io.BytesIO(_real_dump_head()), "dewiki-x.xml")
+    assert {p.lang for p in reader} == {"en"} and reader.site["lang_from"] == "siteinfo"
+    with pytest.raises(DumpError) as err:
+        list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)), "pages-articles.xml", True))
+    assert err.value.kind == "unknown_language"
+    # A reader that needs no language (the <ref> URL collector) still gets the pages.
+    pages = list(iter_pages(io.BytesIO(_real_dump_head(siteinfo=False, xml_lang=False)), "pages-articles.xml"))
+    assert len(pages) == 4 and {p.lang for p in pages} == {None}
+
+
+def test_dump_of_unknown_language_is_bad_input_not_every_page_dropped(tmp_path):
+    by_lang = tmp_path / "pages-articles-a.xml"
+    by_lang.write_bytes(_real_dump_head(siteinfo=False))
+    unknown = tmp_path / "pages-articles-b.xml"
+    unknown.write_bytes(_real_dump_head(siteinfo=False, xml_lang=False))
+    docs, events = run_source([by_lang, unknown], tmp_path)
+    drops = accounting(docs, events)
+    assert [(e["reason"], Path(e["path"]).name) for e in events if e["reason"].startswith("bad_input:")] == [
+        ("bad_input:unknown_language", unknown.name)]
+    assert "language_not_kept" not in drops
+    assert docs and {json.loads(d["meta"])["lang"] for d in docs} == {"en"}

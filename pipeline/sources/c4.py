@@ -1,22 +1,32 @@
-"""C4: the released JSON lines, or C4 derived from CommonCrawl WET files by C4's own rules.
+"""C4: the released JSON lines, taken as released, or C4 made from CommonCrawl WET files the way
+TFDS `c4_utils.py` made the released C4.
 
-    files ─ Read (JSON lines: text, url, timestamp|date; or WET conversion records)
-          ─ C4Rules (filters/c4_rules.py; line rules tallied per rule, page drops by reason)
-          ─ SpanDedup (dedup/span_dedup.py: all but one of any repeated three-sentence span)
-          ─ LanguageId (fastText lid, as on the CommonCrawl path)
+    JSON lines (text, url, timestamp|date) ──────────────────────────────────────────┐
+    WET conversion records ─ URLDedup ─ C4Rules ─ SpanDedup ─ C4AfterDedup ─────────┴─ LanguageId
 
-Inputs (`--c4_input`): `*.json`, `*.json.gz`, `*.jsonl[.gz]` (allenai/c4 `en` files; `date` is
-accepted for `timestamp`, as in OLMo's copies) and `*.wet.gz`/`*.warc.gz` (WET/WARC). Recipe:
-`pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
-`meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: the `c4_*` page rules, `c4_span_dedup_empty`,
-`language_*`, and `bad_input:{malformed_json, missing_text, bad_compression, unreadable_file}`.
+- Released JSON (`*.json[.gz]`, `*.jsonl[.gz]`: allenai/c4 `en` files; `date` is accepted for
+  `timestamp`, as in OLMo's copies) already passed C4's steps: the schema is mapped and language
+  id kept, nothing else. `c4.released_json.clean=true` sends them through C4's steps as well.
+- WET/WARC (`*.wet.gz`, `*.warc.gz`): `URLDedup` (TFDS `normalize_url` + `select_newest_page`: one
+  page per normalised URL, the newest `WARC-Date`, ties to the smallest id; `c4_duplicate_url`),
+  `C4Rules` (filters/c4_rules.py: page length, line rules tallied per rule, page drops by reason),
+  `SpanDedup` (dedup/span_dedup.py: by default TFDS's corpus-wide line dedup), `C4AfterDedup`
+  (sentences re-counted on what the dedup left, then the LDNOOBW bad words), language id (fastText
+  lid, as on the CommonCrawl path; C4 used langdetect >= 0.99).
+
+Recipe: `pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
+`meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: `c4_duplicate_url`, the `c4_*`
+page rules of filters/c4_rules.py, `c4_span_dedup_empty`, `language_*`, and
+`bad_input:{malformed_json, missing_text, bad_compression, unreadable_file}`.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
 import os
+import re
 import zlib
 from typing import Iterator, Sequence, Union
 
@@ -26,10 +36,10 @@ from common import events as ev
 from common.events import Event
 from common.record import Document, make_id
 from dedup.span_dedup import SpanDedup
-from filters.c4_rules import LINE_RULES, C4Rules
+from filters.c4_rules import LINE_RULES, C4AfterDedup, C4Rules
 from pipeline import inputs as inp
 from pipeline.recipe import section
-from pipeline.stages import ReadFileOutcomes, flatten
+from pipeline.stages import ApplyFilter, ReadFileOutcomes, flatten
 
 NAME = "c4"
 SAMPLES = ["samples/c4/*.json.gz"]
@@ -103,6 +113,46 @@ class _ApplyC4Rules(beam.DoFn):
             yield result
 
 
+DUPLICATE_URL = "c4_duplicate_url"
+_SCHEME = re.compile(r"https?:\/\/(www\.)?")
+_TRACKING = re.compile(r"\?(utm_|ref|feed).*")
+
+
+def normalize_url(url: str) -> str:
+    """TFDS `normalize_url`: scheme and "www." gone, a "?utm_…"/"?ref…"/"?feed…" tail gone, no
+    trailing "/"."""
+    return _TRACKING.sub("", _SCHEME.sub("", url)).rstrip("/")
+
+
+def _timestamp(doc: Document) -> str:
+    return str(doc.meta.get("warc_date") or doc.meta.get("timestamp") or "")
+
+
+class _NewestPerURL(beam.DoFn):
+    """(normalised URL, [doc fields]) → the newest page (ties: smallest id); the others as drops."""
+
+    def process(self, element):
+        _, group = element
+        docs = [Document._make(fields) for fields in group]
+        newest = max(_timestamp(d) for d in docs)
+        keep = min((d for d in docs if _timestamp(d) == newest), key=lambda d: d.id)
+        yield keep
+        for d in docs:
+            if d is not keep:
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(d.source, DUPLICATE_URL, d.nbytes))
+
+
+class URLDedup(beam.PTransform):
+    """docs → (one doc per normalised URL, `c4_duplicate_url` drops). Pages without a URL pass."""
+
+    def expand(self, docs):
+        out = (docs
+               | "KeyByURL" >> beam.Map(lambda d: (normalize_url(d.url) if d.url else "\x00" + d.id, tuple(d)))
+               | "GroupByURL" >> beam.GroupByKey()
+               | "Newest" >> beam.ParDo(_NewestPerURL()).with_outputs(ev.EVENTS, main="docs"))
+        return out.docs, out[ev.EVENTS]
+
+
 class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None, label=None):
         super().__init__(label)
@@ -115,35 +165,56 @@ class Source(beam.PTransform):
     def expand(self, pbegin):
         from pipeline.sources.commoncrawl import ReadWebArchives, language_filter
 
-        docs_list, events = [], []
+        cfg = self.cfg
+        released, made, events = [], [], []
         if self.json_paths:
             out = (pbegin | "JsonFiles" >> beam.Create(self.json_paths) | "SpreadFiles" >> beam.Reshuffle()
                    | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(NAME, read_c4_file, "c4_read")).with_outputs(
                        ev.EVENTS, main="docs"))
-            docs_list.append(out.docs)
+            (made if cfg["released_json"]["clean"] else released).append(out.docs)
             events.append(out[ev.EVENTS])
         if self.wet_paths:
-            wet = self.cfg.get("wet", {})
+            wet = cfg["wet"]
             docs, e = pbegin | "ReadWET" >> ReadWebArchives(
-                self.wet_paths, NAME, int(wet.get("min_chars", 0)), bool(wet.get("main_content", True)))
-            docs_list.append(docs)
+                self.wet_paths, NAME, int(wet["min_chars"]), bool(wet["main_content"]))
+            made.append(docs)
             events.append(e)
-        if not docs_list:
-            docs_list.append(pbegin | "NoInput" >> beam.Create([]))
-        docs = flatten("AllC4Docs", docs_list)
-        if self.cfg.get("rules", {}).get("enabled", True):
-            rules = {k: v for k, v in self.cfg["rules"].items() if k != "enabled"}
-            out = docs | "C4Rules" >> beam.ParDo(_ApplyC4Rules(rules)).with_outputs(ev.EVENTS, main="docs")
-            docs = out.docs
-            events.append(out[ev.EVENTS])
-        span = self.cfg.get("span_dedup", {})
-        if span.get("enabled", True):
-            docs, e = docs | "SpanDedup" >> SpanDedup(
-                int(span.get("sentences", 3)), int(span.get("hash_shards", 16)), int(span.get("doc_shards", 16)))
-            events.append(e)
-        if self.cfg.get("language", {}).get("enabled", True):
-            docs, e = docs | "LanguageId" >> language_filter(self.recipe, self.cfg)
+        outputs = list(released)
+        if made:
+            docs, steps = self._c4_steps(flatten("ToClean", made))
+            outputs.append(docs)
+            events += steps
+        if not outputs:
+            outputs.append(pbegin | "NoInput" >> beam.Create([]))
+        docs = flatten("AllC4Docs", outputs)
+        if cfg["language"]["enabled"]:
+            docs, e = docs | "LanguageId" >> language_filter(self.recipe, cfg)
             events.append(e)
         if not events:
             events.append(pbegin | "NoEvents" >> beam.Create([]))
         return docs, flatten("C4Events", events)
+
+    def _c4_steps(self, docs):
+        """TFDS's order: URL dedup, the rules, the corpus-wide dedup, the checks after it."""
+        cfg, events = self.cfg, []
+        if cfg["url_dedup"]["enabled"]:
+            docs, e = docs | "URLDedup" >> URLDedup()
+            events.append(e)
+        rules = cfg["rules"]
+        if rules["enabled"]:
+            out = docs | "C4Rules" >> beam.ParDo(_ApplyC4Rules(rules)).with_outputs(ev.EVENTS, main="docs")
+            docs = out.docs
+            events.append(out[ev.EVENTS])
+        span = cfg["span_dedup"]
+        if span["enabled"]:
+            docs, e = docs | "SpanDedup" >> SpanDedup(
+                int(span["sentences"]), int(span["hash_shards"]), int(span["doc_shards"]), span["unit"])
+            events.append(e)
+        if rules["enabled"]:
+            # TFDS re-counts sentences only when it also cleaned (min_num_sentences=0 otherwise).
+            after = {"min_sentences": int(rules["min_sentences"]) if span["enabled"] else 0,
+                     "badwords": rules["badwords"], "badwords_path": rules["badwords_path"]}
+            docs, e = docs | "C4AfterDedup" >> ApplyFilter(
+                functools.partial(C4AfterDedup.from_config, after), share_per_process=True)
+            events.append(e)
+        return docs, events

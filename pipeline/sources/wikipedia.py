@@ -6,13 +6,15 @@
 
 Inputs (`--wikipedia_input`): `*-pages-articles*.xml[.bz2|.gz]` files; each file is read by one
 worker as a stream (Wikimedia splits the big wikis into dozens of `pages-articles<N>` parts,
-which is the parallelism). The language is the dump's (`<siteinfo><dbname>`).
+which is the parallelism). The language is the dump's: `<siteinfo><dbname>` (or `<base>`), else
+the root's `xml:lang`, else the file name's `<lang>wiki-` prefix; a dump with none of them is one
+`bad_input:unknown_language`, not a `language_not_kept` of every page.
 
 Thresholds: `pipeline/recipes/llama/wikipedia.json` (languages, namespaces, min_chars).
 `meta`: title, page_id, lang. `id`: from language and page id; `url`: the article's.
 Drop reasons: `non_article_namespace`, `redirect`, `language_not_kept`, `too_short` (after
 cleaning), and `bad_input:{truncated_dump, malformed_xml, xml_entities_forbidden,
-bad_compression}` (one per file, after the pages before the break, which are kept).
+bad_compression, unknown_language}` (one per file, after the pages before the break, which are kept).
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def page_doc(page: Page) -> Document:
 def read_dump(path: str, stream) -> Iterator[Union[Document, Event]]:
     """Every page of one dump file, then one bad-input event if the file broke off."""
     try:
-        for page in iter_pages(stream):
+        for page in iter_pages(stream, path.split("?")[0], require_language=True):
             yield page_doc(page)
     except DumpError as e:
         yield ev.bad_input(SOURCE, e.kind, path, e.detail)

@@ -12,15 +12,20 @@ Public API (also used outside the Wikipedia source, e.g. to collect `<ref>` URLs
   gzip or plain XML (sniffed from its first bytes, not the file name). Memory stays flat: each
   page's elements are freed once it is yielded.
 - `Page.lang` is the dump's language, from `<siteinfo><dbname>` (`enwiki` → `en`, `zh_yuewiki`
-  → `zh-yue`), else from `<base>`'s host; `None` for a dump of no Wikipedia.
+  → `zh-yue`), else from `<base>`'s host; `None` for a dump of no Wikipedia. A dump whose
+  `<siteinfo>` names neither (or that has none) says its language by the root's `xml:lang`, else
+  by its file name's `<lang>wiki-` prefix (`iter_pages(stream, name)`); with none of them, a
+  reader asked to `require_language` raises `DumpError("unknown_language")` at the first page
+  instead of guessing (the others leave `lang` None: collecting `<ref>` URLs needs no language).
   `Page.ns` is the namespace number (0 = articles); `Page.redirect` the redirect target or None.
 - `dump_language(dbname, base=None)`: that mapping, on its own.
-- `DumpReader(stream)`: the same iteration, plus `.site` (dbname, lang, base, namespaces
-  {number: local name}) filled once `<siteinfo>` has been read.
+- `DumpReader(stream, name=None, require_language=False)`: the same iteration, plus `.site` (dbname, lang, base, namespaces
+  {number: local name}, xml_lang, lang_from: where the language came from) filled once
+  `<siteinfo>` has been read.
 - Errors: after the pages read so far, the generator raises `DumpError(kind, detail)` with
   kind `truncated_dump` (stream or XML ends early), `malformed_xml` (includes bytes that are not in
   the declared encoding), `xml_entities_forbidden` (any entity declaration: the input is never
-  expanded, so an entity-expansion bomb costs nothing) or `bad_compression`. Callers count the
+  expanded, so an entity-expansion bomb costs nothing), `bad_compression` or `unknown_language`. Callers count the
   pages they got and report the error as one bad input.
 - Encodings: whatever the XML declaration says (UTF-8 when none), decoded by the XML parser.
 """
@@ -55,6 +60,8 @@ class DumpError(Exception):
 
 _DBNAME = re.compile(r"^([a-z0-9_]+?)wiki$")
 _BASE_HOST = re.compile(r"^https?://([a-z0-9-]+)\.wikipedia\.org/")
+_FILE_NAME = re.compile(r"^([a-z0-9_]+?)wiki-")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def dump_language(dbname: Optional[str], base: Optional[str] = None) -> Optional[str]:
@@ -90,10 +97,19 @@ def _child_text(elem, name: str) -> Optional[str]:
     return None
 
 
+def file_name_language(name: Optional[str]) -> Optional[str]:
+    """`dewiki-20220601-pages-articles1.xml.bz2` → `de` (`zh_yuewiki-…` → `zh-yue`); else None."""
+    m = _FILE_NAME.match((name or "").rsplit("/", 1)[-1])
+    return m.group(1).replace("_", "-") if m else None
+
+
 class DumpReader:
-    def __init__(self, stream: IO[bytes]):
+    def __init__(self, stream: IO[bytes], name: Optional[str] = None, require_language: bool = False):
         self.stream = stream
-        self.site: Dict = {"dbname": None, "lang": None, "base": None, "namespaces": {}}
+        self.name = name
+        self.require_language = require_language
+        self.site: Dict = {"dbname": None, "lang": None, "base": None, "namespaces": {}, "xml_lang": None,
+                           "lang_from": None}
 
     def __iter__(self) -> Iterator[Page]:
         try:
@@ -118,6 +134,7 @@ class DumpReader:
             if event == "start":
                 if root is None:
                     root = elem
+                    self.site["xml_lang"] = (elem.get(XML_LANG) or "").strip().lower() or None
                 depth += 1
                 continue
             depth -= 1
@@ -126,6 +143,8 @@ class DumpReader:
                 self._read_siteinfo(elem)
                 root.clear()
             elif name == "page" and depth == 1:
+                if self.site["lang_from"] is None:
+                    self._fall_back_language()
                 yield self._page(elem)
                 root.clear()  # frees the page just yielded: memory stays flat
 
@@ -133,10 +152,24 @@ class DumpReader:
         self.site["dbname"] = _child_text(elem, "dbname")
         self.site["base"] = _child_text(elem, "base")
         self.site["lang"] = dump_language(self.site["dbname"], self.site["base"])
+        if self.site["dbname"] or self.site["base"]:  # siteinfo decides, also "not a Wikipedia"
+            self.site["lang_from"] = "siteinfo"
         for child in elem:
             if _local(child.tag) == "namespaces":
                 for ns in child:
                     self.site["namespaces"][_number(ns.get("key"), "namespace key")] = ns.text or ""
+
+    def _fall_back_language(self) -> None:
+        """No `<siteinfo>` language: the root's `xml:lang`, else the file name; else None, or an
+        error if the caller requires a language."""
+        for where, lang in (("xml:lang", self.site["xml_lang"]), ("file name", file_name_language(self.name))):
+            if lang:
+                self.site["lang"], self.site["lang_from"] = lang, where
+                return
+        self.site["lang_from"] = "none"
+        if self.require_language:
+            raise DumpError("unknown_language", "no <siteinfo> dbname/base, no xml:lang on the root, and the file "
+                            f"name {self.name!r} has no '<lang>wiki-' prefix")
 
     def _page(self, elem) -> Page:
         title = _child_text(elem, "title") or ""
@@ -153,6 +186,7 @@ class DumpReader:
         return Page(page_id, title, ns, redirect, text, self.site["lang"])
 
 
-def iter_pages(binary_stream: IO[bytes]) -> Iterator[Page]:
-    """The pages of a dump, in order; raises `DumpError` after the last good page on bad input."""
-    return iter(DumpReader(binary_stream))
+def iter_pages(binary_stream: IO[bytes], name: Optional[str] = None, require_language: bool = False) -> Iterator[Page]:
+    """The pages of a dump, in order; raises `DumpError` after the last good page on bad input.
+    `name`: the dump's file name, the last resort for its language."""
+    return iter(DumpReader(binary_stream, name, require_language))
