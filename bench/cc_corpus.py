@@ -2,7 +2,10 @@
 
 Body lines are new combinations of real sentences (C4 pages and Gutenberg books), so most body
 lines are unique, as on the web; each page also carries its site's menu and footer lines, which
-repeat across the site's pages, as web boilerplate does. Deterministic (seeded).
+repeat across the site's pages, as web boilerplate does. With `sidebar=True` each site also has a
+sidebar of link titles and a blurb (real sentence fragments) on every page and shorter bodies, so
+that about half of the characters are site-repeated boilerplate, as on crawled pages with their
+navigation. Deterministic (seeded).
 """
 from __future__ import annotations
 
@@ -43,7 +46,13 @@ def site_boilerplate(rng: random.Random, site: int):
     return menu, footer
 
 
-def build(out_dir: str, megabytes: float = 20.0, files: int = 8, seed: int = 0) -> list:
+def site_sidebar(pool, site: int):
+    rng = random.Random(10_000 + site)
+    links = [" ".join(rng.choice(pool).split()[: rng.randint(3, 7)]) for _ in range(40)]
+    return ["Recent posts"] + links + ["About this site"] + rng.sample(pool, 4)
+
+
+def build(out_dir: str, megabytes: float = 20.0, files: int = 8, seed: int = 0, sidebar: bool = False) -> list:
     rng = random.Random(seed)
     pool = sentences()
     target = int(megabytes * 1_000_000)
@@ -52,8 +61,10 @@ def build(out_dir: str, megabytes: float = 20.0, files: int = 8, seed: int = 0) 
     while size < target:
         site = rng.randrange(400)
         menu, footer = site_boilerplate(random.Random(site), site)
-        body = [" ".join(rng.sample(pool, rng.randint(2, 5))) for _ in range(rng.randint(8, 30))]
-        text = "\n".join(menu + [f"Posted on {rng.randint(1, 28)} March 2023"] + body + footer)
+        lines = rng.randint(2, 8) if sidebar else rng.randint(8, 30)
+        body = [" ".join(rng.sample(pool, rng.randint(2, 5))) for _ in range(lines)]
+        side = site_sidebar(pool, site) if sidebar else []
+        text = "\n".join(menu + [f"Posted on {rng.randint(1, 28)} March 2023"] + body + side + footer)
         pages.append((f"https://site{site}.example.com/page/{n}", text))
         size += len(text.encode("utf-8"))
         n += 1

@@ -44,6 +44,7 @@ from common import fetch
 from common.record import Document
 from filters import perplexity as ppl
 from filters import wikiref
+from filters.bloom import Bloom
 from filters.lm_train import train_reference_lm
 from pipeline.inputs import expand as expand_inputs
 from pipeline.stages import Counters
@@ -143,7 +144,7 @@ class _DumpPass(beam.DoFn):
 
         try:
             with open_binary(path) as stream:
-                for page in iter_pages(stream):
+                for page in iter_pages(stream, posixpath.basename(path.split("?")[0])):
                     if page.ns != 0 or page.redirect is not None:
                         continue
                     if self.want_refs:
@@ -307,23 +308,55 @@ def _classifier_example(doc: Document, folds: int, max_chars: int):
     return (sort_key(doc.id, "wikiref"), fold_of(doc.id, folds), doc.text[:max_chars])
 
 
-class _SplitCited(beam.DoFn):
-    """(url key, {refs, docs}) → docs cited by Wikipedia (main) and the others (tagged 'uncited')."""
+class _BloomOfKeys(beam.CombineFn):
+    """URL keys → one Bloom filter of them (bits OR-merged across bundles)."""
+
+    def __init__(self, bits: int, hashes: int):
+        self.bits = bits
+        self.hashes = hashes
+
+    def create_accumulator(self):
+        return Bloom(self.bits, self.hashes)
+
+    def add_input(self, bloom, key):
+        bloom.add(key)
+        return bloom
+
+    def merge_accumulators(self, blooms):
+        blooms = iter(blooms)
+        first = next(blooms)
+        for other in blooms:
+            first.merge(other)
+        return first
+
+    def extract_output(self, bloom):
+        return bloom
+
+
+class _KeyAndExample(beam.DoFn):
+    """doc → every page's classifier example (main: negative candidates), and on `maybe_cited`
+    (url key, example) for the pages whose key may be cited (the Bloom filter lets through the
+    cited ones and ~1% of the rest; the exact join settles them). The URL is normalised once."""
+
+    MAYBE_CITED = "maybe_cited"
 
     def __init__(self, folds: int, max_chars: int):
         self.folds = folds
         self.max_chars = max_chars
 
-    def process(self, element):
-        _, grouped = element
-        cited = bool(list(grouped["refs"]))
-        for doc in grouped["docs"]:
-            example = _classifier_example(doc, self.folds, self.max_chars)
-            if cited:
-                beam.metrics.Metrics.counter(NAMESPACE, "wikiref_cited_docs").inc()
-                yield example
-            else:
-                yield beam.pvalue.TaggedOutput("uncited", example)
+    def process(self, doc: Document, bloom):
+        example = _classifier_example(doc, self.folds, self.max_chars)
+        yield example
+        key = wikiref.normalize_url(doc.url) if doc.url else None
+        if key and key in bloom:
+            yield beam.pvalue.TaggedOutput(self.MAYBE_CITED, (key, example))
+
+
+def _cited_examples(element):
+    """(url key, {refs, examples}) → the examples of pages at a URL that Wikipedia cites."""
+    _, grouped = element
+    if list(grouped["refs"]):
+        yield from grouped["examples"]
 
 
 class _FetchCited(beam.DoFn):
@@ -382,7 +415,9 @@ class _TrainWikiref(beam.DoFn):
         cfg = self.cfg
         folds = int(cfg["folds"])
         found = list(cited) + list(fetched) + list(self.given_texts)
-        positives, negatives = wikiref.balanced(found, list(uncited), int(cfg["max_positives"]))
+        cited_keys = {key for key, _, _ in cited}  # the negatives are sampled from every page
+        uncited = [e for e in uncited if e[0] not in cited_keys]
+        positives, negatives = wikiref.balanced(found, uncited, int(cfg["max_positives"]))
         note = {"cited_pages": len(cited), "fetched_pages": len(fetched), "cited_texts": len(self.given_texts),
                 "positives": len(positives), "negatives": len(negatives), "folds": folds,
                 "min_positives": int(cfg["min_positives"]), "min_auc": float(cfg["min_auc"]),
@@ -559,16 +594,21 @@ class CCNetQuality(beam.PTransform):
         w = self.cfg["wikiref"]
         if w["model"]:
             return p | "GivenClassifier" >> beam.Create([given_classifier(w)])
-        folds, max_chars = int(w["folds"]), int(w["max_chars"])
-        with_url = scored | "KeyByUrl" >> beam.FlatMap(
-            lambda d: [(k, d)] if (k := wikiref.normalize_url(d.url or "")) else [])
-        no_url = scored | "NoUrl" >> beam.Filter(lambda d: not wikiref.normalize_url(d.url or ""))
-        split = ({"refs": refs | "RefKeys" >> beam.Map(lambda kv: (kv[0], 1)) | "DistinctRefs" >> beam.Distinct(), "docs": with_url}
-                 | "JoinCited" >> beam.CoGroupByKey()
-                 | "SplitCited" >> beam.ParDo(_SplitCited(folds, max_chars)).with_outputs("uncited", main="cited"))
-        uncited = (split.uncited, no_url | "NoUrlExample" >> beam.Map(_classifier_example, folds, max_chars)) | "Uncited" >> beam.Flatten()
-        cited = _sample(split.cited, "CitedSample", int(w["max_positives"]))
-        negatives = _sample(uncited, "NegativeSample", int(w["max_positives"]))
+        folds, max_chars, wanted = int(w["folds"]), int(w["max_chars"]), int(w["max_positives"])
+        # Pages do not cross the shuffle whole: a Bloom filter of the cited URL keys (a side input
+        # built from the dumps) picks the few pages that may be cited, and only their examples meet
+        # the <ref> keys in the exact join; negatives are a sample of every page's example.
+        ref_keys = refs | "RefKeys" >> beam.Map(lambda kv: kv[0]) | "DistinctRefs" >> beam.Distinct()
+        bloom = ref_keys | "BloomOfRefs" >> beam.CombineGlobally(
+            _BloomOfKeys(int(w["bloom_bits"]), int(w["bloom_hashes"])))
+        examples = scored | "Examples" >> beam.ParDo(_KeyAndExample(folds, max_chars), beam.pvalue.AsSingleton(bloom)
+                                                     ).with_outputs(_KeyAndExample.MAYBE_CITED, main="all")
+        cited = _sample({"refs": ref_keys | "RefKeyed" >> beam.Map(lambda k: (k, 1)),
+                         "examples": examples[_KeyAndExample.MAYBE_CITED]}
+                        | "JoinCited" >> beam.CoGroupByKey()
+                        | "CitedExamples" >> beam.FlatMap(_cited_examples), "CitedSample", wanted)
+        # Twice as many as needed: the cited pages among them are left out when training.
+        negatives = _sample(examples.all, "NegativeSample", 2 * wanted)
         fcfg = w["fetch_cited"]
         if fcfg["enabled"] and self.dumps:
             fetched = (cited_to_fetch(refs, int(fcfg["max_pages"]))
