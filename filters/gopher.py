@@ -295,8 +295,8 @@ class GopherRules:
     def from_config(cls, cfg: dict) -> "GopherRules":
         q, r = cfg["quality"], cfg["repetition"]
         return cls(quality=q["enabled"], repetition=r["enabled"],
-                   **{k: v for k, v in q.items() if k not in ("enabled", "_doc")},
-                   **{k: v for k, v in r.items() if k not in ("enabled", "_doc")})
+                   **{k: v for k, v in q.items() if k != "enabled" and not k.startswith("_")},
+                   **{k: v for k, v in r.items() if k != "enabled" and not k.startswith("_")})
 
     def reason(self, s: GopherStats) -> Optional[str]:
         if self.repetition:
