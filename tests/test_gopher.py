@@ -118,3 +118,18 @@ def test_thresholds_come_from_the_recipe():
     assert GopherRules.from_config(looser).reason(s) == "gopher_top_ngram:2"
     with pytest.raises(ValueError, match="n=\\['11'\\]"):
         GopherRules(dup_n_grams={"11": 0.1})
+
+
+def test_fast_ngram_shares_equal_the_plain_scan():
+    from filters.gopher import ngram_shares, ngram_shares_plain
+
+    for _, text in real_pages():
+        tokens = words(text)
+        assert ngram_shares(tokens, len(text)) == ngram_shares_plain(tokens, len(text))
+    # Tiny alphabets force ties, overlapping repeats and jumps over repeats.
+    import random
+
+    rnd = random.Random(17)
+    for _ in range(2000):
+        tokens = [rnd.choice(("a", "b", "cc")) for _ in range(rnd.randint(0, 40))]
+        assert ngram_shares(tokens, 100) == ngram_shares_plain(tokens, 100), tokens
