@@ -30,7 +30,7 @@ def real_pages() -> Tuple[Tuple[str, str], ...]:
     with open(TRAFILATURA_WARC, "rb") as f:
         for rec in iter_records(f):
             if isinstance(rec, Record) and is_document(rec):
-                text, _ = record_text(rec)
+                text = record_text(rec)[0]
                 if text:
                     pages.append(("traf:" + rec.headers["WARC-Target-URI"], text))
     return tuple(pages)
