@@ -56,7 +56,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
     Parquet sink, the stats; with --write_rejects, the rule stages' drops under OUT/rejects/."""
     output = opts.output
     models_dir = opts.models_dir or posixpath.join(output, "models")
-    if getattr(opts, "write_rejects", False):
+    if opts.write_rejects:
         collect_rejects(p)
     docs_by_source: Dict[str, beam.PCollection] = {}
     events = []
