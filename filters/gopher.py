@@ -35,7 +35,7 @@ Quality:
 Words: datatrove splits English with spaCy's tokenizer (~0.4 MB/s here); `words(text)` is one
 regular expression shaped like it (punctuation split off as tokens, "'s"/"'re" clitics apart,
 URLs and e-mail addresses whole, "3.5", "9:00", "U.S" kept). On 291 real pages of ../shared/data
-its token count is within 0.4% of spaCy's at the median (tests/test_gopher.py holds the figures).
+its token count is within 0.2% of spaCy's at the median (tests/test_gopher.py holds the figures).
 "Punctuation only" is by Unicode category (P*, Sm, Sc, Sk and controls) instead of datatrove's
 hand-made table: "‘" or "€" count as punctuation here, a word there.
 """
