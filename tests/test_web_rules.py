@@ -134,3 +134,16 @@ def test_stage_scrubs_pii_counted_per_source(tmp_path):
     rows = duckdb.sql(f"SELECT source, sum(pii_email), string_agg(text, ' ') FROM '{tmp_path}/*/*.parquet' GROUP BY ALL").fetchall()
     assert {s: n for s, n, _ in rows} == want
     assert all("@parliament.uk" not in text and "email@example.com" in text for _, _, text in rows)
+
+
+def test_odd_pages_are_kept_or_dropped_never_a_crash():
+    from pipeline.stages import Drop
+
+    rules = web_rules.WebRules(PLUS, "commoncrawl")
+    odd = ["", "\n\n\n", "...", "#", "a", "\x00\x01\x02 \ufffd", "é" * 10_000, "word " * 200_000,
+           "::::1.2.3.4::" * 50, "x@y" * 1000, "\u202e\u200b" + real_pages()[0][1]]
+    for text in odd:
+        out = rules(Document("commoncrawl/x", "commoncrawl", text, None, {}))
+        assert isinstance(out, (Document, Drop))
+        meta = (out.doc if isinstance(out, Drop) else out).meta
+        assert meta["rules_decision"] in ("keep", "drop") and "gopher_word_count" in meta
