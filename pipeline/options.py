@@ -29,5 +29,8 @@ class LlamaDataOptions(PipelineOptions):
         parser.add_argument("--target_tokens", type=int, default=None,
                             help="Training token budget for mixture.json. Default: the total at which CommonCrawl's "
                                  "planned epochs equal Table 1's.")
+        parser.add_argument("--write_rejects", action="store_true", default=False,
+                            help="Also write the documents the rule stages dropped, with their reason (and, in "
+                                 "llama-plus, their signals), to OUTPUT/rejects/<source>/*.parquet.")
         parser.add_argument("--models_dir", default=None,
                             help="Where models trained by the run go (KenLM, wikiref classifier). Default: OUTPUT/models.")

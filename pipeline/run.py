@@ -19,9 +19,11 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipeline import recipe as recipes
 from pipeline.options import STAGES, LlamaDataOptions
+from common.record import META_COLUMNS, Column
+from pipeline import web_rules
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
-from pipeline.stages import flatten
+from pipeline.stages import REJECT_REASON, collect_rejects, collected_rejects, flatten
 from pipeline.stats import WriteStats
 
 log = logging.getLogger("pipeline")
@@ -50,9 +52,12 @@ def _clear(directory: str) -> None:
 
 
 def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> None:
-    """The curation graph: every source's composite, near-dedup, the Parquet sink, the stats."""
+    """The curation graph: every source's composite, the web rules (llama-plus), near-dedup, the
+    Parquet sink, the stats; with --write_rejects, the rule stages' drops under OUT/rejects/."""
     output = opts.output
     models_dir = opts.models_dir or posixpath.join(output, "models")
+    if opts.write_rejects:
+        collect_rejects(p)
     docs_by_source: Dict[str, beam.PCollection] = {}
     events = []
     for name in sources:
@@ -61,8 +66,11 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
         if name == "commoncrawl":
             kwargs["quality"] = quality_stage(recipe, models_dir, opts)
         docs, e = p | f"Source:{name}" >> module.Source(source_inputs(opts, name), recipe, opts, **kwargs)
-        docs_by_source[name] = docs
         events.append(e)
+        if web_rules.enabled_for(recipe, name):
+            docs, e = docs | web_rules.web_rules_stage(recipe, name)
+            events.append(e)
+        docs_by_source[name] = docs
     curated = []
     near = recipe.get("neardup", {})
     if near.get("enabled", True) and near.get("scope", "per_source") == "cross_source":
@@ -75,9 +83,24 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
                 docs, e = docs | f"NearDedup:{name}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
+    columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
-        posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"])
+        posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
     flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe)
+    rejected = collected_rejects(p)
+    if rejected:
+        # Its `written` events are not accounts: these documents are already counted as drops.
+        # Only the run's sources: the CommonCrawl quality stage may read Wikipedia for its own models.
+        _ = (flatten("AllRejects", rejected)
+             | "RejectsOfRunSources" >> beam.Filter(lambda d, names: d.source in names, frozenset(sources))
+             | "WriteRejects" >> WriteCurated(
+            posixpath.join(output, "rejects"), recipe["sink"]["target_shard_bytes"],
+            columns + [Column(REJECT_REASON, "string", in_meta=False)]))
+
+
+def sink_columns(recipe: dict) -> List[Column]:
+    """Typed Parquet columns: the common meta fields, then the enabled rules' signals."""
+    return list(META_COLUMNS) + web_rules.signal_columns(recipe)
 
 
 def near_dedup(config: dict, label: str):
@@ -100,6 +123,7 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
     sources = selected_sources(opts)
     for name in sources:
         _clear(posixpath.join(opts.output, "curated", name))
+        _clear(posixpath.join(opts.output, "rejects", name))
     options = PipelineOptions(pipeline_args)
     options.view_as(SetupOptions).save_main_session = False
     with beam.Pipeline(options=options) as p:

@@ -1,13 +1,21 @@
 """Thin Beam wrappers that run plain per-document filters and keep the books.
 
-A *filter* is any callable `doc -> Document | str`: it returns the (possibly rewritten) document
-to keep it, or a reason string to drop it. `ApplyFilter` runs one over a PCollection, counts
-each reason with `beam.metrics`, and emits a drop `Event` for every removed document, so the
-stage's output is `(docs, events)`.
+A *filter* is any callable `doc -> Document | str | Drop`: it returns the (possibly rewritten)
+document to keep it, or a reason string to drop it (or `Drop(reason, doc)`: dropped, with the
+document as the rejects file should show it, e.g. with its measured signals). `ApplyFilter` runs
+one over a PCollection, counts each reason with `beam.metrics`, and emits a drop `Event` for
+every removed document, so the stage's output is `(docs, events)`. A filter with a `tallies`
+dict (name → count) has it drained into counters of the same names after each document
+(the counts set back to 0).
+
+Rejects (`--write_rejects`): `collect_rejects(pipeline)` before the graph is built makes every
+`ApplyFilter` of that pipeline also emit its dropped documents, each with `meta["reason"]`; the
+run writes `collected_rejects(pipeline)` beside the curated output.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import weakref
+from typing import Callable, Iterable, NamedTuple
 
 import apache_beam as beam
 from apache_beam.utils import shared
@@ -15,7 +23,40 @@ from apache_beam.utils import shared
 from common import events as ev
 from common.record import Document
 
-Filter = Callable[[Document], "Document | str"]
+Filter = Callable[[Document], "Document | str | Drop"]
+REJECTS = "rejects"
+REJECT_REASON = "reason"  # the meta key (and rejects column) naming why a document was dropped
+
+
+class Drop(NamedTuple):
+    reason: str
+    doc: Document  # the document as dropped, for the rejects file
+
+
+_REJECT_COLLECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def collect_rejects(pipeline) -> None:
+    """From now on, every ApplyFilter built in `pipeline` also emits its dropped documents."""
+    _REJECT_COLLECTORS[pipeline] = []
+
+
+def add_rejects(pipeline, rejected) -> None:
+    """Register a PCollection of rejected documents (meta["reason"] set), when collecting."""
+    if pipeline in _REJECT_COLLECTORS:
+        _REJECT_COLLECTORS[pipeline].append(rejected)
+
+
+def collecting_rejects(pipeline) -> bool:
+    return pipeline in _REJECT_COLLECTORS
+
+
+def collected_rejects(pipeline) -> list:
+    return list(_REJECT_COLLECTORS.get(pipeline, ()))
+
+
+def rejected(reason: str, doc: Document) -> Document:
+    return doc.with_meta(**{REJECT_REASON: reason})
 
 
 class Counters:
@@ -34,11 +75,13 @@ class Counters:
 
 
 class _FilterDoFn(beam.DoFn):
-    def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None):
+    def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None, rejects=False):
         self.namespace = namespace
         self.make_filter = make_filter
         self.shared_handle = shared_handle
+        self.rejects = rejects
         self.fn = None
+        self.tallies = None
         self.counters = Counters(namespace)
 
     def setup(self):
@@ -47,12 +90,21 @@ class _FilterDoFn(beam.DoFn):
             self.fn = self.shared_handle.acquire(self.make_filter)
         else:
             self.fn = self.make_filter()
+        self.tallies = getattr(self.fn, "tallies", None)
 
     def process(self, doc: Document):
         result = self.fn(doc)
-        if isinstance(result, str):
-            self.counters.inc("drop:" + result)
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
+        if self.tallies:
+            for name, n in self.tallies.items():
+                if n:
+                    self.counters.inc(name, n)
+                    self.tallies[name] = 0
+        if isinstance(result, (str, Drop)):
+            reason, dropped = (result, doc) if isinstance(result, str) else result
+            self.counters.inc("drop:" + reason)
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, reason, doc.nbytes))
+            if self.rejects:
+                yield beam.pvalue.TaggedOutput(REJECTS, rejected(reason, dropped))
         else:
             self.counters.inc("kept")
             yield result
@@ -69,7 +121,11 @@ class ApplyFilter(beam.PTransform):
     def expand(self, docs):
         handle = shared.Shared() if self.share else None
         namespace = self.label or "filter"
-        out = docs | beam.ParDo(_FilterDoFn(namespace, self.make_filter, handle)).with_outputs(ev.EVENTS, main="docs")
+        rejects = collecting_rejects(docs.pipeline)
+        tags = (ev.EVENTS, REJECTS) if rejects else (ev.EVENTS,)
+        out = docs | beam.ParDo(_FilterDoFn(namespace, self.make_filter, handle, rejects)).with_outputs(*tags, main="docs")
+        if rejects:
+            add_rejects(docs.pipeline, out[REJECTS])
         return out.docs, out[ev.EVENTS]
 
 
