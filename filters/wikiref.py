@@ -50,6 +50,11 @@ def extract_ref_urls(wikitext: str) -> List[str]:
     return urls
 
 
+# A URL with nothing to decode, sort or drop: host and a path of characters `quote` keeps as they
+# are. Most crawled URLs are like this; they skip urlsplit and the percent round trip (same key).
+_SIMPLE_URL = re.compile(r"(?i:https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9/:@!$&'()*+,;=._~-]*)?")
+
+
 def normalize_url(url: str) -> Optional[str]:
     """A key under which the same page cited and crawled meet.
 
@@ -61,6 +66,16 @@ def normalize_url(url: str) -> Optional[str]:
     archived = _ARCHIVED.match(url)
     if archived:  # a Wayback Machine copy cites the page it archived
         url = archived.group(1)
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple:
+        host = simple.group(1).lower().rstrip(".")
+        if host.startswith("www."):
+            host = host[4:]
+        if host:
+            path = simple.group(2) or ""
+            if "//" in path:
+                path = re.sub(r"/{2,}", "/", path)
+            return host + path.rstrip("/")
     try:
         parts = urlsplit(url)
     except ValueError:

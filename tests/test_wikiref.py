@@ -34,6 +34,22 @@ def test_url_normalisation():
     assert n("ftp://example.com/x") is None and n("not a url") is None and n("") is None
 
 
+def test_fast_path_url_keys_equal_the_full_normalisation():
+    from tests.real_pages import real_pages
+
+    urls = [u for p in wiki_pages() for u in wikiref.extract_ref_urls(p.text)] + [p.url for p in real_pages()]
+    urls += ["https://www.Example.COM.//a//b/", "http://www./x", "https://EXAMPLE.org", "https://a.b/c:d@e!f"]
+    assert sum(1 for u in urls if wikiref._SIMPLE_URL.fullmatch(u.strip())) > len(urls) / 3
+    saved = wikiref._SIMPLE_URL
+    try:
+        fast = [wikiref.normalize_url(u) for u in urls]
+        wikiref._SIMPLE_URL = __import__("re").compile(r"(?!)")  # never matches: the full path only
+        full = [wikiref.normalize_url(u) for u in urls]
+    finally:
+        wikiref._SIMPLE_URL = saved
+    assert fast == full
+
+
 def test_classifier_scores_wikipedia_like_pages_above_boilerplate(tmp_path):
     wiki = list(wiki_texts())
     web = [r["text"] for r in c4_records()]
