@@ -70,8 +70,12 @@ def tokenize_stage(out_dir: str, recipe: dict, pipeline_args: List[str]) -> None
              {"source": e.source, "path": e.path, "reason": e.reason, "detail": e.detail}, sort_keys=True))
          | "WriteQuarantine" >> beam.io.WriteToText(shards.join(out_dir, QUARANTINE_REL), shard_name_template=""))
     counters = p.result.metrics().query(beam.metrics.MetricsFilter().with_namespace(NAMESPACE))["counters"]
-    for c in sorted(counters, key=lambda c: c.key.metric.name):
-        logging.info("tokenize %s = %s", c.key.metric.name, c.committed)
+    per_source: Dict[str, Dict[str, int]] = {}
+    for c in counters:  # "<source>:<what>" counters → one line per source
+        source, _, what = c.key.metric.name.rpartition(":")
+        per_source.setdefault(source or "all", {})[what] = c.committed
+    for source in sorted(per_source):
+        logging.info("tokenize %s: %s", source, ", ".join(f"{v:,} {k}" for k, v in sorted(per_source[source].items())))
 
 
 def shard_lists(out_dir: str) -> Dict[str, List[Dict]]:
