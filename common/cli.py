@@ -47,9 +47,18 @@ def _exit_now(code: int, line: str) -> None:
         os._exit(code)  # not sys.exit: non-daemon worker threads must not keep the process alive
 
 
+_interrupted = threading.Event()
+
+
+def interrupted() -> bool:
+    """Ctrl-C was pressed (the exception on its way up may be a library's wrapper of it)."""
+    return _interrupted.is_set()
+
+
 def _on_sigint(signum, frame):
     # First Ctrl-C: unwind the main thread (temporary files are cleaned by their writers), with a
     # watchdog in case something swallows the interrupt or blocks; second Ctrl-C: leave at once.
+    _interrupted.set()
     signal.signal(signal.SIGINT, lambda *_: _exit_now(EXIT_INTERRUPTED, INTERRUPTED))
     timer = threading.Timer(GRACE_S, _exit_now, (EXIT_INTERRUPTED, INTERRUPTED))
     timer.daemon = True
@@ -69,7 +78,10 @@ def guarded(main: Callable[[List[str]], int], argv: List[str], prog: str) -> Non
         if debug:
             traceback.print_exc()
         _exit_now(EXIT_USAGE, f"{prog}: error: {e}")
-    except KeyboardInterrupt:
+    except BaseException:
+        # Whatever the interrupt became on its way up (a library may wrap it in its own error).
+        if not _interrupted.is_set() and not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            raise
         if debug:
             traceback.print_exc()
         _exit_now(EXIT_INTERRUPTED, INTERRUPTED)

@@ -68,7 +68,7 @@ def format_line(counts: Dict[str, tuple], elapsed: float) -> str:
     for source in sorted(counts):
         docs, nbytes = counts[source]
         mb = nbytes / 1e6
-        parts.append(f"{source} {docs:,} docs {mb:,.1f} MB ({mb / max(elapsed, 1e-9):.2f} MB/s)")
+        parts.append(f"{source} {docs:,} docs {mb:,.2f} MB ({mb / max(elapsed, 1e-9):.2f} MB/s)")
     return f"progress {elapsed:5.0f}s: " + (" | ".join(parts) if parts else "reading inputs…")
 
 

@@ -20,7 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
-from common.cli import UsageError, guarded
+from common.cli import UsageError, guarded, interrupted
 from pipeline import preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.options import LlamaDataOptions, check_flags
@@ -191,7 +191,7 @@ def run(argv: Optional[List[str]] = None) -> int:
     try:
         code = run_stages(opts, recipe, argv, stages, record)
     except BaseException as e:
-        record.write("interrupted" if isinstance(e, KeyboardInterrupt) else
+        record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
                      f"failed: {type(e).__name__}: {str(e)[:300]}")
         raise
     record.write("ok" if code == 0 else f"failed: exit {code}")
@@ -233,11 +233,13 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         log.info("mixture: %d training tokens planned", mixture["total_tokens"])
     if record.data.get("stats") is None and FileSystems.exists(posixpath.join(opts.output, "stats.json")):
         record.data["stats"] = preflight.read_stats(opts.output)
-    if record.data.get("stats") is not None:
+    if record.data.get("stats") is not None and "://" not in opts.output:
         from pipeline import report
 
         with record.stage("report"):
             report.write(opts.output)
+    elif "://" in opts.output:
+        log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
     return 0
 
 

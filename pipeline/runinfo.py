@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import importlib.metadata
 import json
+import os
 import platform
 import posixpath
 import resource
@@ -71,10 +72,15 @@ class RunRecord:
         path = posixpath.join(self.output, RUN_JSON)
         if not FileSystems.exists(self.output):
             FileSystems.mkdirs(self.output)
-        # FileSystems.create writes to the final name only when closed (local: via a temp file on most
-        # systems); run.json is small and rewritten whole.
-        with FileSystems.create(path) as f:
-            f.write((json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        data = (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        if "://" in path:  # object stores publish an object whole when it is closed
+            with FileSystems.create(path) as f:
+                f.write(data)
+            return path
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)  # a Ctrl-C mid-write leaves the previous run.json, never half of one
         return path
 
 
