@@ -1,14 +1,12 @@
 """Progress while curating: documents and MB read per source, with rate, every few seconds.
 
-`Track` sits on the accounting events (readers emit one `read` event per file): it counts them as
-Beam counters (namespace `progress`: `<source>:docs_read`, `<source>:bytes_read`), which a remote
-runner's job reports while it runs (`Reporter.poll_result`), and into a tally in this process, which
-the DirectRunner's in-process workers update as they go (`Reporter` thread). Nothing here changes
-what the pipeline computes.
+The figures come from `common.progress`, which every reader's `events.read` feeds: a tally in this
+process, which the DirectRunner's in-process workers update as they go (`Reporter`'s thread prints
+it), and Beam counters (namespace `progress`), which a remote runner's job reports while it runs
+(`Reporter.poll_result`). Nothing here changes what the pipeline computes.
 """
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -16,51 +14,8 @@ from typing import Dict, Optional
 
 import apache_beam as beam
 
-from common import events as ev
-
-NAMESPACE = "progress"
-log = logging.getLogger("pipeline")
-
-_lock = threading.Lock()
-_tally: Dict[str, list] = {}  # source → [docs, bytes], this process only
-
-
-def reset() -> None:
-    with _lock:
-        _tally.clear()
-
-
-def snapshot() -> Dict[str, tuple]:
-    with _lock:
-        return {s: tuple(v) for s, v in _tally.items()}
-
-
-class _Count(beam.DoFn):
-    def __init__(self):
-        self.counters = {}
-
-    def _counter(self, name):
-        c = self.counters.get(name)
-        if c is None:
-            c = self.counters[name] = beam.metrics.Metrics.counter(NAMESPACE, name)
-        return c
-
-    def process(self, e):
-        if e.kind == ev.READ:
-            self._counter(f"{e.source}:docs_read").inc(e.count)
-            self._counter(f"{e.source}:bytes_read").inc(e.nbytes)
-            with _lock:
-                t = _tally.setdefault(e.source, [0, 0])
-                t[0] += e.count
-                t[1] += e.nbytes
-        yield e
-
-
-class Track(beam.PTransform):
-    """events → the same events, counted for progress."""
-
-    def expand(self, events):
-        return events | beam.ParDo(_Count())
+from common import progress as tally
+from common.progress import NAMESPACE
 
 
 def format_line(counts: Dict[str, tuple], elapsed: float) -> str:
@@ -85,7 +40,7 @@ class Reporter:
 
     def _loop(self):
         while not self._stop.wait(self.every):
-            self.emit(snapshot())
+            self.emit(tally.snapshot())
 
     def emit(self, counts) -> None:
         if counts == self._last:
@@ -111,7 +66,7 @@ class Reporter:
             result.wait_until_finish(duration=int(self.every * 1000))
 
     def __enter__(self):
-        reset()
+        tally.reset()
         if self.every > 0:
             self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
             self._thread.start()
