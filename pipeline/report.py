@@ -183,10 +183,40 @@ def length_section(d: Data) -> str:
             _table(["source", "documents", "median chars", "p10", "p90", "max"], rows))
 
 
+def _cutoffs(d: Data) -> Dict[str, dict]:
+    """{lang: {"head", "middle", "mode", "documents"}} from stats.json's notes (per language, or one set)."""
+    cut = (d.stats.get("models") or {}).get("perplexity_cutoffs") or {}
+    if "head" in cut or "mode" in cut:
+        return {"all": cut}
+    return {lang: c for lang, c in cut.items() if isinstance(c, dict)}
+
+
+def _lm_notes(d: Data) -> List[str]:
+    lm = (d.stats.get("models") or {}).get("reference_lm") or {}
+    if not isinstance(lm, dict):
+        return []
+    per_lang = lm.values() if all(isinstance(v, dict) for v in lm.values()) else [lm]
+    return [(f"{n['lang']}: " if n.get("lang") else "")
+            + (n["reason"] if n.get("reason") else ("applied" if n.get("applied", True) else "not applied"))
+            for n in per_lang if isinstance(n, dict)]
+
+
 def perplexity_section(d: Data) -> str:
-    docs = [(s, r) for s in d.sources for r in d.kept[s] + d.rejects.get(s, []) if "perplexity" in r]
+    docs = [(s, r) for s in d.sources for r in d.kept[s] + d.rejects.get(s, [])
+            if isinstance(r.get("perplexity"), (int, float))]
+    notes = _lm_notes(d)
+    buckets: Dict[str, int] = {}
+    for s in d.sources:
+        for r in d.kept[s]:
+            if r.get("bucket") is not None:
+                buckets[str(r["bucket"])] = buckets.get(str(r["bucket"]), 0) + 1
+    text = ""
+    if notes:
+        text += "<p>Reference LM: " + html.escape("; ".join(notes)) + ".</p>"
+    if buckets:
+        text += "<p>Kept documents by bucket: " + html.escape(", ".join(f"{b} {n:,}" for b, n in sorted(buckets.items()))) + ".</p>"
     if not docs:
-        return "<h2>Perplexity</h2><p>No document carries a perplexity (the quality stage did not run).</p>"
+        return "<h2>Perplexity</h2>" + text + "<p>No document carries a perplexity: none was scored.</p>"
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 3.2))
     values = np.array([float(r["perplexity"]) for _, r in docs])
@@ -198,19 +228,22 @@ def perplexity_section(d: Data) -> str:
     color = {"head": "#2a9d8f", "middle": "#e9c46a", "tail": "#e76f51"}
     ax.hist([by_bucket[b] for b in order], bins=bins, stacked=True, label=order,
             color=[color.get(b, "#888888") for b in order])
-    cut = (d.stats.get("models") or {}).get("perplexity_cutoffs") or {}
-    for key in ("head", "middle"):
-        if isinstance(cut.get(key), (int, float)):
-            ax.axvline(cut[key], color="black", linestyle="--", linewidth=1)
-            ax.text(cut[key], ax.get_ylim()[1] * 0.95, f" {key} < {cut[key]:g}", fontsize=8)
+    modes = []
+    for lang, cut in sorted(_cutoffs(d).items()):
+        prefix = "" if lang == "all" else f"{lang} "
+        for key in ("head", "middle"):
+            if isinstance(cut.get(key), (int, float)):
+                ax.axvline(cut[key], color="black", linestyle="--", linewidth=1)
+                ax.text(cut[key], ax.get_ylim()[1] * 0.95, f" {prefix}{key} < {cut[key]:g}", fontsize=8)
+        modes.append(f"{prefix}cutoffs {cut.get('mode')}" + (f" from {cut['documents']} documents" if cut.get("documents") else ""))
     ax.set_xlabel("perplexity under the reference LM (lower = closer to Wikipedia)")
     ax.set_ylabel("documents")
     ax.legend(frameon=False)
     kept = sum(1 for s, r in docs if r.get("reason") is None)
     note = (f"{kept} kept documents" + (f" and {len(docs) - kept} dropped ones from rejects/" if len(docs) > kept else
                                         "; the tail bucket's dropped documents are shown when the run writes rejects/"))
-    mode = f"cutoffs {cut.get('mode')}" + (f" from {cut.get('documents')} documents" if cut.get("documents") else "")
-    return f"<h2>Perplexity</h2><p>{html.escape(note)}; {html.escape(mode)}.</p>" + svg(fig)
+    return (f"<h2>Perplexity</h2>{text}<p>{html.escape(note)}" + (f"; {html.escape('; '.join(modes))}" if modes else "")
+            + ".</p>" + svg(fig))
 
 
 def language_section(d: Data) -> str:
@@ -253,23 +286,32 @@ def language_section(d: Data) -> str:
 def classifier_section(d: Data) -> str:
     scores = [(r.get("reason") is None, float(r["wikiref_score"])) for s in d.sources
               for r in d.kept[s] + d.rejects.get(s, []) if isinstance(r.get("wikiref_score"), (int, float))]
+    training = (d.stats.get("models") or {}).get("wikiref_training") or {}
     wcfg = (d.recipe.get("quality") or {}).get("wikiref") or {}
-    threshold = wcfg.get("threshold")
-    training = (d.stats.get("models") or {}).get("wikiref_training")
+    threshold = training.get("threshold", wcfg.get("threshold"))
     flags = [r.get("wikiref_applied") for s in d.sources for r in d.kept[s] + d.rejects.get(s, [])
              if r.get("wikiref_applied") is not None]
     dropped = sum(st["dropped"].get("wikiref_below_threshold", 0) for st in d.stats["sources"].values())
-    if flags:
-        applied = f"applied to {sum(bool(f) for f in flags):,} of {len(flags):,} scored documents"
+    if "applied" in training:
+        applied = ("applied" if training["applied"] else "not applied") + (
+            f": {training['reason']}" if training.get("reason") and not str(training["reason"]).startswith(
+                ("applied", "not applied")) else (f" ({training['reason']})" if training.get("reason") else ""))
+        if str(training.get("reason", "")).startswith(("applied", "not applied")):
+            applied = str(training["reason"])
     elif scores:
-        applied = f"applied: documents below {threshold} dropped ({dropped:,} dropped)"
+        applied = f"applied: documents below {threshold} dropped"
     else:
         applied = "not applied: no document carries a wikiref_score"
-    notes = []
-    if training:
-        notes.append(f"trained on {training.get('positives_source')} as positives "
-                     f"({training.get('cited_pages')} cited pages found, {training.get('min_cited_positives')} needed)")
-    text = f"<p>{html.escape(applied)}" + (f"; {html.escape('; '.join(notes))}" if notes else "") + ".</p>"
+    facts = []
+    if flags:
+        facts.append(f"{sum(bool(f) for f in flags):,} of {len(flags):,} documents scored")
+    if scores or dropped:
+        facts.append(f"{dropped:,} dropped below {threshold}")
+    if training.get("positives_source"):
+        facts.append(f"positives: {training['positives_source']}")
+    if training.get("auc") is not None:
+        facts.append(f"held-out AUC {training['auc']:.3f}")
+    text = f"<p>{html.escape(applied)}" + (f" ({html.escape('; '.join(facts))})" if facts else "") + ".</p>"
     if not scores:
         return "<h2>Wikipedia-reference classifier</h2>" + text
     plt = _plt()

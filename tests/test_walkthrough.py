@@ -46,7 +46,7 @@ def test_first_ten_minutes(default_run_out, tmp_path):
     report, inspect_kept, inspect_dropped, train, export, load = outputs
     assert report.strip().endswith("out/report.html")
     assert inspect_kept.count("── commoncrawl/") == 2
-    assert "dropped for perplexity_tail" in inspect_dropped
+    assert "dropped for language_not_kept" in inspect_dropped
     assert re.search(r"step +10/\d+ \| loss [\d.]+ \| lr [\d.e+-]+ \| [\d,]+ tok/s \| elapsed [\d:]+ \| ETA [\d:]+", train)
     summary = json.loads((tmp_path / "runs" / "tiny" / "summary.json").read_text())
     assert summary["step"] == 10 and summary["device"] == "cpu" and summary["gpu_hours"] is None
