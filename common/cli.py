@@ -48,6 +48,7 @@ def _exit_now(code: int, line: str) -> None:
 
 
 _interrupted = threading.Event()
+_line = INTERRUPTED
 
 
 def interrupted() -> bool:
@@ -59,16 +60,18 @@ def _on_sigint(signum, frame):
     # First Ctrl-C: unwind the main thread (temporary files are cleaned by their writers), with a
     # watchdog in case something swallows the interrupt or blocks; second Ctrl-C: leave at once.
     _interrupted.set()
-    signal.signal(signal.SIGINT, lambda *_: _exit_now(EXIT_INTERRUPTED, INTERRUPTED))
-    timer = threading.Timer(GRACE_S, _exit_now, (EXIT_INTERRUPTED, INTERRUPTED))
+    signal.signal(signal.SIGINT, lambda *_: _exit_now(EXIT_INTERRUPTED, _line))
+    timer = threading.Timer(GRACE_S, _exit_now, (EXIT_INTERRUPTED, _line))
     timer.daemon = True
     timer.start()
     raise KeyboardInterrupt
 
 
-def guarded(main: Callable[[List[str]], int], argv: List[str], prog: str) -> None:
+def guarded(main: Callable[[List[str]], int], argv: List[str], prog: str, interrupted_line: str = INTERRUPTED) -> None:
     """Run `main(argv)` and exit with its code; a UsageError → one line and 2, Ctrl-C → one line and 130.
     `--debug` in argv re-raises the error with its traceback."""
+    global _line
+    _line = interrupted_line
     debug = "--debug" in argv
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_sigint)
@@ -84,6 +87,6 @@ def guarded(main: Callable[[List[str]], int], argv: List[str], prog: str) -> Non
             raise
         if debug:
             traceback.print_exc()
-        _exit_now(EXIT_INTERRUPTED, INTERRUPTED)
+        _exit_now(EXIT_INTERRUPTED, _line)
     sys.stdout.flush()
     sys.exit(code or 0)

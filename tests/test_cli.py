@@ -118,3 +118,22 @@ def test_trainer_without_a_mixture(tmp_path):
     assert f"--data {tmp_path}: no mixture.json" in line and "pipeline.run --output=" in line
     line = usage_error(TRAIN, "--data", str(tmp_path), "--model", "huge")
     assert "--model" in line and "invalid choice" in line
+
+
+def test_trainer_ctrl_c(mixture_dir, tmp_path):
+    proc = subprocess.Popen([*TRAIN, "--data", str(mixture_dir), "--out", str(tmp_path), "--device", "cpu",
+                             "--model", "tiny", "--log_every", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    line = ""
+    while not line.startswith("step ") and time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("still running 30 s after Ctrl-C")
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted; rerun the same command with --resume")

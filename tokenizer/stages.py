@@ -95,8 +95,14 @@ def mixture_stage(out_dir: str, recipe: dict, target_tokens: Optional[int] = Non
     table = mixture.recipe_shares(recipe["mixture"])
     plan = mixture.build(table, shard_lists(out_dir), sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
                          target_tokens, MODEL_REL)
+    stats_path = shards.join(out_dir, "stats.json")
+    ran = set(json.loads(shards.read_bytes(stats_path))["sources"]) if FileSystems.exists(stats_path) else None
+    absent = [s for s in plan["sources_without_tokens"] if ran is not None and s not in ran]
     for source, share in plan["sources_without_tokens"].items():
-        logging.warning("mixture: %s has no tokens (recipe share %g): left out, the other shares rescaled",
-                        source, share)
+        if source not in absent:  # it ran and kept nothing: worth a warning
+            logging.warning("mixture: %s has no tokens (recipe share %g): left out, the other shares rescaled",
+                            source, share)
+    if absent:  # not part of this run: one line
+        logging.info("mixture: %s not in this run: left out, the other shares rescaled", ", ".join(absent))
     _write(shards.join(out_dir, MIXTURE_REL), (json.dumps(plan, indent=2) + "\n").encode("utf-8"))
     return plan

@@ -103,6 +103,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+INTERRUPTED = ("interrupted; rerun the same command with --resume to continue from the last checkpoint "
+               "(--ckpt_every N checkpoints more often)")
 CUDA_INSTALL_HINT = (".venv/bin/pip install --index-url https://download.pytorch.org/whl/cu128 "
                      "torch=={version}")
 
@@ -515,4 +517,4 @@ def cli(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    guarded(cli, sys.argv[1:], "train_hooks/train.py")
+    guarded(cli, sys.argv[1:], "train_hooks/train.py", INTERRUPTED)
