@@ -11,6 +11,8 @@ import time
 import pytest
 import torch
 
+from pipeline import recipe
+
 from tests.conftest import ROOT
 
 PIPELINE = [sys.executable, "-m", "pipeline.run", "--runner=DirectRunner"]
@@ -29,7 +31,8 @@ def usage_error(cmd, *args, timeout=600) -> str:
 @pytest.mark.parametrize("args, expected", [
     (["--set", "foo.bar=1"], ["--set foo.bar", "unknown key 'foo'", "commoncrawl"]),
     (["--set", "commoncrawl.min_char=1"], ["--set commoncrawl.min_char", "did you mean commoncrawl.min_chars?"]),
-    (["--set", "c4.min_chrs=1"], ["--set c4.min_chrs", "c4 has: language, rules, span_dedup, wet"]),
+    (["--set", "c4.min_chrs=1"], ["--set c4.min_chrs", "unknown key 'min_chrs' in c4; c4 has: "
+                                  + ", ".join(sorted(k for k in recipe.load()["c4"] if not k.startswith("_")))]),
     (["--set", "commoncrawl.min_chars=abc"], ["--set commoncrawl.min_chars=abc", "expected an integer"]),
     (["--recipe=/nonexistent"], ["--recipe=/nonexistent", "bundled recipes: llama"]),
     (["--c4-input=/data/c4/*.json.gz"], ["--c4-input=/data/c4/*.json.gz: unknown option",
