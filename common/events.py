@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+from common import progress
+
 EVENTS = "events"
 
 READ = "in"
@@ -33,6 +35,7 @@ class Event(NamedTuple):
 
 
 def read(source: str, nbytes: int, count: int = 1) -> Event:
+    progress.note_read(source, count, nbytes)  # what a run shows while it reads
     return Event(source, READ, "", nbytes, count=count)
 
 

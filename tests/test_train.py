@@ -41,11 +41,12 @@ def test_loss_falls_and_metrics_are_complete(straight, mixture_dir):
     vocab = json.loads((mixture_dir / "mixture.json").read_text())["vocab_size"]
     assert [r["step"] for r in rows] == list(range(1, STEPS + 1))
     for r in rows:
-        assert set(r) >= {"step", "loss", "lr", "tokens", "tokens_per_s", "mfu"}
+        assert set(r) >= {"step", "loss", "lr", "tokens", "target_tokens", "tokens_per_s", "mfu"}
         assert math.isfinite(r["loss"]) and r["tokens_per_s"] > 0
     assert rows[0]["loss"] > math.log(vocab) - 0.5          # starts near uniform over the vocab
     assert rows[-1]["loss"] < rows[0]["loss"] - 0.5
-    assert rows[1]["tokens"] == 2 * 4 * 64                   # 4 sequences × 64 targets per step
+    assert rows[1]["target_tokens"] == 2 * 4 * 64            # 4 sequences × 64 targets per step
+    assert rows[1]["tokens"] == 2 * 4 * 65                   # each sample: 65 plan tokens, the first input only
 
 
 def test_resume_reproduces_the_straight_run_bit_for_bit(mixture_dir, straight, tmp_path):
@@ -67,49 +68,10 @@ def test_summary_uses_the_papers_energy_formula(straight):
     assert summary["step"] == STEPS
     e = T.energy(3600 * 1000, 400, 1.1, 0.385)               # 1000 GPU-hours of A100
     assert e["energy_kwh"] == pytest.approx(440.0) and e["co2_kg"] == pytest.approx(169.4)
-    assert summary["energy_kwh"] == pytest.approx(summary["gpu_hours"] * 400 * 1.1 / 1000)
-
-
-def test_export_loads_in_transformers_with_the_same_logits(mixture_dir, straight, tmp_path):
-    from transformers import LlamaForCausalLM
-
-    from train_hooks.export import export
-    hf_dir = export(straight, mixture_dir, tmp_path / "hf")
-    for name in ("config.json", "model.safetensors", "tokenizer.model"):
-        assert (hf_dir / name).exists()
-    ckpt = torch.load(straight / T.CHECKPOINT, weights_only=False)
-    ours = Llama(ModelConfig(**ckpt["config"]))
-    ours.load_state_dict(ckpt["model"])
-    theirs = LlamaForCausalLM.from_pretrained(hf_dir)
-    plan = MixturePlan(mixture_dir, 64)
-    x = torch.from_numpy(plan.tokens(plan.samples(0, 2))[0])
-    with torch.no_grad():
-        a, b = ours.eval()(x), theirs.eval()(x).logits
-    assert torch.allclose(a, b, atol=1e-5, rtol=0), (a - b).abs().max()
-
-
-def test_exported_tokenizer_loads_in_transformers_and_matches_sentencepiece(mixture_dir, straight, tmp_path):
-    import gzip
-
-    import sentencepiece as spm
-    from transformers import AutoTokenizer
-
-    from tests.conftest import SHARED
-    from train_hooks.export import export
-    hf_dir = export(straight, mixture_dir, tmp_path / "hf")
-    sp = spm.SentencePieceProcessor(model_file=str(hf_dir / "tokenizer.model"))
-    hf = AutoTokenizer.from_pretrained(hf_dir)
-    with gzip.open(SHARED / "c4" / "olmo-c4-sample.02.json.gz", "rt") as f:
-        texts = [json.loads(line)["text"] for line in f]
-    # digits split one by one, byte fallback (emoji, CJK), whitespace runs kept, newlines, edges
-    texts += ["In 2023: 1,234.56 items — naïve café", "emoji 🙂 and 中文 ×", "  two  spaces\tand a tab\n\nx",
-              " leading", "trailing ", ""]
-    for text in texts:
-        ids = sp.encode(text)
-        assert hf.encode(text, add_special_tokens=False) == ids, text[:80]
-        assert hf.decode(ids) == sp.decode(ids)
-    assert hf.encode("hello")[:1] != [sp.bos_id()]  # no BOS: training text had none
-    assert hf.eos_token_id == sp.eos_id()
+    assert summary["energy_kwh"] == pytest.approx(summary["device_hours"] * 400 * 1.1 / 1000)
+    # Labelled by the device: this ran on CPU, so no GPU-hours are claimed.
+    assert summary["device"] == "cpu" and summary["gpu_hours"] is None
+    assert T.energy(3600, 400, 1.1, 0.385, device="NVIDIA H200")["gpu_hours"] == 1.0
 
 
 def test_lr_schedule():
@@ -134,6 +96,16 @@ def test_default_warmup_and_micro_batch_fit_a_short_plan(mixture_dir, tmp_path):
     assert summary["plan_done"] and len(rows) == summary["plan_steps"] > 10
     assert max(r["lr"] for r in rows) == pytest.approx(1e-3)
     assert rows[-1]["lr"] < 0.15 * 1e-3
+    # The whole plan ran: its counts agree with mixture.json and with the audit's.
+    from train_hooks.data import audit
+
+    mixture = json.loads((mixture_dir / "mixture.json").read_text())
+    assert sum(s["planned_tokens"] for s in mixture["sources"].values()) == mixture["total_tokens"]
+    report = audit(mixture_dir, 64, global_batch=12)
+    assert summary["samples"] == report["plan"]["samples"] == summary["plan_samples"]
+    assert summary["tokens"] == sum(s["consumed"] for s in report["sources"].values()) == mixture["total_tokens"]
+    assert summary["target_tokens"] == summary["tokens"] - summary["samples"]   # first token of a sample: input only
+    assert summary["step"] * 12 == summary["samples"] + summary["padding_samples"]
 
 
 def test_model_configs_follow_the_paper():

@@ -1,7 +1,8 @@
 """The mixture plan (`OUT/mixture.json`): Table 1 shares, unique tokens, budget, planned epochs.
 
 Arithmetic (RECIPE.md, Table 1): the shares are shares of *training* tokens, so for a budget of
-`total` tokens source s is planned `round(share_s × total)` tokens, i.e. `share_s × total /
+`total` tokens source s is planned share_s × total tokens (whole tokens by largest remainder, so
+that they sum to `total` exactly), i.e. `share_s × total /
 unique_s` epochs over its unique tokens. The default budget is the one at which the anchor source
 (CommonCrawl) is planned exactly its Table 1 epochs: total = epochs_cc × unique_cc / share_cc.
 Sources of the recipe absent from the run, or left with no tokens (curated to 0 documents), are left
@@ -51,6 +52,17 @@ def default_total(table, shares: Mapping[str, float], unique: Mapping[str, int])
     return round(table[anchor]["epochs"] * unique[anchor] / shares[anchor])
 
 
+def apportion(shares: Mapping[str, float], total: int) -> Dict[str, int]:
+    """Whole tokens per source that sum to `total` exactly (largest remainder): rounding each
+    share × total on its own can leave the sum one or two tokens off the budget."""
+    exact = {s: share * total for s, share in shares.items()}
+    out = {s: int(v) for s, v in exact.items()}
+    left = total - sum(out.values())
+    for s in sorted(exact, key=lambda s: (-(exact[s] - out[s]), s))[:max(0, left)]:
+        out[s] += 1
+    return out
+
+
 def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
          target_tokens: Optional[int] = None) -> Dict[str, Dict]:
     """{"total_tokens", "sources": {s: {"share", "unique_tokens", "epochs", "planned_tokens"}},
@@ -62,13 +74,14 @@ def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
     total = int(target_tokens) if target_tokens is not None else default_total(table, shares, unique)
     if total <= 0:
         raise ValueError(f"token budget must be positive, got {total}")
+    planned = apportion(shares, total)
     sources = {}
     for s, share in shares.items():
         sources[s] = {
             "share": share,
             "unique_tokens": int(unique[s]),
             "epochs": share * total / unique[s],  # full precision: the trainer audits epochs·unique = planned
-            "planned_tokens": round(share * total),
+            "planned_tokens": planned[s],
         }
     without = {s: table[s]["share"] for s in table if s not in shares}
     return {"total_tokens": total, "sources": sources, "sources_without_tokens": without}

@@ -70,8 +70,12 @@ def tokenize_stage(out_dir: str, recipe: dict, pipeline_args: List[str]) -> None
              {"source": e.source, "path": e.path, "reason": e.reason, "detail": e.detail}, sort_keys=True))
          | "WriteQuarantine" >> beam.io.WriteToText(shards.join(out_dir, QUARANTINE_REL), shard_name_template=""))
     counters = p.result.metrics().query(beam.metrics.MetricsFilter().with_namespace(NAMESPACE))["counters"]
-    for c in sorted(counters, key=lambda c: c.key.metric.name):
-        logging.info("tokenize %s = %s", c.key.metric.name, c.committed)
+    per_source: Dict[str, Dict[str, int]] = {}
+    for c in counters:  # "<source>:<what>" counters → one line per source
+        source, _, what = c.key.metric.name.rpartition(":")
+        per_source.setdefault(source or "all", {})[what] = c.committed
+    for source in sorted(per_source):
+        logging.info("tokenize %s: %s", source, ", ".join(f"{v:,} {k}" for k, v in sorted(per_source[source].items())))
 
 
 def shard_lists(out_dir: str) -> Dict[str, List[Dict]]:
@@ -91,8 +95,14 @@ def mixture_stage(out_dir: str, recipe: dict, target_tokens: Optional[int] = Non
     table = mixture.recipe_shares(recipe["mixture"])
     plan = mixture.build(table, shard_lists(out_dir), sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
                          target_tokens, MODEL_REL)
+    stats_path = shards.join(out_dir, "stats.json")
+    ran = set(json.loads(shards.read_bytes(stats_path))["sources"]) if FileSystems.exists(stats_path) else None
+    absent = [s for s in plan["sources_without_tokens"] if ran is not None and s not in ran]
     for source, share in plan["sources_without_tokens"].items():
-        logging.warning("mixture: %s has no tokens (recipe share %g): left out, the other shares rescaled",
-                        source, share)
+        if source not in absent:  # it ran and kept nothing: worth a warning
+            logging.warning("mixture: %s has no tokens (recipe share %g): left out, the other shares rescaled",
+                            source, share)
+    if absent:  # not part of this run: one line
+        logging.info("mixture: %s not in this run: left out, the other shares rescaled", ", ".join(absent))
     _write(shards.join(out_dir, MIXTURE_REL), (json.dumps(plan, indent=2) + "\n").encode("utf-8"))
     return plan

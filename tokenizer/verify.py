@@ -111,8 +111,11 @@ def verify(out_dir: str) -> List[str]:
         if unique and not math.isclose(entry["epochs"], entry["share"] * total / unique,
                                        rel_tol=1e-9, abs_tol=10.0 ** -mixture.EPOCHS_DIGITS):
             errors.append(f"{source}: epochs {entry['epochs']} != share × total / unique tokens")
-        if entry["planned_tokens"] != round(entry["share"] * total):
-            errors.append(f"{source}: planned_tokens {entry['planned_tokens']} != round(share × total)")
+        if abs(entry["planned_tokens"] - entry["share"] * total) >= 1:
+            errors.append(f"{source}: planned_tokens {entry['planned_tokens']} is not share × total to a whole token")
+    if planned and sum(e["planned_tokens"] for e in planned.values()) != total:
+        errors.append(f"planned_tokens sum to {sum(e['planned_tokens'] for e in planned.values())}, "
+                      f"not total_tokens {total}")
     if planned and not math.isclose(share_sum, 1.0, abs_tol=1e-9):
         errors.append(f"shares sum to {share_sum}, not 1")
 

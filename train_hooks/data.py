@@ -4,7 +4,7 @@ Input: `DIR/mixture.json` and the token shards it lists (docs/ARCHITECTURE.md). 
 
 Plan semantics (the contract the audit checks):
 
-1. **Per-source stream.** A source with U unique tokens and P = `planned_tokens` (= round(e·U) for
+1. **Per-source stream.** A source with U unique tokens and P = `planned_tokens` (≈ e·U, whole tokens for
    its planned epochs e) contributes exactly P tokens. Its stream is epoch 0, epoch 1, ... where
    epoch k lists the source's documents in the order of a permutation drawn from
    SeedSequence([seed, crc32(source name), k]); the stream is cut after P tokens. So floor(P/U)
@@ -277,6 +277,10 @@ class MixturePlan:
             length = max(0, min(self.seq_len, self.tail_tokens - (i - self.n_full) * self.seq_len))
             total += max(0, length - 1)
         return total
+
+    def n_nonempty(self, start: int, count: int) -> int:
+        """Samples in [start, start+count) that hold any plan token (the rest are padding)."""
+        return max(0, min(start + count, self.n_samples) - start)
 
     def describe(self) -> dict:
         return {

@@ -7,8 +7,20 @@ cosine decay to 10% of the peak rate, gradient clipping at 1.0, bf16 autocast on
 with `torchrun` (DDP; FSDP2 for the Table 2 configs). Every step appends one JSON line to
 OUT/metrics.jsonl; checkpoints hold model, optimiser, schedule, the sample counter and RNG states,
 so `--resume` continues bit for bit (on CPU) with any number of ranks that divides the batch.
-At the end OUT/summary.json gives energy and CO2 by the paper's formula:
-Wh = GPU-hours × GPU power × PUE, tCO2eq = MWh × 0.385.
+Every --log_every steps a progress line (step, loss, lr, tokens/s, ETA). At the end
+OUT/summary.json gives the counts and energy and CO2 by the paper's formula:
+Wh = device-hours × device power × PUE, tCO2eq = MWh × 0.385 (labelled with the device it ran on:
+on CPU the power is --power_w, not an A100's).
+
+Counts, and why they agree with mixture.json and the audit: `tokens` is the plan's tokens consumed
+(Σ planned_tokens of mixture.json = its total_tokens when the plan is done; the audit's
+`consumed`); `samples` the plan's samples consumed (the audit's `samples`; the last step's
+all-padding samples are `padding_samples`). Each sample is context+1 tokens whose first `context`
+are inputs and last `context` targets, so its first token is read but never predicted:
+`target_tokens` (what the loss averaged over) = tokens − samples.
+
+A mistake on the command line (CUDA asked of a CPU build of torch, --resume of a checkpoint made
+with another --model, no mixture.json in --data) is one line on stderr and exit 2.
 """
 from __future__ import annotations
 
@@ -31,6 +43,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from common.cli import UsageError, guarded
 from train_hooks.data import IGNORE, MixturePlan, rank_slice
 from train_hooks.model import CONFIGS, Llama, ModelConfig, count_params, flops_per_token, get_config
 
@@ -42,14 +55,20 @@ LLAMA_WARMUP = 2000
 MAX_MICRO_BATCH = 8
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
+        raise UsageError(message)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Train a LLaMA model on DIR/mixture.json.")
+    p = _Parser(prog="train_hooks/train.py", description="Train a LLaMA model on DIR/mixture.json.")
     p.add_argument("--data", required=True, help="directory with mixture.json and the token shards")
     p.add_argument("--model", default="tiny", choices=sorted(CONFIGS), help="model configuration")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
                    choices=["cpu", "cuda"])
     p.add_argument("--out", default=None,
-                   help="output directory: checkpoint, metrics.jsonl, summary.json (default: DATA/train/MODEL)")
+                   help="output directory: checkpoint, metrics.jsonl, summary.json "
+                        "(default: runs/<DATA folder name>-<MODEL> under the current directory)")
     p.add_argument("--max_steps", type=int, default=None,
                    help="stop after this many optimiser steps in total (default: the whole plan)")
     p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
@@ -74,10 +93,49 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ckpt_every", type=int, default=0, help="also checkpoint every N steps")
     p.add_argument("--peak_tflops", type=float, default=None,
                    help="per-device peak for MFU (default: 989 for H100/H200, 312 for A100)")
-    p.add_argument("--gpu_power_w", type=float, default=400.0, help="power per GPU (paper: A100 400 W)")
+    p.add_argument("--log_every", type=int, default=None,
+                   help="print a progress line every N steps (default: about 20 lines per run, at least every 100)")
+    p.add_argument("--power_w", "--gpu_power_w", dest="power_w", type=float, default=400.0,
+                   help="power per device for the energy estimate (paper: A100 400 W; set it for a CPU)")
+    p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     p.add_argument("--pue", type=float, default=1.1)
     p.add_argument("--co2_kg_per_kwh", type=float, default=0.385)
     return p.parse_args(argv)
+
+
+INTERRUPTED = ("interrupted; rerun the same command with --resume to continue from the last checkpoint "
+               "(--ckpt_every N checkpoints more often)")
+CUDA_INSTALL_HINT = (".venv/bin/pip install --index-url https://download.pytorch.org/whl/cu128 "
+                     "torch=={version}")
+
+
+def check_device(device: str) -> None:
+    if device != "cuda" or torch.cuda.is_available():
+        return
+    if torch.version.cuda is None:
+        version = torch.__version__.split("+")[0]
+        raise UsageError(f"--device cuda: this torch ({torch.__version__}) is the CPU build; install a CUDA "
+                         f"build ({CUDA_INSTALL_HINT.format(version=version)}) or use --device cpu")
+    raise UsageError(f"--device cuda: torch {torch.__version__} sees no CUDA device (check the driver "
+                     "and CUDA_VISIBLE_DEVICES) or use --device cpu")
+
+
+def default_out(data: str, model: str) -> Path:
+    """Outside the data folder: a run's checkpoints are not part of the data it trains on."""
+    return Path("runs") / f"{Path(data).resolve().name}-{model}"
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def progress_line(step: int, total: int, loss: float, lr: float, tokens_per_s: float, elapsed: float,
+                  steps_done: int) -> str:
+    eta = elapsed / max(1, steps_done) * (total - step)
+    return (f"step {step:>{len(str(total))}}/{total} | loss {loss:.4f} | lr {lr:.2e} | "
+            f"{tokens_per_s:,.0f} tok/s | elapsed {fmt_duration(elapsed)} | ETA {fmt_duration(eta)}")
 
 
 def lr_at(step: int, peak: float, warmup: int, total: int, min_ratio: float) -> float:
@@ -125,6 +183,7 @@ class Runtime:
         self.world = int(os.environ.get("WORLD_SIZE", 1))
         local = int(os.environ.get("LOCAL_RANK", 0))
         if device == "cuda":
+            check_device(device)
             torch.cuda.set_device(local)
             self.device = torch.device("cuda", local)
         else:
@@ -218,8 +277,29 @@ def save_checkpoint(out: Path, raw, opt, progress: dict, rt: Runtime, use_fsdp: 
         dist.barrier()
 
 
-def load_checkpoint(out: Path, raw, opt, rt: Runtime, use_fsdp: bool) -> dict:
-    ckpt = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+def read_checkpoint(out: Path) -> dict:
+    return torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+
+
+def check_resumable(ckpt: dict, out: Path, model: str, cfg: ModelConfig, mixture_sha: str, context: int,
+                    seed: int) -> None:
+    """--resume continues only the run the checkpoint belongs to: the same model, mixture, context, seed."""
+    made = ckpt.get("model_name")
+    if made != model or ckpt.get("config") != cfg.to_dict():
+        raise UsageError(f"--resume: {out / CHECKPOINT} was made with --model {made}"
+                         + ("" if made != model else " and another configuration (vocabulary or --context)")
+                         + f"; rerun with --model {made}, or train --model {model} into another --out")
+    data = ckpt["data"]
+    for name, ours, theirs in (("mixture.json", mixture_sha, data["mixture_sha256"]),
+                               ("--context", context, data["context"]), ("--seed", seed, data["seed"])):
+        if ours != theirs:
+            shown = (f"{theirs}" if name != "mixture.json" else "another mixture.json (SHA-256 differs)")
+            raise UsageError(f"--resume: {out / CHECKPOINT} was made with {name} {shown}; rerun with the same "
+                             f"--data/--context/--seed, or start afresh into another --out")
+
+
+def load_checkpoint(out: Path, raw, opt, rt: Runtime, use_fsdp: bool, ckpt: dict | None = None) -> dict:
+    ckpt = ckpt if ckpt is not None else read_checkpoint(out)
     if use_fsdp:
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
@@ -267,10 +347,14 @@ def train_step(model, raw, opt, inputs, targets, micro: int, n_targets: int, wor
 
 
 def train(args) -> dict:
-    rt = Runtime(args.device)
-    out = Path(args.out) if args.out else Path(args.data) / "train" / args.model
-    out.mkdir(parents=True, exist_ok=True)
     mixture_path = Path(args.data) / "mixture.json"
+    if not mixture_path.exists():
+        raise UsageError(f"--data {args.data}: no mixture.json there; run python -m pipeline.run --output={args.data} "
+                         "first (or point --data at its output)")
+    check_device(args.device)
+    rt = Runtime(args.device)
+    out = Path(args.out) if args.out else default_out(args.data, args.model)
+    out.mkdir(parents=True, exist_ok=True)
     mixture_sha = file_sha256(mixture_path)
     vocab = json.loads(mixture_path.read_text())["vocab_size"]
     base = get_config(args.model)
@@ -287,23 +371,26 @@ def train(args) -> dict:
     plan_steps = -(-plan.n_samples // global_batch)
     use_fsdp = args.fsdp == "on" or (args.fsdp == "auto" and rt.distributed and args.model in LARGE)
 
+    resume_ckpt = None
+    if args.resume and (out / CHECKPOINT).exists():
+        resume_ckpt = read_checkpoint(out)
+        check_resumable(resume_ckpt, out, args.model, cfg, mixture_sha, context, args.seed)
+    elif args.resume and rt.main:
+        print(f"note: --resume: no checkpoint in {out} yet; starting afresh", file=sys.stderr)
     model, raw = build_model(cfg, args, rt, use_fsdp)
     total_steps = args.total_steps or plan_steps
     schedule = {"peak": args.lr or cfg.peak_lr, "warmup": default_warmup(args.warmup, total_steps),
                 "total": total_steps, "min_ratio": args.min_lr_ratio}
     opt = make_optimizer(raw, schedule["peak"], args.weight_decay, rt.device)
-    progress = {"step": 0, "samples": 0, "tokens": 0, "device_seconds": 0.0}
+    progress = {"step": 0, "samples": 0, "tokens": 0, "target_tokens": 0, "device_seconds": 0.0}
     metrics_path = out / "metrics.jsonl"
     if (out / CHECKPOINT).exists() and not args.resume and rt.main:
         print(f"note: starting afresh in {out}; its checkpoint will be overwritten "
               "(pass --resume to continue it)", file=sys.stderr)
-    if args.resume and (out / CHECKPOINT).exists():
-        ckpt = load_checkpoint(out, raw, opt, rt, use_fsdp)
-        data = ckpt["data"]
-        if (data["mixture_sha256"], data["context"], data["seed"]) != (mixture_sha, context, args.seed):
-            raise SystemExit("checkpoint was made with another mixture, context or seed")
+    if resume_ckpt is not None:
+        ckpt = load_checkpoint(out, raw, opt, rt, use_fsdp, resume_ckpt)
         schedule = ckpt["schedule"]
-        progress = {k: ckpt[k] for k in progress}
+        progress = {k: ckpt.get(k, 0) for k in progress}
         if rt.main:
             rewrite_metrics(metrics_path, progress["step"])
     elif rt.main and metrics_path.exists():
@@ -314,11 +401,16 @@ def train(args) -> dict:
                 else contextlib.nullcontext())
     fpt = flops_per_token(cfg, context)
     peak = peak_flops(rt.device, args.peak_tflops)
+    device_name = torch.cuda.get_device_name(rt.device) if rt.device.type == "cuda" else "cpu"
+    log_every = args.log_every or max(1, min(100, (max_steps - progress["step"]) // 20 or 1))
     if rt.main:
-        print(json.dumps({"model": args.model, "params": count_params(raw), "context": context,
-                          "global_batch": global_batch, "micro_batch": micro, "accum": accum,
-                          "world": rt.world, "fsdp": use_fsdp, "plan_steps": plan_steps,
-                          "schedule": schedule, "start_step": progress["step"]}), flush=True)
+        print(f"train: model {args.model} ({count_params(raw)['total'] / 1e6:,.2f}M parameters), context {context}, "
+              f"{global_batch} sequences a step ({global_batch * context:,} tokens) = {rt.world} rank(s) × "
+              f"micro-batch {micro} × {accum} accumulation, on {rt.world} × {device_name}"
+              f"{' (FSDP)' if use_fsdp else ''}", flush=True)
+        print(f"train: plan {plan.n_samples:,} samples ({plan.planned_tokens:,} tokens) = {plan_steps:,} steps; "
+              f"running steps {progress['step'] + 1}..{min(max_steps, plan_steps)}; peak lr {schedule['peak']:g}, "
+              f"warm-up {schedule['warmup']}; output {out}", flush=True)
 
     def checkpoint():
         save_checkpoint(out, raw, opt, {
@@ -327,7 +419,8 @@ def train(args) -> dict:
                      "global_batch": global_batch}}, rt, use_fsdp)
 
     model.train()
-    run_start = time.perf_counter()
+    run_start = loop_start = time.perf_counter()
+    steps_done, start_targets = 0, progress["target_tokens"]
     metrics = open(metrics_path, "a") if rt.main else None
     while progress["step"] < max_steps and progress["samples"] < plan.n_samples:
         t0 = time.perf_counter()
@@ -342,19 +435,27 @@ def train(args) -> dict:
         # Normalise by the targets of the whole global batch (known to every rank from the plan),
         # so padding and the split into ranks/micro-batches do not change the objective.
         n_targets = max(1, plan.n_targets(c, global_batch))
+        n_tokens = plan.n_targets(c, global_batch) + plan.n_nonempty(c, global_batch)
         ddp = rt.distributed and not use_fsdp
         loss_sum = train_step(model, raw, opt, inputs, targets, micro, n_targets, rt.world, ddp,
                               autocast, args.grad_clip)
         step_loss = (rt.all_sum(loss_sum) / n_targets).item()   # .item() also syncs the device
         dt = time.perf_counter() - t0
-        progress.update(step=step + 1, samples=c + global_batch, tokens=progress["tokens"] + n_targets)
+        progress.update(step=step + 1, samples=c + global_batch, tokens=progress["tokens"] + n_tokens,
+                        target_tokens=progress["target_tokens"] + n_targets)
         tokens_per_s = global_batch * context / dt
         if metrics:
             metrics.write(json.dumps({
                 "step": step + 1, "loss": step_loss, "lr": lr, "tokens": progress["tokens"],
-                "tokens_per_s": tokens_per_s,
+                "target_tokens": progress["target_tokens"], "tokens_per_s": tokens_per_s,
                 "mfu": fpt * tokens_per_s / (peak * rt.world) if peak else None}) + "\n")
             metrics.flush()
+        steps_done += 1
+        last = progress["step"] >= max_steps or progress["samples"] >= plan.n_samples
+        if rt.main and (progress["step"] % log_every == 0 or last or steps_done == 1):
+            print(progress_line(progress["step"], min(max_steps, plan_steps), step_loss, lr,
+                                throughput(progress["target_tokens"] - start_targets, time.perf_counter() - loop_start),
+                                time.perf_counter() - loop_start, steps_done), flush=True)
         if args.ckpt_every and progress["step"] % args.ckpt_every == 0:
             progress["device_seconds"] += (time.perf_counter() - run_start) * rt.world
             run_start = time.perf_counter()
@@ -363,27 +464,57 @@ def train(args) -> dict:
     checkpoint()
     if metrics:
         metrics.close()
-    summary = {**{k: progress[k] for k in ("step", "samples", "tokens")},
-               **energy(progress["device_seconds"], args.gpu_power_w, args.pue, args.co2_kg_per_kwh),
+    real_samples = min(progress["samples"], plan.n_samples)
+    summary = {"step": progress["step"], "samples": real_samples,
+               "padding_samples": progress["samples"] - real_samples, "tokens": progress["tokens"],
+               "target_tokens": progress["target_tokens"], "plan_samples": plan.n_samples,
+               "plan_tokens": plan.planned_tokens, "mixture_total_tokens": plan.meta["total_tokens"],
+               **energy(progress["device_seconds"], args.power_w, args.pue, args.co2_kg_per_kwh,
+                        device=device_name if rt.device.type == "cuda" else "cpu", count=rt.world),
                "plan_steps": plan_steps, "plan_done": progress["samples"] >= plan.n_samples}
     if rt.main:
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        print(json.dumps(summary), flush=True)
+        tmp = out / "summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+        os.replace(tmp, out / "summary.json")
+        print(summary_text(summary, out), flush=True)
     rt.close()
     return summary
 
 
-def energy(device_seconds: float, power_w: float, pue: float, co2_kg_per_kwh: float) -> dict:
-    """The paper's formula: Wh = GPU-h × GPU power × PUE; tCO2eq = MWh × 0.385."""
-    gpu_hours = device_seconds / 3600
-    kwh = gpu_hours * power_w * pue / 1000
-    return {"gpu_hours": gpu_hours, "gpu_power_w": power_w, "pue": pue, "energy_kwh": kwh,
-            "co2_kg": kwh * co2_kg_per_kwh}
+def throughput(targets: int, seconds: float) -> float:
+    return targets / seconds if seconds > 0 else 0.0
+
+
+def energy(device_seconds: float, power_w: float, pue: float, co2_kg_per_kwh: float,
+           device: str = "cuda", count: int = 1) -> dict:
+    """The paper's formula: Wh = GPU-h × GPU power × PUE; tCO2eq = MWh × 0.385. Labelled with the
+    device: `gpu_hours` only when it ran on GPUs (on CPU the same formula gives `device_hours`)."""
+    hours = device_seconds / 3600
+    kwh = hours * power_w * pue / 1000
+    on_gpu = device != "cpu"
+    return {"device": device, "device_count": count, "device_hours": hours, "gpu_hours": hours if on_gpu else None,
+            "power_w": power_w, "pue": pue, "energy_kwh": kwh, "co2_kg": kwh * co2_kg_per_kwh}
+
+
+def summary_text(s: dict, out: Path) -> str:
+    return "\n".join([
+        f"train: {s['step']:,} steps, {s['samples']:,} of {s['plan_samples']:,} planned samples"
+        f"{' (plan done)' if s['plan_done'] else ''}; {s['tokens']:,} of {s['plan_tokens']:,} planned tokens "
+        f"(mixture.json total_tokens {s['mixture_total_tokens']:,}), {s['target_tokens']:,} of them predicted "
+        "(each sample's first token is input only)",
+        f"train: {s['device_hours']:.4f} {s['device']} device-hours × {s['power_w']:g} W × PUE {s['pue']:g} = "
+        f"{s['energy_kwh']:.4g} kWh, {s['co2_kg']:.4g} kg CO2eq",
+        f"train: checkpoint {out / CHECKPOINT}, metrics {out / 'metrics.jsonl'}, summary {out / 'summary.json'}"])
 
 
 def main(argv=None) -> dict:
     return train(parse_args(argv))
 
 
+def cli(argv=None) -> int:
+    main(argv)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    guarded(cli, sys.argv[1:], "train_hooks/train.py", INTERRUPTED)

@@ -1,0 +1,116 @@
+"""Checks before any stage starts, and between stages: a user's mistake as a `UsageError` that names
+the option and the fix, instead of a traceback from deep inside Beam or the tokenizer.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Dict, List
+
+from apache_beam.io.filesystems import FileSystems
+
+from common import fetch
+from common.cli import UsageError, closest
+from pipeline.options import STAGES
+from pipeline.sources import SOURCE_NAMES
+
+SPECIAL_INPUTS = ("bigquery",)  # --github_input=bigquery[:dataset]: not a file
+
+
+def split_list(value: str) -> List[str]:
+    return [s.strip() for s in (value or "").split(",") if s.strip()]
+
+
+def check_choices(option: str, given: List[str], choices) -> None:
+    if not given:
+        raise UsageError(f"--{option} is empty; choose one or more of {','.join(choices)}")
+    for name in given:
+        if name not in choices:
+            hint = closest(name, choices)
+            fix = f"did you mean {hint}?" if hint else f"choose from {','.join(choices)}"
+            raise UsageError(f"--{option}: unknown {option[:-1]} {name!r}; {fix}")
+
+
+def sources(value: str) -> List[str]:
+    names = split_list(value)
+    check_choices("sources", names, SOURCE_NAMES)
+    return names
+
+
+def stages(value: str) -> List[str]:
+    names = split_list(value)
+    check_choices("stages", names, STAGES)
+    return names
+
+
+def is_special(pattern: str) -> bool:
+    return any(pattern == s or pattern.startswith(s + ":") for s in SPECIAL_INPUTS)
+
+
+def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
+    """Every file the patterns match, with its size: a local pattern that matches nothing is the
+    user's mistake (a typo, an unquoted glob); URLs and other filesystems are checked by the readers,
+    which count what they cannot read as `bad_input:*`."""
+    files = []
+    for pattern in patterns:
+        if fetch.is_url(pattern) or is_special(pattern):
+            files.append({"path": pattern, "bytes": None})
+            continue
+        local = "://" not in pattern
+        try:
+            matched = [m for r in FileSystems.match([pattern]) for m in r.metadata_list]
+        except Exception as e:  # an unreachable filesystem: the readers will count it
+            if local:
+                raise UsageError(f"--{name}_input={pattern}: cannot list it ({e})") from None
+            files.append({"path": pattern, "bytes": None, "error": f"{type(e).__name__}: {e}"})
+            continue
+        if not matched and local:
+            where = f"--{name}_input={pattern}" if given else f"the bundled sample {pattern}"
+            raise UsageError(f"{where}: matches no file; check the path (quote a glob so the shell leaves it "
+                             f"alone) or leave the flag out to read samples/{name}/")
+        files.extend({"path": m.path, "bytes": m.size_in_bytes} for m in sorted(matched, key=lambda m: m.path))
+    return files
+
+
+def curated_files(output: str) -> List[str]:
+    matched = FileSystems.match([posixpath.join(output, "curated", "*", "*.parquet")])[0].metadata_list
+    return sorted(m.path for m in matched)
+
+
+def require(output: str, stage: str, earlier: List[str]) -> None:
+    """What `stage` reads must be in OUTPUT: else name the earlier stage to run."""
+    needs = {"tokenizer": ("curated Parquet shards (curated/<source>/*.parquet)", "curate"),
+             "tokenize": ("a tokenizer (tokenizer/tokenizer.model)", "tokenizer"),
+             "mixture": ("token shards (tokens/<source>/*.bin)", "tokenize")}
+    what, before = needs[stage]
+    if stage == "tokenizer" or stage == "tokenize":
+        if not curated_files(output):
+            raise UsageError(f"--stages={stage}: --output={output} holds no curated Parquet shards; run the curate "
+                             f"stage first (--stages=curate,{stage}) or point --output at a finished run")
+    if stage == "tokenize" and not FileSystems.exists(posixpath.join(output, "tokenizer", "tokenizer.model")):
+        raise UsageError(f"--stages=tokenize: --output={output} holds no {what}; run --stages=tokenizer,tokenize")
+    if stage == "mixture":
+        if not FileSystems.exists(posixpath.join(output, "tokenizer", "tokenizer.model")):
+            raise UsageError(f"--stages=mixture: --output={output} holds no tokenizer (tokenizer/tokenizer.model); "
+                             "run --stages=tokenizer,tokenize,mixture")
+        bins = FileSystems.match([posixpath.join(output, "tokens", "*", "*.bin")])[0].metadata_list
+        if not bins:
+            raise UsageError(f"--stages=mixture: --output={output} holds no {what}; run --stages=tokenize,mixture")
+
+
+def require_documents(output: str, stats: dict) -> None:
+    """After curation: a run where every document was dropped has nothing to train a tokenizer on."""
+    kept = sum(s["docs_out"] for s in stats["sources"].values())
+    if kept:
+        return
+    parts = []
+    for name, s in sorted(stats["sources"].items()):
+        top = sorted(s["dropped"].items(), key=lambda kv: -kv[1])[:2]
+        parts.append(f"{name} {s['docs_in']} in, 0 out" + (f" ({', '.join(f'{r} {n}' for r, n in top)})" if top else ""))
+    raise UsageError(f"no document survived curation ({'; '.join(parts)}): nothing to tokenize; loosen the recipe "
+                     f"(--set …) or check the inputs, then rerun (see {posixpath.join(output, 'stats.json')})")
+
+
+def read_stats(output: str) -> dict:
+    with FileSystems.open(posixpath.join(output, "stats.json")) as f:
+        return json.loads(f.read().decode("utf-8"))
