@@ -79,16 +79,31 @@ def _punct(m) -> str:
     return UNICODE_PUNCT[m.group()]
 
 
-def _normalize(text: str, keep_newline: bool) -> str:
-    text = text.lower()
-    if text.isascii():  # no accents, no Unicode punctuation, ASCII digits and controls only
-        delete = _ASCII_CONTROL_KEEP_NL if keep_newline else _ASCII_CONTROL_ALL
-        return text.encode("ascii").translate(_ASCII_DIGITS, delete).decode("ascii")
-    text = _strip_marks(unicodedata.normalize("NFD", text))
+def _normalize_unicode(text: str, keep_newline: bool) -> str:
+    text = _strip_marks(unicodedata.normalize("NFD", text.lower()))
     # Digits first, as cc_net: the full-width "１" of the punctuation map becomes "0", not '"'.
     text = _DIGIT.sub("0", text)
     text = _PUNCT.sub(_punct, text)
     return (_CONTROL_KEEP_NL if keep_newline else _CONTROL_ALL).sub("", text)
+
+
+def _normalize(text: str, keep_newline: bool) -> str:
+    delete = _ASCII_CONTROL_KEEP_NL if keep_newline else _ASCII_CONTROL_ALL
+    if text.isascii():  # no accents, no Unicode punctuation, ASCII digits and controls only
+        return text.encode("ascii").lower().translate(_ASCII_DIGITS, delete).decode("ascii")
+    # Most lines of a page are ASCII even when a few are not: every line goes through the bytes
+    # pass (bytes.lower() is ASCII-only and ASCII bytes never occur inside a multi-byte character),
+    # and the lines still not ASCII are redone from their original text by the Unicode steps (from
+    # the original: lowercasing before the controls go keeps cc_net's order for the final sigma).
+    # The newline is a boundary for every step, so line by line equals the whole text at once.
+    lines = text.encode("utf-8", "surrogatepass").lower().translate(_ASCII_DIGITS, _ASCII_CONTROL_KEEP_NL).split(b"\n")
+    original = text.split("\n")
+    out = [line.decode("ascii") if line.isascii() else None for line in lines]
+    rest = [i for i, line in enumerate(out) if line is None]
+    # The non-ASCII lines in one call (one string, newline-separated): no per-line overhead.
+    for i, line in zip(rest, _normalize_unicode("\n".join(original[i] for i in rest), True).split("\n")):
+        out[i] = line
+    return ("\n" if keep_newline else "").join(out)
 
 
 def normalize(text: str) -> str:
