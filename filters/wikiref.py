@@ -23,7 +23,6 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from common.record import Document
-from filters.text_normalizer import normalize
 
 POSITIVE = "__label__wiki"
 NEGATIVE = "__label__cc"
@@ -98,8 +97,11 @@ def normalize_url(url: str) -> Optional[str]:
 
 
 def classifier_text(text: str, max_chars: int = 20000) -> str:
-    """The text fastText sees: cc_net-normalised, one line (fastText reads one example a line)."""
-    return " ".join(normalize(text[:max_chars]).split())
+    """The text fastText sees: lowercased, whitespace runs (newlines too) made one space, one line
+    (fastText reads one example a line). Not cc_net's full normalisation: the classifier needs no
+    accent or punctuation mapping, and this runs on every page the buckets keep, so it stays a
+    couple of C-level passes."""
+    return " ".join(text[:max_chars].lower().split())
 
 
 # Used where a caller gives no value (the pipeline passes the recipe's `quality.wikiref.train`).
