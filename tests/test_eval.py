@@ -20,21 +20,23 @@ PIQA = ROOT / "samples" / "benchmarks" / "piqa_val.llmfoundry.jsonl.gz"
 
 
 class Bigram:
-    """logits[b, t] = table[token[b, t]]: every log-likelihood is a sum of table entries."""
+    """logits[b, t] = table[token[b, t]]: every log-likelihood is a sum of table entries (the table
+    is low-rank, A·B, so that a 32000-token vocabulary stays small)."""
 
-    def __init__(self, vocab=6, seed=0):
+    def __init__(self, vocab=6, seed=0, rank=8):
         g = torch.Generator().manual_seed(seed)
-        self.table = torch.randn(vocab, vocab, generator=g) * 2
-        self.logp = torch.log_softmax(self.table, dim=-1)
+        self.a = torch.randn(vocab, rank, generator=g)
+        self.b = torch.randn(rank, vocab, generator=g)
         self.calls = []
 
     def __call__(self, tokens):
         self.calls.append(tuple(tokens.shape))
-        return self.table[tokens]
+        return self.a[tokens] @ self.b
 
     def by_hand(self, ctx, cont):
         seq = ctx + cont
-        return sum(float(self.logp[seq[i - 1], seq[i]]) for i in range(len(ctx), len(seq)))
+        return sum(float(torch.log_softmax(self.a[seq[i - 1]] @ self.b, dim=-1)[seq[i]])
+                   for i in range(len(ctx), len(seq)))
 
 
 def test_loglikelihoods_equal_the_hand_sum_in_any_batch():
@@ -207,3 +209,48 @@ def test_lm_eval_makes_the_same_choices(hf_dir, tmp_path, monkeypatch):
         assert ours == pytest.approx([ll for i in range(SLICE) for ll in theirs[i][1]], abs=2e-3)
         assert res["results"][name]["acc_norm,none"] == pytest.approx(
             sum(p == r.gold for p, r in zip(picks, requests)) / SLICE)
+
+
+# ------------------------------------------------------------------------------------------------
+# Held-out text per source: reserved by the mixture plan, never trained on, scored by eval.
+# ------------------------------------------------------------------------------------------------
+def test_heldout_slice_is_deterministic_and_bounded():
+    from tokenizer import mixture
+
+    cfg = {"fraction": 0.01, "min_documents": 1, "max_documents": 1000}
+    assert mixture.heldout_documents("c4", 5000, cfg) == mixture.heldout_documents("c4", 5000, cfg)
+    assert len(mixture.heldout_documents("c4", 5000, cfg)) == 50
+    assert len(mixture.heldout_documents("c4", 3, cfg)) == 1            # at least one ...
+    assert mixture.heldout_documents("c4", 1, cfg) == []                 # ... never the whole source
+    assert len(mixture.heldout_documents("c4", 10 ** 6, cfg)) == 1000    # at most max_documents
+    assert mixture.heldout_documents("c4", 500, cfg) != mixture.heldout_documents("books", 500, cfg)
+    assert mixture.heldout_documents("c4", 500, dict(cfg, fraction=0.0, min_documents=0)) == []
+
+
+def test_heldout_documents_are_never_trained_on_and_scored_per_source(mixture_dir, tmp_path):
+    import shutil
+
+    from pipeline import recipe as recipes
+    from tokenizer.stages import mixture_stage
+    from train_hooks import data as D
+    from train_hooks import train as T
+
+    work = tmp_path / "mix"
+    shutil.copytree(mixture_dir, work, ignore=shutil.ignore_patterns("train", "curated", "models"))
+    plan = mixture_stage(str(work), recipes.load("llama-plus"), None)
+    held = {s: e["heldout_documents"] for s, e in plan["sources"].items() if e.get("heldout_documents")}
+    assert held and all(len(v) >= 1 for v in held.values())
+    report = D.audit(work, context=64, global_batch=8)
+    assert report["ok"], report["problems"]
+    for s in held:
+        assert report["sources"][s]["heldout_tokens"] > 0 and report["sources"][s]["heldout_tokens_used"] == 0
+    T.main(["--data", str(work), "--out", str(work / "train" / "tiny"), "--model", "tiny", "--device", "cpu",
+            "--max_steps", "4", "--warmup", "1", "--batch_tokens", str(4 * 64), "--micro_batch", "2"])
+    assert E.main([f"--checkpoint={work / 'train' / 'tiny'}", "--heldout", "--device=cpu",
+                   f"--out={tmp_path / 'eval.json'}"]) == 0
+    result = json.loads((tmp_path / "eval.json").read_text())["heldout"]
+    assert sorted(result) == sorted(held)
+    vocab = plan["vocab_size"]
+    for s, r in result.items():
+        assert r["documents"] == len(held[s]) and r["tokens"] > 0
+        assert 1 < r["perplexity"] < 3 * vocab and math.isclose(r["perplexity"], math.exp(r["nll"]))

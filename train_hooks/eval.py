@@ -19,8 +19,9 @@ Tasks are data (`TASKS`, by name prefix): the prompt template and the normalisat
 llm-foundry ICL `{"query","choices","gold"}` or a released schema (ARC/OpenBookQA, BoolQ with
 "answer", HellaSwag, PIQA with "label").
 
-`--heldout`: perplexity of every source's held-out documents (mixture.json `heldout`, documents the
-plan never schedules; see tokenizer/mixture.py), exp of the mean token negative log-likelihood.
+`--heldout`: perplexity of every source's held-out documents (mixture.json `heldout_documents`,
+documents the plan never schedules; see tokenizer/mixture.py), exp of the mean token negative
+log-likelihood.
 
 Imports `model.py`, torch and the tokenizer only (not train.py, pipeline/ or Beam).
 """
@@ -250,35 +251,34 @@ class _null:
 # --------------------------------------------------------------------------------------------
 def heldout_perplexity(logits_fn, data_dir: Path, max_len: int, batch_size: int = 32, device: str = "cpu",
                        max_tokens: int = 0) -> dict:
-    """Per source: tokens scored and exp(mean NLL) over its held-out documents (mixture.json
-    `heldout`); each document cut into windows of max_len + 1 tokens, every token scored once."""
+    """Per source: documents and tokens scored, mean NLL and its exp (perplexity) over the source's
+    held-out documents (mixture.json `heldout_documents`), each document cut into windows of
+    max_len + 1 tokens so that every token but a document's first is scored once; at most
+    `max_tokens` tokens per source (0: all)."""
+    from train_hooks.data import SourceTokens
+
     mixture = json.loads((data_dir / "mixture.json").read_text())
     out = {}
-    for name, entry in sorted(mixture.get("heldout", {}).items()):
-        windows = []
-        budget = max_tokens or None
-        for shard in entry["shards"]:
-            idx = np.fromfile(data_dir / shard["idx"], dtype="<u8").astype(np.int64)
-            toks = np.fromfile(data_dir / shard["bin"], dtype="<u2").astype(np.int64)
-            for a, b in zip(idx[:-1], idx[1:]):
-                doc = toks[a:b].tolist()
-                for s in range(0, len(doc) - 1, max_len):
-                    piece = doc[s:s + max_len + 1]
-                    if len(piece) > 1:
-                        windows.append(([piece[0]], piece[1:]))
-        if budget:
-            kept, n = [], 0
-            for w in windows:
-                if n >= budget:
-                    break
-                kept.append(w)
-                n += len(w[1])
-            windows = kept
+    for name in sorted(mixture["sources"]):
+        entry = mixture["sources"][name]
+        if not entry.get("heldout_documents"):
+            continue
+        src = SourceTokens(data_dir, name, entry)
+        windows, n_tokens, docs = [], 0, 0
+        for start, length in zip(src.heldout_start, src.heldout_len):
+            if max_tokens and n_tokens >= max_tokens:
+                break
+            doc = src.read(int(start), int(length)).astype(np.int64).tolist()
+            docs += 1
+            for s in range(0, len(doc) - 1, max_len):
+                piece = doc[s:s + max_len + 1]
+                if len(piece) > 1:
+                    windows.append(([piece[0]], piece[1:]))
+                    n_tokens += len(piece) - 1
         lls = loglikelihoods(logits_fn, windows, max_len, batch_size, device)
-        n_tokens = sum(len(c) for _, c in windows)
         nll = -sum(lls) / n_tokens if n_tokens else float("nan")
-        out[name] = {"documents": int(entry["documents"]), "tokens": n_tokens,
-                     "nll": nll, "perplexity": math.exp(nll) if n_tokens else float("nan")}
+        out[name] = {"documents": docs, "tokens": n_tokens, "nll": nll,
+                     "perplexity": math.exp(nll) if n_tokens else float("nan")}
     return out
 
 
