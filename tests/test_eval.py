@@ -44,10 +44,10 @@ def test_loglikelihoods_equal_the_hand_sum_in_any_batch():
     pairs = [([1, 2], [3]), ([4], [5, 0, 1]), ([2, 2, 2, 2], [1, 1]), ([0], [3, 4])]
     want = [m.by_hand(c, k) for c, k in pairs]
     for batch in (1, 2, 4):
-        assert E.loglikelihoods(m, pairs, max_len=16, batch_size=batch) == pytest.approx(want, abs=1e-5)
+        assert E.loglikelihoods(E.at_positions(m), pairs, max_len=16, batch_size=batch) == pytest.approx(want, abs=1e-5)
     assert m.calls[-1] == (4, 5)   # one padded batch of the longest input (6 tokens - 1)
     # Longer than the context: the first tokens go, as in lm-eval (the bigram does not care).
-    assert E.loglikelihoods(m, [([1, 2, 3, 4, 5], [0, 1])], max_len=3) == pytest.approx(
+    assert E.loglikelihoods(E.at_positions(m), [([1, 2, 3, 4, 5], [0, 1])], max_len=3) == pytest.approx(
         [m.by_hand([4, 5], [0, 1])], abs=1e-5)
 
 
@@ -74,7 +74,7 @@ def test_score_choices_end_to_end_on_the_bigram():
     vocab = sp.get_piece_size()
     m = Bigram(vocab=vocab, seed=1)
     r = E.Request("Passage: x.\nQuestion: is it?\nAnswer:", ("no", "yes"), 0)
-    picks = E.score_choices(m, sp.encode, [r], "unconditional", max_len=64)
+    picks = E.score_choices(E.at_positions(m), sp.encode, [r], "unconditional", max_len=64)
     scores = []
     for c in r.choices:
         ctx, cont = E.split_pair(sp.encode, r.context, " " + c)

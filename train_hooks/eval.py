@@ -121,10 +121,18 @@ def split_pair(encode: Callable[[str], List[int]], context: str, continuation: s
     return whole[:len(ctx)], whole[len(ctx):]
 
 
-def loglikelihoods(logits_fn: Callable[[torch.Tensor], torch.Tensor], pairs: Sequence[Tuple[List[int], List[int]]],
-                   max_len: int, batch_size: int = 32, device: str = "cpu") -> List[float]:
+def at_positions(logits_fn: Callable[[torch.Tensor], torch.Tensor]):
+    """A scorer `(tokens, rows, positions) → logits there` from a plain `tokens → logits` function."""
+    return lambda tokens, rows, pos: logits_fn(tokens)[rows, pos]
+
+
+def loglikelihoods(score_fn, pairs: Sequence[Tuple[List[int], List[int]]], max_len: int, batch_size: int = 32,
+                   device: str = "cpu") -> List[float]:
     """Σ log P(continuation tokens | context tokens) for each (context, continuation) pair, in batches
-    of similar length; the first tokens of a pair longer than max_len + 1 are cut."""
+    of similar length; the first tokens of a pair longer than max_len + 1 are cut.
+
+    `score_fn(tokens, rows, positions)` returns the logits at those (row, position)s only: the
+    output head and the softmax run where a continuation token is predicted, not everywhere."""
     seqs = []
     for ctx, cont in pairs:
         if not cont:
@@ -137,16 +145,24 @@ def loglikelihoods(logits_fn: Callable[[torch.Tensor], torch.Tensor], pairs: Seq
         idx = order[b:b + batch_size]
         width = max(len(seqs[i][0]) for i in idx) - 1
         inputs = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            full = seqs[i][0]
-            inputs[row, :len(full) - 1] = torch.tensor(full[:-1], dtype=torch.long)
-        with torch.no_grad():
-            logp = F.log_softmax(logits_fn(inputs.to(device)).float(), dim=-1).cpu()
+        rows, pos, targets, owner = [], [], [], []
         for row, i in enumerate(idx):
             full, n_cont = seqs[i]
             t = len(full) - 1          # positions t-n_cont..t-1 predict the continuation's tokens
-            targets = torch.tensor(full[t + 1 - n_cont:], dtype=torch.long)
-            out[i] = float(logp[row, t - n_cont:t].gather(1, targets[:, None]).sum())
+            inputs[row, :t] = torch.tensor(full[:-1], dtype=torch.long)
+            rows += [row] * n_cont
+            pos += range(t - n_cont, t)
+            targets += full[t + 1 - n_cont:]
+            owner += [i] * n_cont
+        rows_t, pos_t = torch.tensor(rows, device=device), torch.tensor(pos, device=device)
+        with torch.no_grad():
+            logits = score_fn(inputs.to(device), rows_t, pos_t)
+            logp = F.log_softmax(logits.float(), dim=-1)
+            picked = logp.gather(1, torch.tensor(targets, device=device)[:, None])[:, 0].double().cpu().numpy()
+        sums = np.zeros(len(seqs))
+        np.add.at(sums, np.asarray(owner), picked)
+        for i in idx:
+            out[i] = float(sums[i])
     return out
 
 
@@ -193,7 +209,7 @@ def accuracy(picks: Sequence[int], requests: Sequence[Request]) -> dict:
 # Models
 # --------------------------------------------------------------------------------------------
 class Loaded(NamedTuple):
-    logits_fn: Callable[[torch.Tensor], torch.Tensor]
+    logits_fn: Callable   # (tokens, rows, positions) → logits at those positions (see loglikelihoods)
     encode: Callable[[str], List[int]]
     max_len: int
     kind: str
@@ -221,21 +237,37 @@ def load(checkpoint: str, data: Optional[str], device: str) -> Loaded:
         model.to(device).eval()
         ctx = int(ckpt.get("data", {}).get("context", model.cfg.context))
 
-        def logits_fn(tokens):
+        def score_fn(tokens, rows, pos):
             with torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else _null():
-                return model(tokens)
+                return model.head(_final_hidden(model, tokens)[rows, pos])
 
-        return Loaded(logits_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir)
+        return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir)
     if (path / "config.json").exists():
         from transformers import AutoTokenizer, LlamaForCausalLM
 
         model = LlamaForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
         tok = AutoTokenizer.from_pretrained(str(path))
-        return Loaded(lambda tokens: model(input_ids=tokens).logits,
+        def score_fn(tokens, rows, pos):
+            hidden = model.model(input_ids=tokens).last_hidden_state
+            return model.lm_head(hidden[rows, pos])
+
+        return Loaded(score_fn,
                       lambda s: tok(s, add_special_tokens=False)["input_ids"],
                       int(model.config.max_position_embeddings), "hf", Path(data) if data else None)
     raise SystemExit(f"--checkpoint={path}: neither a trainer folder (checkpoint.pt) nor a Hugging Face "
                      "directory (config.json)")
+
+
+def _final_hidden(model, tokens: torch.Tensor) -> torch.Tensor:
+    """`Llama.forward` without the output head (it runs only where a score is needed)."""
+    t = tokens.shape[1]
+    if t > model.cfg.context:
+        raise ValueError(f"sequence of {t} tokens exceeds the model context {model.cfg.context}")
+    cos, sin = model.rope_cos[:t], model.rope_sin[:t]
+    x = model.tok_emb(tokens)
+    for block in model.blocks:
+        x = block(x, cos, sin)
+    return model.norm(x)
 
 
 class _null:
