@@ -236,10 +236,13 @@ def test_heldout_documents_are_never_trained_on_and_scored_per_source(mixture_di
     from train_hooks import train as T
 
     work = tmp_path / "mix"
-    shutil.copytree(mixture_dir, work, ignore=shutil.ignore_patterns("train", "curated", "models"))
+    shutil.copytree(mixture_dir, work, ignore=shutil.ignore_patterns("train", "models"))
     plan = mixture_stage(str(work), recipes.load("llama-plus"), None)
     held = {s: e["heldout_documents"] for s, e in plan["sources"].items() if e.get("heldout_documents")}
     assert held and all(len(v) >= 1 for v in held.values())
+    from tokenizer import verify
+
+    assert verify.verify(str(work)) == []          # training totals exclude the held-out documents
     report = D.audit(work, context=64, global_batch=8)
     assert report["ok"], report["problems"]
     for s in held:
