@@ -197,6 +197,10 @@ def test_modes_through_beam(planted, arc, mode):
     assert all(texts[u] == t for u, t in clean.items())  # clean documents untouched in every mode
     if mode == "report":
         assert s["dropped"] == {} and all(texts[u] == originals[u] for u in flagged)
+        rows = decontam.report_section(c)
+        assert rows["sources"] == [{"name": "c4", "documents_checked": len(records), "flagged": len(PLANTS),
+                                    "matched_ngrams": src["matched_ngrams"]}]
+        assert rows["benchmarks"] == [{"name": "arc_easy", "n": 13, "items": 2376, "leaked_items": len(PLANTS)}]
     elif mode == "drop":
         assert s["dropped"] == {"decontam_overlap:arc_easy": len(PLANTS)} and not set(flagged) & set(texts)
     else:

@@ -162,6 +162,8 @@ def test_cli_on_trainer_folder_and_hf_export_agree(trainer_dir, hf_dir, tmp_path
         assert ours["tasks"][task]["predictions"] == hf["tasks"][task]["predictions"]
         assert ours["tasks"][task]["acc"] == hf["tasks"][task]["acc"]
     assert ours["model"] == "trainer" and hf["model"] == "hf"
+    rows = E.report_section(ours)["tasks"]
+    assert [(r["name"], r["n"], r["chance"]) for r in rows] == [("arc_easy", SLICE, 0.25), ("piqa", SLICE, 0.5)]
 
 
 def _lm_eval_task(tmp_path, name, source, limit):

@@ -343,6 +343,15 @@ def evaluate(loaded: Loaded, tasks, limit: Optional[int] = None, batch_size: int
     return results
 
 
+def report_section(result: dict) -> dict:
+    """The run report's rows from a loaded result JSON: per task n, acc, stderr, chance; per
+    source held-out perplexity (for pipeline/report.py's report.html)."""
+    return {"tasks": [{"name": k, "n": v["n"], "acc": v["acc"], "acc_stderr": v["acc_stderr"], "chance": v["chance"],
+                       "norm": v["norm"]} for k, v in sorted(result.get("tasks", {}).items())],
+            "heldout": [{"source": k, "tokens": v["tokens"], "perplexity": v["perplexity"]}
+                        for k, v in sorted(result.get("heldout", {}).items())]}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True, help="trainer --out folder or Hugging Face LlamaForCausalLM directory")
