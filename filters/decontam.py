@@ -396,9 +396,24 @@ def report(index_info: dict, mode: str, checked: Dict[str, int], findings: Itera
             "flagged": sum(s["flagged"] for s in sources.values())}
 
 
+NORMALISATION = "punctuation and symbols deleted, casefolded, split at whitespace (GPT-3)"
+
+
 def index_info(index: BenchmarkIndex) -> dict:
-    return {"benchmarks": [dict(b) for b in index.benchmarks], "ngrams": index.ngrams,
-            "normalisation": "punctuation and symbols deleted, casefolded, split at whitespace (GPT-3)"}
+    return {"benchmarks": [dict(b) for b in index.benchmarks], "ngrams": index.ngrams, "normalisation": NORMALISATION}
+
+
+def benchmark_info(benchmarks: Sequence[Benchmark], percentile: float = 5.0, min_n: int = 8, max_n: int = 13,
+                   fixed_n: int = 0) -> dict:
+    """`index_info` of the index these benchmarks make, without hashing anything."""
+    rows, total = [], 0
+    for bench in benchmarks:
+        lengths = [[len(normalize_words(s)) for s in it.segments] for it in bench.items]
+        n = fixed_n or choose_n([sum(x) for x in lengths], percentile, min_n, max_n)
+        count = sum(max(0, x - n + 1) for item in lengths for x in item)
+        rows.append({"name": bench.name, "path": bench.path, "n": n, "items": len(bench.items), "ngrams": count})
+        total += count
+    return {"benchmarks": rows, "ngrams": total, "normalisation": NORMALISATION}
 
 
 def report_section(contamination: dict) -> dict:

@@ -8,10 +8,11 @@
     index info (n, n-grams per benchmark) ────────────────┘
 
 Documents stream through `Check`; only flagged documents' findings (id, url, benchmarks, items)
-and one source name per document (summed per source) leave it.
+and, per bundle, the number of documents checked per source leave it.
 """
 from __future__ import annotations
 
+import collections
 import glob
 import json
 import os
@@ -20,7 +21,9 @@ from typing import List, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from common import events as ev
 from filters import decontam
@@ -83,11 +86,20 @@ class _CheckFn(beam.DoFn):
         self.rule = None
         self.counters = Counters(namespace)
 
+    def start_bundle(self):
+        self.checked = collections.Counter()
+
+    def finish_bundle(self):
+        # Documents checked, summed per bundle: one element per source, not one per document.
+        for source, n in sorted(self.checked.items()):
+            yield beam.pvalue.TaggedOutput(CHECKED, WindowedValue((source, n), GlobalWindow().max_timestamp(),
+                                                                  [GlobalWindow()]))
+
     def process(self, doc, benchmarks):
         if self.rule is None:
             index = self.handle.acquire(lambda: _Holder(_make_index(benchmarks, self.config))).value
             self.rule = decontam.Decontaminator(index, self.mode)
-        yield beam.pvalue.TaggedOutput(CHECKED, doc.source)
+        self.checked[doc.source] += 1
         result, finding = self.rule(doc)
         if finding is not None:
             self.counters.inc("decontam_flagged")
@@ -145,9 +157,10 @@ class Decontaminate(beam.PTransform):
             events.append(out[ev.EVENTS])
             findings.append(out[FINDINGS])
             checked.append(out[CHECKED])
-        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.index_info(_make_index(bs, config)))
+        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(
+            bs, float(config["ngram_percentile"]), int(config["min_n"]), int(config["max_n"]), int(config["n"])))
         per_source = (tuple(checked) | "AllChecked" >> beam.Flatten()
-                      | "CountPerSource" >> beam.combiners.Count.PerElement())
+                      | "SumPerSource" >> beam.CombinePerKey(sum))
         all_findings = tuple(findings) | "AllFindings" >> beam.Flatten()
         output = self.output
         (p | "Once" >> beam.Create([None])

@@ -129,6 +129,11 @@ def test_mask_cuts_exactly_the_matched_span_and_drop_names_the_benchmark(index, 
     assert Decontaminator(index, "mask")(_doc(planted))[0] == "decontam_masked_empty"
 
 
+def test_benchmark_info_equals_the_index_s(index):
+    benchmarks = [read_benchmark(str(p)) for p in (ARC_EASY, PIQA, HUMANEVAL, BENCH / "boolq_val.llmfoundry.jsonl.gz")]
+    assert decontam.benchmark_info(benchmarks) == decontam.index_info(index)
+
+
 def test_a_hash_hit_is_verified_word_by_word(index, arc):
     """Every reported match is a real shared n-gram: the words at the match equal the item's."""
     words = normalize_words(arc.items[3].segments[0])
