@@ -26,6 +26,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from common import events as ev
+from common.cli import UsageError
 from filters import decontam
 from pipeline.stages import Counters
 
@@ -48,20 +49,20 @@ def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = (
             full = pattern if os.path.isabs(pattern) or base is None else os.path.join(base, pattern)
             matches = sorted(glob.glob(full))
             if not matches:
-                raise SystemExit(f"{where}: no benchmark file matches {pattern!r}; give a path or glob of "
+                raise UsageError(f"{where}: no benchmark file matches {pattern!r}; give a path or glob of "
                                  ".jsonl[.gz] (llm-foundry or released schema) or .txt files")
             found.extend(matches)
     paths = list(dict.fromkeys(found))
     names = [decontam.benchmark_name(p) for p in paths]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise SystemExit(f"--benchmarks: two files named {dupes[0]!r} (a benchmark is named by its file name "
+        raise UsageError(f"--benchmarks: two files named {dupes[0]!r} (a benchmark is named by its file name "
                          "up to the first dot); rename one")
     for p in paths:
         try:
             decontam.read_benchmark(p)
         except decontam.BenchmarkError as e:
-            raise SystemExit(str(e)) from None
+            raise UsageError(str(e)) from None
     return paths
 
 
@@ -131,7 +132,7 @@ class Decontaminate(beam.PTransform):
     def __init__(self, config: dict, paths: Sequence[str], output: str, label=None):
         super().__init__(label)
         if config["mode"] not in decontam.MODES:
-            raise SystemExit(f"--set decontamination.mode={config['mode']}: choose one of "
+            raise UsageError(f"--set decontamination.mode={config['mode']}: choose one of "
                              f"{', '.join(decontam.MODES)}")
         self.config = {k: v for k, v in config.items() if not k.startswith("_")}
         self.paths = list(paths)

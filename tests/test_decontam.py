@@ -207,6 +207,10 @@ def test_modes_through_beam(planted, arc, mode):
                                     "matched_ngrams": src["matched_ngrams"]}]
         assert {"name": "arc_easy", "n": 13, "items": 2376, "leaked_items": len(PLANTS)} in rows["benchmarks"]
         assert [r["name"] for r in rows["benchmarks"]] == ["HumanEval", "arc_challenge", "arc_easy", "piqa_val"]
+        from pipeline import report
+
+        page = report.render(str(tmp / mode))
+        assert "Benchmark contamination" in page and all(d["id"] in page for d in src["documents"])
     elif mode == "drop":
         assert s["dropped"] == {"decontam_overlap:arc_easy": len(PLANTS)} and not set(flagged) & set(texts)
     else:
@@ -216,12 +220,13 @@ def test_modes_through_beam(planted, arc, mode):
 
 
 def test_bad_benchmark_option_is_one_line(tmp_path):
+    from common.cli import UsageError
     from pipeline.decontam import resolve_benchmarks
 
-    with pytest.raises(SystemExit, match=r"--benchmarks: no benchmark file matches '.*nothing\*.jsonl'"):
+    with pytest.raises(UsageError, match=r"--benchmarks: no benchmark file matches '.*nothing\*.jsonl'"):
         resolve_benchmarks([], [str(tmp_path / "nothing*.jsonl")])
     (tmp_path / "x.jsonl").write_text('{"a": 1}\n')
-    with pytest.raises(SystemExit, match="x.jsonl line 1: unknown benchmark schema"):
+    with pytest.raises(UsageError, match="x.jsonl line 1: unknown benchmark schema"):
         resolve_benchmarks([], [str(tmp_path / "x.jsonl")])
 
 

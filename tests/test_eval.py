@@ -162,6 +162,11 @@ def test_cli_on_trainer_folder_and_hf_export_agree(trainer_dir, hf_dir, tmp_path
         assert ours["tasks"][task]["predictions"] == hf["tasks"][task]["predictions"]
         assert ours["tasks"][task]["acc"] == hf["tasks"][task]["acc"]
     assert ours["model"] == "trainer" and hf["model"] == "hf"
+    from pipeline import report
+
+    (tmp_path / "eval.json").write_text((tmp_path / "trainer.json").read_text())
+    page = report.render(str(tmp_path))
+    assert "Zero-shot evaluation" in page and "arc_easy" in page and "piqa" in page
     rows = E.report_section(ours)["tasks"]
     assert [(r["name"], r["n"], r["chance"]) for r in rows] == [("arc_easy", SLICE, 0.25), ("piqa", SLICE, 0.5)]
 
