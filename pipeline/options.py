@@ -36,6 +36,10 @@ class LlamaDataOptions(PipelineOptions):
         parser.add_argument("--write_rejects", action="store_true", default=False,
                             help="Also write the documents the rule stages dropped, with their reason (and, in "
                                  "llama-plus, their signals), to OUTPUT/rejects/<source>/*.parquet.")
+        parser.add_argument("--benchmarks", action="append", default=None,
+                            help="Benchmark file or glob to decontaminate against, added to the recipe's "
+                                 "decontamination.benchmarks (repeatable; .jsonl[.gz] in llm-foundry or released "
+                                 "schema, or .txt one item per line). Report: OUTPUT/contamination.json.")
         parser.add_argument("--models_dir", default=None,
                             help="Where models trained by the run go (KenLM, wikiref classifier). Default: OUTPUT/models.")
         parser.add_argument("--debug", action="store_true", default=False,

@@ -398,19 +398,48 @@ def mixture_section(d: Data) -> str:
 
 
 def contamination_section(d: Data) -> str:
-    """OUTPUT/contamination.json, when the decontamination stage wrote one: a generic rendering of its
-    per-benchmark entries (issue 15 may replace this function with a richer one)."""
+    """OUTPUT/contamination.json (the decontamination stage): per benchmark its n and leaked items,
+    per source the documents checked and flagged, and the first flagged documents."""
+    from filters.decontam import report_section
+
     data = _read_json(os.path.join(d.out, "contamination.json"))
     if data is None:
         return ""
-    body = f"<pre>{html.escape(json.dumps(data, indent=2, sort_keys=True)[:20000])}</pre>"
-    return "<h2>Benchmark contamination</h2>" + body
+    rows = report_section(data)
+    bench = _table(["benchmark", "n", "items", "leaked items"],
+                   [[b["name"], b["n"], b["items"], b["leaked_items"]] for b in rows["benchmarks"]])
+    src = _table(["source", "documents checked", "flagged", "matched n-grams"],
+                 [[s["name"], s["documents_checked"], s["flagged"], s["matched_ngrams"]] for s in rows["sources"]])
+    flagged = [[name, doc["id"], doc["url"] or "", ", ".join(f"{b}: {', '.join(m['items'][:5])}"
+                                                            for b, m in doc["benchmarks"].items())]
+               for name, v in sorted(data["sources"].items()) for doc in v["documents"]][:50]
+    docs = _table(["source", "document", "url", "benchmark: items"], flagged) if flagged else \
+        "<p>No document shares an n-gram with a benchmark item.</p>"
+    return (f"<h2>Benchmark contamination</h2><p>Mode <code>{html.escape(data['mode'])}</code>; "
+            f"{data['ngrams_indexed']:,} benchmark n-grams indexed ({html.escape(data['normalisation'])}); "
+            f"{data['flagged']} documents flagged (contamination.json lists them all).</p>" + bench + src + docs)
+
+
+def evaluation_section(d: Data) -> str:
+    """OUTPUT/eval.json when `python -m train_hooks.eval --out=OUTPUT/eval.json` wrote one: accuracy
+    per task beside chance, and held-out perplexity per source."""
+    data = _read_json(os.path.join(d.out, "eval.json"))
+    if data is None:
+        return ""
+    tasks = _table(["task", "n", "acc", "± stderr", "chance", "normalisation"],
+                   [[k, v["n"], v["acc"], v["acc_stderr"], v["chance"], v["norm"]]
+                    for k, v in sorted(data.get("tasks", {}).items())])
+    held = data.get("heldout") or {}
+    ppl = _table(["source", "held-out documents", "tokens", "perplexity"],
+                 [[k, v["documents"], v["tokens"], v["perplexity"]] for k, v in sorted(held.items())]) if held else ""
+    return (f"<h2>Zero-shot evaluation</h2><p>Model <code>{html.escape(str(data.get('checkpoint')))}</code> "
+            "(LLaMA §3 protocol, train_hooks/eval.py).</p>" + tasks + ppl)
 
 
 # The report's sections in order; each takes the Data and returns HTML ("" to leave it out).
 SECTIONS: List[Callable[[Data], str]] = [funnel_section, length_section, perplexity_section, language_section,
                                          classifier_section, dedup_section, tokenizer_section, mixture_section,
-                                         contamination_section]
+                                         contamination_section, evaluation_section]
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;
 padding:0 1rem;color:#222}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ddd}

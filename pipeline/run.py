@@ -23,6 +23,7 @@ from apache_beam.runners.runner import PipelineState
 from common.cli import UsageError, guarded, interrupted
 from pipeline import preflight, progress, runinfo
 from pipeline import recipe as recipes
+from pipeline.decontam import decontaminate
 from pipeline.options import STAGES, LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
@@ -86,6 +87,8 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
                 docs, e = docs | f"NearDedup:{name}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
+    curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
+    events.append(e)
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)

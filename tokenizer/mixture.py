@@ -9,10 +9,20 @@ Sources of the recipe absent from the run, or left with no tokens (curated to 0 
 out and the remaining shares rescaled to sum to 1 (unchanged when all are present); mixture.json
 names them with their recipe share under `sources_without_tokens`. Without CommonCrawl the anchor
 is the present source with the largest share.
+
+Held-out text (recipe section `heldout`, off in llama): per source, a deterministic slice of its
+documents (ranked by a hash of source and document number; `fraction` of them, at least
+`min_documents`, at most `max_documents`, never all) is listed as `heldout_documents` (document
+numbers across the source's shards, in order) with their `heldout_tokens`. The trainer never
+schedules them; `unique_tokens` and `documents` count the rest; `train_hooks.eval --heldout` scores
+perplexity on them (Paloma-style: text of each curated source the model never saw).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional
+import zlib
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
 
 FORMAT = "llamadata-mixture/1"
 ANCHOR = "commoncrawl"
@@ -87,10 +97,37 @@ def plan(table: Mapping[str, Mapping[str, float]], unique: Mapping[str, int],
     return {"total_tokens": total, "sources": sources, "sources_without_tokens": without}
 
 
+def heldout_count(n_docs: int, config: Mapping) -> int:
+    k = min(max(int(config["min_documents"]), round(float(config["fraction"]) * n_docs)), int(config["max_documents"]))
+    return max(0, min(k, n_docs - 1))   # never the whole source
+
+
+def heldout_documents(source: str, n_docs: int, config: Mapping) -> List[int]:
+    """The held-out document numbers of one source: the k smallest of a per-document hash."""
+    k = heldout_count(n_docs, config)
+    if k <= 0:
+        return []
+    # splitmix64 of the document number, salted with the source: no dependence on the run's order.
+    x = np.arange(n_docs, dtype=np.uint64) + np.uint64(zlib.crc32(source.encode()) * 0x9E3779B9)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return sorted(int(i) for i in np.argsort(x, kind="stable")[:k])
+
+
 def build(table, shard_lists: Mapping[str, List[Dict]], vocab_size: int, bos_id: int, eos_id: int,
-          target_tokens: Optional[int] = None, tokenizer_path: str = "tokenizer/tokenizer.model") -> Dict:
-    """The whole mixture.json object from per-source shard entries (see shards.shard_stats)."""
-    unique = {s: sum(e["tokens"] for e in entries) for s, entries in shard_lists.items()}
+          target_tokens: Optional[int] = None, tokenizer_path: str = "tokenizer/tokenizer.model",
+          doc_lengths: Optional[Mapping[str, Sequence[int]]] = None, heldout: Optional[Mapping] = None) -> Dict:
+    """The whole mixture.json object from per-source shard entries (see shards.shard_stats);
+    with `heldout` (the recipe section) and every source's document lengths, the held-out slice."""
+    held: Dict[str, List[int]] = {}
+    held_tokens: Dict[str, int] = {}
+    if heldout is not None and doc_lengths is not None:
+        for s, lengths in doc_lengths.items():
+            held[s] = heldout_documents(s, len(lengths), heldout)
+            held_tokens[s] = int(sum(int(lengths[i]) for i in held[s]))
+    unique = {s: sum(e["tokens"] for e in entries) - held_tokens.get(s, 0) for s, entries in shard_lists.items()}
     planned = plan(table, unique, target_tokens)
     sources = {}
     for s, p in planned["sources"].items():
@@ -98,11 +135,14 @@ def build(table, shard_lists: Mapping[str, List[Dict]], vocab_size: int, bos_id:
         sources[s] = {
             "share": p["share"],
             "unique_tokens": p["unique_tokens"],
-            "documents": sum(e["documents"] for e in entries),
+            "documents": sum(e["documents"] for e in entries) - len(held.get(s, [])),
             "epochs": p["epochs"],
             "planned_tokens": p["planned_tokens"],
             "shards": [dict(e) for e in entries],
         }
+        if held.get(s):
+            sources[s]["heldout_documents"] = held[s]
+            sources[s]["heldout_tokens"] = held_tokens[s]
     return {
         "format": FORMAT,
         "tokenizer": tokenizer_path,

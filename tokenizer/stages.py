@@ -11,6 +11,7 @@ import logging
 from typing import Dict, List, Optional
 
 import apache_beam as beam
+import numpy as np
 import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -93,8 +94,15 @@ def shard_lists(out_dir: str) -> Dict[str, List[Dict]]:
 def mixture_stage(out_dir: str, recipe: dict, target_tokens: Optional[int] = None) -> dict:
     sp = spm.SentencePieceProcessor(model_proto=shards.read_bytes(model_path(out_dir)))
     table = mixture.recipe_shares(recipe["mixture"])
-    plan = mixture.build(table, shard_lists(out_dir), sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
-                         target_tokens, MODEL_REL)
+    lists = shard_lists(out_dir)
+    heldout = recipe["heldout"]
+    lengths = None
+    if mixture.heldout_count(10 ** 9, heldout) > 0:   # a held-out slice is asked for: document lengths
+        lengths = {s: np.concatenate([np.diff(shards.load_shard(shards.join(out_dir, e["bin"]),
+                                                                shards.join(out_dir, e["idx"]))[1].astype(np.int64))
+                                      for e in entries]) for s, entries in lists.items() if entries}
+    plan = mixture.build(table, lists, sp.get_piece_size(), sp.bos_id(), sp.eos_id(),
+                         target_tokens, MODEL_REL, lengths, heldout)
     stats_path = shards.join(out_dir, "stats.json")
     ran = set(json.loads(shards.read_bytes(stats_path))["sources"]) if FileSystems.exists(stats_path) else None
     absent = [s for s in plan["sources_without_tokens"] if ran is not None and s not in ran]

@@ -78,12 +78,23 @@ class SourceTokens:
             starts.append(offset + idx[:-1])
             lengths.append(np.diff(idx))
             offset += n_tokens
-        self.doc_start = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-        self.doc_len = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        doc_start = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        doc_len = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        # Held-out documents (tokenizer/mixture.py) stay in the shards but out of every epoch.
+        held = np.asarray(entry.get("heldout_documents", []), dtype=np.int64)
+        self.heldout_tokens = int(entry.get("heldout_tokens", 0))
+        if len(held) and (held.min() < 0 or held.max() >= len(doc_len)
+                          or int(doc_len[held].sum()) != self.heldout_tokens):
+            raise ValueError(f"{name}: heldout_documents do not match heldout_tokens={self.heldout_tokens}")
+        train = np.ones(len(doc_len), dtype=bool)
+        train[held] = False
+        self.doc_start, self.doc_len = doc_start[train], doc_len[train]
+        self.heldout_start, self.heldout_len = doc_start[held], doc_len[held]
         self.shard_start = np.asarray(shard_starts, dtype=np.int64)
-        if offset != self.unique_tokens:
+        self.flat_tokens = offset
+        if offset != self.unique_tokens + self.heldout_tokens:
             raise ValueError(f"{name}: shards hold {offset} tokens, mixture.json says "
-                             f"unique_tokens={self.unique_tokens}")
+                             f"unique_tokens={self.unique_tokens} (+ {self.heldout_tokens} held out)")
         if self.planned_tokens > 0 and self.unique_tokens == 0:
             raise ValueError(f"{name}: {self.planned_tokens} tokens planned from an empty source")
         self._maps: dict[int, np.memmap] = {}
@@ -307,12 +318,12 @@ def rank_slice(start: int, global_batch: int, rank: int, world: int) -> tuple[in
 # --------------------------------------------------------------------------------------------
 def expected_counts(plan: MixturePlan, s: SourceTokens) -> np.ndarray:
     """What the plan promises: floor(P/U) uses of every token, +1 on the next epoch's prefix."""
-    counts = np.zeros(s.unique_tokens + 1, dtype=np.int64)
+    counts = np.zeros(s.flat_tokens + 1, dtype=np.int64)
     if s.unique_tokens == 0:
         return counts[:-1]
     full, rest = divmod(s.planned_tokens, s.unique_tokens)
-    counts[0] += full
-    counts[-1] -= full
+    np.add.at(counts, s.doc_start, full)                 # held-out documents: never used
+    np.add.at(counts, s.doc_start + s.doc_len, -full)
     if rest:
         perm = epoch_permutation(plan.seed, s.name, full, s.n_docs)
         for doc in perm:
@@ -342,7 +353,7 @@ def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: i
             if np.any(last != plan.eos_id):
                 problems.append(f"{s.bins[i]}: {int(np.sum(last != plan.eos_id))} documents "
                                 f"do not end with EOS {plan.eos_id}")
-    diffs = [np.zeros(s.unique_tokens + 1, dtype=np.int64) for s in plan.sources]
+    diffs = [np.zeros(s.flat_tokens + 1, dtype=np.int64) for s in plan.sources]
     steps = -(-plan.n_samples // global_batch)
     mixed = 0
     for step in range(steps):
@@ -371,7 +382,9 @@ def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: i
         report["sources"][s.name] = {"consumed": int(got.sum()), "planned": s.planned_tokens,
                                      "min_uses": int(got.min()) if len(got) else 0,
                                      "max_uses": int(got.max()) if len(got) else 0,
-                                     "mismatched_tokens": bad}
+                                     "mismatched_tokens": bad, "heldout_tokens": s.heldout_tokens,
+                                     "heldout_tokens_used": int(sum(int(got[a:a + n].sum()) for a, n in
+                                                                    zip(s.heldout_start, s.heldout_len)))}
         if bad or int(got.sum()) != s.planned_tokens:
             problems.append(f"{s.name}: {bad} tokens consumed other than planned "
                             f"({int(got.sum())} consumed, {s.planned_tokens} planned)")

@@ -1,0 +1,178 @@
+"""Benchmark decontamination of the curated documents (rules in filters/decontam.py).
+
+    benchmark files ─ReadBenchmarks─ToList─┐ (side input: a few MB of item text; each worker
+                                           │  process builds the n-gram index once, via Shared)
+    docs (per source) ──────Check──────────┴─→ docs (kept / masked), drop events,
+                                                findings ─┐
+                                                checked ──┼─ WriteContamination → OUT/contamination.json
+    index info (n, n-grams per benchmark) ────────────────┘
+
+Documents stream through `Check`; only flagged documents' findings (id, url, benchmarks, items)
+and, per bundle, the number of documents checked per source leave it.
+"""
+from __future__ import annotations
+
+import collections
+import glob
+import json
+import os
+import posixpath
+from typing import List, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
+
+from common import events as ev
+from common.cli import UsageError
+from filters import decontam
+from pipeline.stages import Counters
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONTAMINATION_JSON = "contamination.json"
+FINDINGS = "findings"
+CHECKED = "checked"
+
+
+def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = ()) -> List[str]:
+    """The recipe's benchmark files (relative to the project) and --benchmarks (relative to the
+    working directory; globs, comma-separated or repeated), each checked to read."""
+    found: List[str] = []
+    for where, items in (("decontamination.benchmarks", [(p, PROJECT_ROOT) for p in recipe_paths]),
+                         ("--benchmarks", [(p, None) for item in cli_paths for p in item.split(",") if p])):
+        for pattern, base in items:
+            if "://" in pattern:
+                found.append(pattern)
+                continue
+            full = pattern if os.path.isabs(pattern) or base is None else os.path.join(base, pattern)
+            matches = sorted(glob.glob(full))
+            if not matches:
+                raise UsageError(f"{where}: no benchmark file matches {pattern!r}; give a path or glob of "
+                                 ".jsonl[.gz] (llm-foundry or released schema) or .txt files")
+            found.extend(matches)
+    paths = list(dict.fromkeys(found))
+    names = [decontam.benchmark_name(p) for p in paths]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"--benchmarks: two files named {dupes[0]!r} (a benchmark is named by its file name "
+                         "up to the first dot); rename one")
+    for p in paths:
+        try:
+            decontam.read_benchmark(p)
+        except decontam.BenchmarkError as e:
+            raise UsageError(str(e)) from None
+    return paths
+
+
+def _make_index(benchmarks, config):
+    return decontam.BenchmarkIndex(benchmarks, float(config["ngram_percentile"]), int(config["min_n"]),
+                                   int(config["max_n"]), int(config["n"]))
+
+
+class _Holder:
+    """A weak-referenceable box for `Shared` (it cannot hold a plain index object's attributes)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _CheckFn(beam.DoFn):
+    def __init__(self, config: dict, handle: shared.Shared, namespace: str):
+        self.config = config
+        self.mode = config["mode"]
+        self.handle = handle
+        self.namespace = namespace
+        self.rule = None
+        self.counters = Counters(namespace)
+
+    def start_bundle(self):
+        self.checked = collections.Counter()
+
+    def finish_bundle(self):
+        # Documents checked, summed per bundle: one element per source, not one per document.
+        for source, n in sorted(self.checked.items()):
+            yield beam.pvalue.TaggedOutput(CHECKED, WindowedValue((source, n), GlobalWindow().max_timestamp(),
+                                                                  [GlobalWindow()]))
+
+    def process(self, doc, benchmarks):
+        if self.rule is None:
+            index = self.handle.acquire(lambda: _Holder(_make_index(benchmarks, self.config))).value
+            self.rule = decontam.Decontaminator(index, self.mode)
+        self.checked[doc.source] += 1
+        result, finding = self.rule(doc)
+        if finding is not None:
+            self.counters.inc("decontam_flagged")
+            if finding.masked_spans:
+                self.counters.inc("decontam_masked_docs")
+                self.counters.inc("decontam_masked_spans", finding.masked_spans)
+            yield beam.pvalue.TaggedOutput(FINDINGS, finding)
+        if isinstance(result, str):
+            self.counters.inc("drop:" + result)
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
+        else:
+            yield result
+
+
+def write_contamination(output: str, info: dict, mode: str, checked, findings) -> None:
+    doc = decontam.report(info, mode, dict(checked), findings)
+    path = posixpath.join(output, CONTAMINATION_JSON)
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp) as f:
+        f.write((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+class Decontaminate(beam.PTransform):
+    """(docs, …) → ([docs, …], drop events); writes OUTPUT/contamination.json. See the docstring."""
+
+    def __init__(self, config: dict, paths: Sequence[str], output: str, label=None):
+        super().__init__(label)
+        if config["mode"] not in decontam.MODES:
+            raise UsageError(f"--set decontamination.mode={config['mode']}: choose one of "
+                             f"{', '.join(decontam.MODES)}")
+        self.config = {k: v for k, v in config.items() if not k.startswith("_")}
+        self.paths = list(paths)
+        self.output = output
+
+    def expand(self, pcolls):
+        pcolls = list(pcolls)
+        p = pcolls[0].pipeline
+        config, mode = self.config, self.config["mode"]
+        ns = self.label or "Decontaminate"
+        benchmarks = (p | "BenchmarkFiles" >> beam.Create(self.paths)
+                      | "ReadBenchmarks" >> beam.Map(decontam.read_benchmark)
+                      | "AllBenchmarks" >> beam.combiners.ToList()
+                      | "InRecipeOrder" >> beam.Map(lambda bs, order: sorted(bs, key=lambda b: order.index(b.path)),
+                                                    self.paths))
+        side = beam.pvalue.AsSingleton(benchmarks)
+        handle = shared.Shared()
+        kept, events, findings, checked = [], [], [], []
+        for i, docs in enumerate(pcolls):
+            out = docs | f"Check{i}" >> beam.ParDo(_CheckFn(config, handle, ns), side).with_outputs(
+                ev.EVENTS, FINDINGS, CHECKED, main="docs")
+            kept.append(out.docs)
+            events.append(out[ev.EVENTS])
+            findings.append(out[FINDINGS])
+            checked.append(out[CHECKED])
+        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(
+            bs, float(config["ngram_percentile"]), int(config["min_n"]), int(config["max_n"]), int(config["n"])))
+        per_source = (tuple(checked) | "AllChecked" >> beam.Flatten()
+                      | "SumPerSource" >> beam.CombinePerKey(sum))
+        all_findings = tuple(findings) | "AllFindings" >> beam.Flatten()
+        output = self.output
+        (p | "Once" >> beam.Create([None])
+         | "WriteContamination" >> beam.Map(
+             lambda _, i, c, f: write_contamination(output, i, mode, c, f),
+             beam.pvalue.AsSingleton(info), beam.pvalue.AsList(per_source), beam.pvalue.AsList(all_findings)))
+        return kept, tuple(events) | "Events" >> beam.Flatten()
+
+
+def decontaminate(recipe: dict, opts) -> Decontaminate:
+    """The stage as the recipe and --benchmarks configure it."""
+    config = recipe["decontamination"]
+    paths = resolve_benchmarks(config["benchmarks"], getattr(opts, "benchmarks", None) or [])
+    return Decontaminate(config, paths, opts.output)
