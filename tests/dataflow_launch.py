@@ -2,7 +2,8 @@
 
 `python -m tests.dataflow_launch launch ARGS`: `pipeline.run ARGS` as a launcher, recording every
 file it opens (Python's `open` audit event) while it builds the job; the list goes to
-`$LAUNCH_OPENED`. A file read at graph-construction time is either carried in the job (the
+`$LAUNCH_OPENED`; every socket connection (or name lookup) is refused and listed there too.
+A file read at graph-construction time is either carried in the job (the
 recipe's JSON, embedded as values) or one the workers would not have.
 
 `python -m tests.dataflow_launch load JOB_JSON LIBRARY`: what an SDK worker does first, in a
@@ -17,21 +18,30 @@ import os
 import sys
 
 OPENED = []
+NETWORK = []
 
 
 def _hook(event, args):
     if event == "open" and isinstance(args[0], (str, bytes)):
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
         OPENED.append([os.path.abspath(os.fsdecode(args[0])), mode])
+    elif event in ("socket.connect", "socket.getaddrinfo"):
+        # Offline by construction: a launcher that needs the network to build the job fails here.
+        NETWORK.append(repr(args[1] if event == "socket.connect" else args[:2]))
+        raise ConnectionRefusedError(f"tests.dataflow_launch: no network for the launcher ({event} {NETWORK[-1]})")
 
 
 def launch(argv):
+    import logging
+
     sys.addaudithook(_hook)
     from pipeline import run
 
+    logging.basicConfig(level=logging.INFO)  # as `python -m pipeline.run` (run.main) logs
+
     rc = run.run(argv)
     with open(os.environ["LAUNCH_OPENED"], "w", encoding="utf-8") as f:
-        json.dump(OPENED, f)
+        json.dump({"opened": OPENED, "network": NETWORK}, f)
     return rc
 
 
