@@ -74,7 +74,7 @@ def test_job_built_offline_with_every_source_and_stage(dataflow_job):
         assert f"Source:{source}" in names, source
     for step in ["Source:commoncrawl/ReadWET/Match/Match", "Source:commoncrawl/ReadWET/ExpandListings",
                  "Source:commoncrawl/LineDedup", "Source:commoncrawl/LanguageId", "Source:commoncrawl/Quality",
-                 "Source:commoncrawl/Quality/RefDumps/Match", "Source:c4/Inputs/Match", "Source:c4/SpanDedup",
+                 "Source:commoncrawl/Quality/Dumps/Match", "Source:c4/Inputs/Match", "Source:c4/SpanDedup",
                  "Source:wikipedia/DumpFiles/Match", "Source:books/BookOverlapDedup", "Source:arxiv/CleanLatex",
                  "Source:stackexchange/BuildThreads", "WriteCurated/WriteShards", "Stats/WriteStatsJson"]:
         assert step in names, step
@@ -173,10 +173,12 @@ def test_listing_expands_in_place_and_bad_listings_are_counted(tmp_path):
     cut = tmp_path / "d.wet.paths.gz"
     cut.write_bytes(gzip.compress(b"crawl-data/X/1.warc.wet.gz\n" * 50)[:-12])
     plain = str(tmp_path / "z.warc.wet.gz")
-    out = list(expand_inputs([str(good), str(not_gzip), str(latin1), str(cut), plain], "https://base/", 2))
-    files = [o for o in out if not isinstance(o, ev.Event)]
-    assert files == [("https://base/crawl-data/X/1.warc.wet.gz", 0), ("https://base/crawl-data/X/2.warc.wet.gz", 1),
-                     (plain, 2)]  # max_files=2 per listing; indexes in listing order
+    out = list(expand_inputs([str(good), str(not_gzip), str(latin1), str(cut), plain], "https://base/", 2, 3))
+    files = {o for o in out if not isinstance(o, ev.Event)}
+    # max_files=2 of the listing's 3, each in the cc_net shard of its line among all 3 (3 shards);
+    # the file given directly is file 0 of 1.
+    assert files == {("https://base/crawl-data/X/1.warc.wet.gz", 0), ("https://base/crawl-data/X/2.warc.wet.gz", 1),
+                     (plain, 2)}
     bad = {e.path: e for e in out if isinstance(e, ev.Event) and e.kind == ev.DROP}
     assert sorted(bad) == sorted(map(str, (not_gzip, latin1, cut)))
     assert {e.reason for e in bad.values()} == {"bad_input:" + LISTING_CORRUPT}
