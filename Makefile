@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 OUT ?= out
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench check-image clean
 
 setup:
 	bash scripts/setup.sh
@@ -16,6 +16,11 @@ test: setup
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The Dockerfile's install in a fresh virtualenv standing in for the image's Python (no Docker
+# engine needed; minutes: every pip package and the KenLM build). The parse alone is in `make test`.
+check-image: setup
+	$(PY) scripts/check_image.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

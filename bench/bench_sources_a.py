@@ -20,8 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 DATA = ROOT.parent / "shared" / "data"
 
+import record  # noqa: E402
 from common.events import Event  # noqa: E402
 from dedup.book_overlap import shingles  # noqa: E402
 from pipeline import inputs, recipe  # noqa: E402
@@ -108,12 +110,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rec = recipe.load()
     print(f"{'source':<10} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'x decompress':>13}")
+    measured = {}
     for name, make in (("github", bench_github), ("wikipedia", bench_wikipedia), ("books", bench_books)):
         nbytes, run, decompress = make(rec[name])
         t_run = cpu(run, args.repeat)
         t_dec = cpu(decompress, args.repeat)
         mb = nbytes / 1e6
         print(f"{name:<10} {mb:>9.2f} {t_run:>7.2f} {mb / t_run:>10.2f} {t_run / t_dec:>13.1f}")
+        measured[name] = record.stage(mb, t_run, "bench/bench_sources_a.py: reader + cleaner, no Beam, best of --repeat")
+    record.write("sources_a", measured)  # for python -m pipeline.cost
 
 
 if __name__ == "__main__":

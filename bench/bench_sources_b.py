@@ -19,7 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import record  # noqa: E402
 from pipeline.sources import arxiv, se_posts  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -81,12 +83,15 @@ def main(argv=None):
 
     gz_arxiv_bytes = sum(len(gzip.decompress(b)) for _, b in blobs)
     print(f"{'source':<14} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'out MB':>7} {'x gunzip':>9}")
+    measured = {}
     for name, mb, secs, out, ref in (
         ("arxiv", tex_bytes / 1e6, t_arxiv, out_arxiv, (gz_arxiv_bytes / 1e6) / gunzip_arxiv),
         ("stackexchange", xml_bytes / 1e6, t_se, out_se, (xml_bytes / 1e6) / gunzip_se),
     ):
         rate = mb / secs
         print(f"{name:<14} {mb:>9.3f} {secs:>7.3f} {rate:>10.2f} {out / 1e6:>7.3f} {rate / ref:>9.4f}")
+        measured[name] = record.stage(mb, secs, "bench/bench_sources_b.py: reader + cleaner, no Beam, best of --repeat")
+    record.write("sources_b", measured)  # for python -m pipeline.cost
     print("arxiv input = TeX members of 2 real e-prints (the gunzip/tar of all members incl. figures is in the time);")
     print("stackexchange input = beer.stackexchange Posts.xml (2354 rows); 'x gunzip' = rate / gzip -d rate, same run.")
 

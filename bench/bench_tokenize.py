@@ -29,8 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pyarrow as pa  # noqa: E402
+import record  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 import xxhash  # noqa: E402
@@ -172,6 +174,8 @@ def main(argv=None) -> None:
     print(f"held-apart {held_bytes / 1e6:.2f} MB: bytes/token trained {held_bytes / ours_tokens:.3f}, "
           f"LLaMA {held_bytes / llama_tokens:.3f}")
     print(json.dumps(result, sort_keys=True))
+    record.write("tokenize", {"tokenize": record.stage(
+        mb, dofn_s, "bench/bench_tokenize.py: the pipeline's DoFn (read Parquet + encode + write shards)")})
 
 
 if __name__ == "__main__":

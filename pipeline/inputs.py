@@ -1,7 +1,12 @@
-"""Input files: expand globs and URLs into a sorted file list; open any of them as a binary stream.
+"""Input files: match globs into files on the workers; open any of them as a binary stream.
 
 Local paths and `gs://` (any Beam FileSystem) go through `apache_beam.io.filesystems`; `http(s)://`
 URLs are downloaded with `common.fetch` (retries, backoff) into a temporary file first.
+
+Globs are matched inside the pipeline (`ExpandInputs`), not by the launcher: a Dataflow launcher
+need not reach the bucket, and a glob over 10^5 files does not become a list in the job graph. A
+pattern that matches nothing flows on as itself; the reader fails to open it and counts it as one
+`bad_input:unreadable_file` unit naming the pattern, so stats.json still adds up.
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from common import fetch
 
 
 def expand(patterns: Sequence[str]) -> List[str]:
-    """Every file matching the patterns, sorted, without duplicates. URLs are kept as they are."""
+    """Every file matching the patterns, sorted, without duplicates; URLs kept as they are. For the
+    launcher's own steps only (reading an output folder): sources match on workers (`ExpandInputs`)."""
     paths = set()
     for pattern in patterns:
         pattern = pattern.strip()
@@ -38,6 +44,23 @@ def expand(patterns: Sequence[str]) -> List[str]:
     return sorted(paths)
 
 
+def has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def match_pattern(pattern: str) -> List[str]:
+    """The files one pattern names, sorted (what `fileio.MatchAll` does on a worker). A URL is
+    itself; a pattern that matches nothing, or whose file system cannot be listed, is returned as
+    it is, for the reader to count as an unreadable unit."""
+    if fetch.is_url(pattern):
+        return [pattern]
+    try:
+        matched = sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
+    except Exception:  # unreachable bucket, bad pattern: opening it will say why, and count it
+        matched = []
+    return matched or [pattern]
+
+
 @contextlib.contextmanager
 def open_binary(path: str) -> Iterator[IO[bytes]]:
     """A readable binary stream of `path`: local, any Beam FileSystem, or an HTTP(S) URL."""
@@ -51,19 +74,34 @@ def open_binary(path: str) -> Iterator[IO[bytes]]:
             shutil.rmtree(tmpdir, ignore_errors=True)
     else:
         # compression_type UNCOMPRESSED: readers decide on (and count errors of) decompression.
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        try:
+            stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        except OSError as e:
+            if has_glob(path):
+                raise FileNotFoundError(f"input pattern matched no file: {path}") from e
+            raise
+        with stream as f:
             yield f
 
 
-class ExpandInputs(beam.PTransform):
-    """PBegin → PCollection of input paths (sorted at construction, then spread over workers)."""
+def patterns_of(patterns: Sequence[str]) -> List[str]:
+    """The distinct non-empty patterns, sorted: the graph does not depend on the order given."""
+    return sorted({p.strip() for p in patterns if p and p.strip()})
 
-    def __init__(self, patterns: Sequence[str]):
-        super().__init__()
-        self.paths = expand(patterns)
+
+class ExpandInputs(beam.PTransform):
+    """PBegin → PCollection of input paths: each pattern matched on a worker, duplicates removed
+    (the distinct step also spreads the files over workers)."""
+
+    def __init__(self, patterns: Sequence[str], label=None):
+        super().__init__(label)
+        self.patterns = patterns_of(patterns)
 
     def expand(self, pbegin):
-        return pbegin | "Paths" >> beam.Create(self.paths) | "Spread" >> beam.Reshuffle()
+        return (pbegin
+                | "Patterns" >> beam.Create(self.patterns)
+                | "Match" >> beam.FlatMap(match_pattern)
+                | "Distinct" >> beam.Distinct())
 
 
 class _Prefixed(io.RawIOBase):

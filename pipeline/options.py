@@ -23,6 +23,10 @@ class LlamaDataOptions(PipelineOptions):
             parser.add_argument(f"--{name}_input", action="append", default=None,
                                 help=f"Input glob, gs:// path or https:// URL for {name} (repeatable). "
                                      f"Default: the samples bundled under samples/{name}/.")
+        parser.add_argument("--commoncrawl_dump", action="append", default=None,
+                            help="Curate one CommonCrawl dump into curated/commoncrawl/DUMP/ (repeatable; cc_net's "
+                                 "per-dump dedup; other dumps already there are kept): CC-MAIN-YYYY-WW (its "
+                                 "wet.paths.gz under commoncrawl.base_url) or CC-MAIN-YYYY-WW=PATTERN[,PATTERN].")
         parser.add_argument("--recipe", default=None,
                             help="Recipe folder of <section>.json files. Default: pipeline/recipes/llama (LLaMA's values).")
         parser.add_argument("--set", dest="recipe_overrides", action="append", default=[],

@@ -53,10 +53,12 @@ def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
     which count what they cannot read as `bad_input:*`."""
     files = []
     for pattern in patterns:
-        if fetch.is_url(pattern) or is_special(pattern):
+        if fetch.is_url(pattern) or is_special(pattern) or "://" in pattern:
+            # gs:// and other remote file systems are matched on the workers (pipeline.inputs): the
+            # launcher of a Dataflow job need not reach the bucket.
             files.append({"path": pattern, "bytes": None})
             continue
-        local = "://" not in pattern
+        local = True
         try:
             matched = [m for r in FileSystems.match([pattern]) for m in r.metadata_list]
         except Exception as e:  # an unreachable filesystem: the readers will count it
@@ -73,8 +75,9 @@ def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
 
 
 def curated_files(output: str) -> List[str]:
-    matched = FileSystems.match([posixpath.join(output, "curated", "*", "*.parquet")])[0].metadata_list
-    return sorted(m.path for m in matched)
+    # curated/<source>/ and a source's partitions, curated/commoncrawl/<dump>/ (pipeline/dumps.py)
+    patterns = [posixpath.join(output, "curated", "*", "*.parquet"), posixpath.join(output, "curated", "*", "*", "*.parquet")]
+    return sorted(m.path for r in FileSystems.match(patterns) for m in r.metadata_list)
 
 
 def require(output: str, stage: str, earlier: List[str]) -> None:
@@ -93,7 +96,8 @@ def require(output: str, stage: str, earlier: List[str]) -> None:
         if not FileSystems.exists(posixpath.join(output, "tokenizer", "tokenizer.model")):
             raise UsageError(f"--stages=mixture: --output={output} holds no tokenizer (tokenizer/tokenizer.model); "
                              "run --stages=tokenizer,tokenize,mixture")
-        bins = FileSystems.match([posixpath.join(output, "tokens", "*", "*.bin")])[0].metadata_list
+        bins = [m for r in FileSystems.match([posixpath.join(output, "tokens", "*", "*.bin"),
+                                              posixpath.join(output, "tokens", "*", "*", "*.bin")]) for m in r.metadata_list]
         if not bins:
             raise UsageError(f"--stages=mixture: --output={output} holds no {what}; run --stages=tokenize,mixture")
 

@@ -46,6 +46,7 @@ from filters import perplexity as ppl
 from filters import wikiref
 from filters.bloom import Bloom
 from filters.lm_train import train_reference_lm
+from pipeline.inputs import ExpandInputs
 from pipeline.inputs import expand as expand_inputs
 from pipeline.stages import Counters
 
@@ -509,8 +510,8 @@ class CCNetQuality(beam.PTransform):
         self.cfg = recipe["quality"]
         self.models_dir = models_dir
         self.languages = list(languages or recipe["commoncrawl"]["language"]["languages"])
-        # Globs (the bundled samples' pattern, a user's --wikipedia_input) become file paths here.
-        self.dumps = expand_inputs(wikipedia_dumps) if wikipedia_dumps else []
+        # Globs (the bundled samples' pattern, a user's --wikipedia_input): matched on the workers.
+        self.dumps = list(wikipedia_dumps or [])
         mode = self.cfg["perplexity"]["mode"]
         if mode not in ppl.MODES:
             raise ValueError(f"quality.perplexity.mode must be one of {ppl.MODES}, not {mode!r}")
@@ -549,7 +550,7 @@ class CCNetQuality(beam.PTransform):
         want_refs = bool(w["enabled"] and not w["model"])
         if not self.dumps or not (want_refs or self._needs_training()):
             return p | "NoOpenings" >> beam.Create([]), p | "NoRefUrls" >> beam.Create([])
-        out = (p | "Dumps" >> beam.Create(self.dumps) | "SpreadDumps" >> beam.Reshuffle()
+        out = (p | "Dumps" >> ExpandInputs(self.dumps)
                | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self._needs_training(), want_refs))
                .with_outputs(_DumpPass.REFS, main="openings"))
         return out.openings, out[_DumpPass.REFS]

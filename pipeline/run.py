@@ -17,11 +17,12 @@ from typing import Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, StandardOptions
+from apache_beam.options.pipeline_options import (DebugOptions, PipelineOptions, SetupOptions, StandardOptions,
+                                                  TestOptions)
 from apache_beam.runners.runner import PipelineState
 
 from common.cli import UsageError, guarded, interrupted
-from pipeline import preflight, progress, runinfo
+from pipeline import dumps, preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
 from pipeline.options import STAGES, LlamaDataOptions, check_flags
@@ -55,6 +56,25 @@ def _clear(directory: str) -> None:
         FileSystems.delete([directory])
 
 
+def curation_units(opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> List[tuple]:
+    """(name in stats.json and curated/, source module name, inputs, dump or None) for each composite
+    the run builds: one per source, but one per dump for CommonCrawl with --commoncrawl_dump."""
+    units = []
+    for name in sources:
+        if name == "commoncrawl" and opts.commoncrawl_dump:
+            if opts.commoncrawl_input:
+                raise UsageError("--commoncrawl_dump and --commoncrawl_input: give the inputs of each dump as "
+                                 "--commoncrawl_dump=CC-MAIN-YYYY-WW=PATTERN instead")
+            try:
+                parsed = dumps.parse(opts.commoncrawl_dump, recipe["commoncrawl"]["base_url"])
+            except dumps.DumpError as e:
+                raise UsageError(str(e)) from None
+            units += [(dumps.source_name(d), name, inputs, d) for d, inputs in parsed]
+        else:
+            units.append((name, name, source_inputs(opts, name), None))
+    return units
+
+
 def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> None:
     """The curation graph: every source's composite, the web rules (llama-plus), near-dedup, the
     Parquet sink, the stats; with --write_rejects, the rule stages' drops under OUT/rejects/."""
@@ -64,17 +84,25 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
         collect_rejects(p)
     docs_by_source: Dict[str, beam.PCollection] = {}
     events = []
-    for name in sources:
+    units = curation_units(opts, recipe, sources)
+    for unit, name, inputs, dump in units:
         module = module_for(name)
         kwargs = {}
         if name == "commoncrawl":
-            kwargs["quality"] = quality_stage(recipe, models_dir, opts)
-        docs, e = p | f"Source:{name}" >> module.Source(source_inputs(opts, name), recipe, opts, **kwargs)
+            # A dump's quality models (cutoffs, classifier) are its own, as cc_net's are per dump.
+            unit_models = posixpath.join(models_dir, unit) if dump else models_dir
+            kwargs["quality"] = quality_stage(recipe, unit_models, opts)
+            if dump:
+                kwargs["dump"] = dump
+        label = unit.replace("/", ":")
+        docs, e = p | f"Source:{label}" >> module.Source(inputs, recipe, opts, **kwargs)
         events.append(e)
         if web_rules.enabled_for(recipe, name):
-            docs, e = docs | web_rules.web_rules_stage(recipe, name)
+            # The rules are the source's (recipe section `name`); the label is the unit's, one per dump.
+            docs, e = docs | f"WebRules:{label}" >> web_rules.web_rules_stage(recipe, name)
             events.append(e)
-        docs_by_source[name] = docs
+        docs_by_source[unit] = docs
+    sources = [unit for unit, _, _, _ in units]  # stats.json and the sink: one entry per dump
     curated = []
     near = recipe.get("neardup", {})
     if near.get("enabled", True) and near.get("scope", "per_source") == "cross_source":
@@ -84,7 +112,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
     else:
         for name, docs in docs_by_source.items():
             if near.get("enabled", True):
-                docs, e = docs | f"NearDedup:{name}" >> near_dedup(near, name)
+                docs, e = docs | f"NearDedup:{name.replace('/', ':')}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
     curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
@@ -125,11 +153,87 @@ def quality_stage(recipe: dict, models_dir: str, opts):
     return CCNetQuality(recipe, models_dir, wikipedia_dumps=dumps)
 
 
+def is_dry_run(pipeline_args: List[str]) -> bool:
+    return bool(PipelineOptions(pipeline_args).view_as(TestOptions).dry_run)
+
+
+def is_direct_runner(pipeline_args: List[str]) -> bool:
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = PipelineOptions(pipeline_args).view_as(StandardOptions).runner or "DirectRunner"
+    return runner.split(".")[-1] in ("DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "FnApiRunner")
+
+
+def capacity_warning(opts: LlamaDataOptions, recipe: dict) -> Optional[str]:
+    """pipeline.capacity's warning for this run's local inputs, before it starts (None: it fits)."""
+    from pipeline import capacity
+
+    units = curation_units(opts, recipe, selected_sources(opts))
+    patterns = [p for _, _, inputs, _ in units for p in inputs]
+    whole = []
+    if recipe["commoncrawl"]["max_files"] is None:
+        whole = [dump or p for _, name, inputs, dump in units if name == "commoncrawl"
+                 for p in inputs if p.endswith(".paths.gz")]
+    text_bytes, unsized = capacity.local_text_bytes(patterns)
+    return capacity.direct_runner_warning(text_bytes, unsized, sorted(set(whole)), capacity.machine_memory_bytes())
+
+
+def translate_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]):
+    """`--dry_run=True`: build the curation job and hand it to the runner without running it (the
+    DataflowRunner translates it, offline); touches no input or output. `--dataflow_job_file=F`
+    (a Beam option Beam itself skips on a dry run) gets the job and its pipeline proto as JSON."""
+    options = PipelineOptions(pipeline_args)
+    options.view_as(SetupOptions).save_main_session = False
+    p = beam.Pipeline(options=options)
+    build_curation(p, opts, recipe, selected_sources(opts))
+    if type(p.runner).__name__ != "DataflowRunner":  # only Dataflow honours --dry_run: others would run
+        log.info("dry run: the curation job was built (%s does not translate without running)", type(p.runner).__name__)
+        return None
+    result = p.run()
+    job = getattr(result, "job", None)
+    job_file = options.view_as(DebugOptions).dataflow_job_file
+    if job is not None and job_file:
+        from google.protobuf import json_format
+
+        spec = {"job": json.loads(job.json()), "pipeline": json_format.MessageToDict(job.proto_pipeline)}
+        with open(job_file, "w", encoding="utf-8") as f:
+            json.dump(spec, f, indent=1, sort_keys=True)
+    log.info("dry run: the curation job was built and translated by %s; nothing ran",
+             type(p.runner).__name__)
+    return result
+
+
+def _clear_unit(output: str, unit: str) -> None:
+    """Remove what an earlier run curated for `unit`: a source's folder (its dumps included), or
+    one dump's folder and any un-dumped CommonCrawl shards beside it (that run is replaced)."""
+    _clear(posixpath.join(output, "curated", unit))
+    if dumps.is_dump_source(unit):
+        top = [m.path for r in FileSystems.match([posixpath.join(output, "curated", dumps.SOURCE, "*.parquet")])
+               for m in r.metadata_list]
+        if top:
+            FileSystems.delete(top)
+
+
+def _read_json(path: str):
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def _curated_present(output: str, unit: str) -> bool:
+    pattern = posixpath.join(output, "curated", unit, "*.parquet")
+    return any(r.metadata_list for r in FileSystems.match([pattern]))
+
+
 def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
     sources = selected_sources(opts)
-    for name in sources:
-        _clear(posixpath.join(opts.output, "curated", name))
-        _clear(posixpath.join(opts.output, "rejects", name))
+    units = [unit for unit, _, _, _ in curation_units(opts, recipe, sources)]
+    stats_path = posixpath.join(opts.output, "stats.json")
+    previous = _read_json(stats_path)
+    for unit in units:
+        _clear_unit(opts.output, unit)
+        _clear(posixpath.join(opts.output, "rejects", unit))
     options = PipelineOptions(pipeline_args)
     options.view_as(SetupOptions).save_main_session = False
     p = beam.Pipeline(options=options)
@@ -140,6 +244,14 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
             reporter.poll_result(result)
         result.wait_until_finish()
     stats = preflight.read_stats(opts.output)
+    merged = dumps.keep_earlier_entries(stats, previous, lambda unit: _curated_present(opts.output, unit))
+    if merged is not stats:
+        stats = merged
+        tmp = stats_path + ".tmp"
+        with FileSystems.create(tmp) as f:
+            f.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        FileSystems.delete([stats_path])
+        FileSystems.rename([tmp], [stats_path])
     return attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
 
 
@@ -203,13 +315,23 @@ def run(argv: Optional[List[str]] = None) -> int:
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
     runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"
+    if "curate" in stages and is_direct_runner(argv):
+        warning = capacity_warning(opts, recipe)
+        if warning:
+            log.warning("%s", warning)
+    if is_dry_run(argv):  # nothing is read or written: no run.json, no banner of inputs
+        if "curate" in stages:
+            translate_curation(opts, recipe, argv)
+        log.info("dry run: the launcher's stages (%s) need the curated output and were not run",
+                 ", ".join(s for s in stages if s != "curate") or "none")
+        return 0
     record = runinfo.RunRecord(argv, opts.output, recipe, opts.recipe_overrides, stages)
     sources: List[str] = []
     if "curate" in stages:
         sources = selected_sources(opts)
-        for name in sources:
-            record.data["inputs"][name] = preflight.input_files(
-                name, source_inputs(opts, name), bool(getattr(opts, f"{name}_input")))
+        for unit, name, inputs, _ in curation_units(opts, recipe, sources):
+            record.data["inputs"][unit] = preflight.input_files(
+                name, inputs, bool(getattr(opts, f"{name}_input")) or unit != name)
         record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
     else:
         preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing

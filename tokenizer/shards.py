@@ -55,20 +55,35 @@ def match(pattern: str) -> List[str]:
     return sorted(m.path for r in FileSystems.match([pattern]) for m in r.metadata_list)
 
 
+def _rel_parts(out_dir: str, path: str) -> List[str]:
+    """`path` below OUT/curated/, as its parts."""
+    base = join(out_dir, "curated").replace("\\", "/").rstrip("/") + "/"
+    return path.replace("\\", "/")[len(base):].split("/")
+
+
 def curated_sources(out_dir: str) -> List[str]:
-    """Names of the sources with at least one curated Parquet file, sorted."""
-    paths = match(join(out_dir, "curated", "*", "*.parquet"))
-    return sorted({posixpath.basename(posixpath.dirname(p.replace("\\", "/"))) for p in paths})
+    """Names of the sources with at least one curated Parquet file (in their folder, or in a
+    partition folder below it: `curated/commoncrawl/<dump>/`), sorted."""
+    paths = match(join(out_dir, "curated", "*", "*.parquet")) + match(join(out_dir, "curated", "*", "*", "*.parquet"))
+    return sorted({_rel_parts(out_dir, p)[0] for p in paths})
 
 
-def shard_refs(out_dir: str, source: str) -> List[ShardRef]:
-    curated = match(join(out_dir, "curated", source, "*.parquet"))
+def _refs(out_dir: str, source: str, rel: str) -> List[ShardRef]:
+    """Shard i of n of a folder `curated/<rel>/` → `tokens/<rel>/part-i-of-n`."""
+    curated = match(join(out_dir, "curated", *rel.split("/"), "*.parquet"))
     refs = []
     for i, path in enumerate(curated):
         name = shard_name(i, len(curated))
-        rel_bin, rel_idx = f"tokens/{source}/{name}.bin", f"tokens/{source}/{name}.idx"
+        rel_bin, rel_idx = f"tokens/{rel}/{name}.bin", f"tokens/{rel}/{name}.idx"
         refs.append(ShardRef(source, path, join(out_dir, rel_bin), join(out_dir, rel_idx), rel_bin, rel_idx))
     return refs
+
+
+def shard_refs(out_dir: str, source: str) -> List[ShardRef]:
+    """A source's shards: its folder's, then each partition folder's (a CommonCrawl dump), sorted."""
+    nested = match(join(out_dir, "curated", source, "*", "*.parquet"))
+    partitions = sorted({_rel_parts(out_dir, p)[1] for p in nested})
+    return _refs(out_dir, source, source) + [r for part in partitions for r in _refs(out_dir, source, f"{source}/{part}")]
 
 
 def all_shard_refs(out_dir: str) -> List[ShardRef]:
@@ -76,8 +91,9 @@ def all_shard_refs(out_dir: str) -> List[ShardRef]:
 
 
 def token_files(out_dir: str, source: str) -> List[str]:
-    """Every .bin/.idx now under tokens/<source>/ (to spot stale shards of an earlier run)."""
-    return match(join(out_dir, "tokens", source, "*.bin")) + match(join(out_dir, "tokens", source, "*.idx"))
+    """Every .bin/.idx now under tokens/<source>/ or a partition of it (stale shards of an earlier run)."""
+    return [p for folder in (("tokens", source), ("tokens", source, "*")) for ext in ("*.bin", "*.idx")
+            for p in match(join(out_dir, *folder, ext))]
 
 
 class _HashingWriter:

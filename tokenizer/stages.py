@@ -54,7 +54,8 @@ def train_tokenizer_stage(out_dir: str, recipe: dict) -> str:
 def _remove_stale_shards(out_dir: str, refs: List[shards.ShardRef]) -> None:
     """Token files an earlier run left that this curated input does not produce."""
     expected = {p for ref in refs for p in (ref.bin, ref.idx)}
-    found = shards.match(shards.join(out_dir, "tokens", "*", "*.bin")) + shards.match(shards.join(out_dir, "tokens", "*", "*.idx"))
+    found = [p for parts in (("*",), ("*", "*")) for ext in ("*.bin", "*.idx")
+             for p in shards.match(shards.join(out_dir, "tokens", *parts, ext))]
     stale = [p for p in found if p not in expected]
     if stale:
         logging.info("tokenize: removing %d stale token files", len(stale))

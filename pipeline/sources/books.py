@@ -133,14 +133,13 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "books")
-        self.paths = pipeline_inputs.expand(inputs)
+        self.inputs = list(inputs)
 
     def expand(self, pbegin):
         cfg = self.cfg
         read = (
             pbegin
-            | "BookFiles" >> beam.Create(self.paths)
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "BookFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
             | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_books, "books_read")).with_outputs(ev.EVENTS, main="docs")
         )
         cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")

@@ -158,27 +158,25 @@ class Source(beam.PTransform):
         super().__init__(label)
         self.recipe = recipe
         self.cfg = section(recipe, NAME)
-        paths = inp.expand(inputs)
-        self.json_paths = [p for p in paths if not is_web_archive(p)]
-        self.wet_paths = [p for p in paths if is_web_archive(p)]
+        self.inputs = list(inputs)  # matched on the workers, then split by kind (expand)
 
     def expand(self, pbegin):
         from pipeline.sources.commoncrawl import ReadWebArchives, language_filter
 
         cfg = self.cfg
         released, made, events = [], [], []
-        if self.json_paths:
-            out = (pbegin | "JsonFiles" >> beam.Create(self.json_paths) | "SpreadFiles" >> beam.Reshuffle()
-                   | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(NAME, read_c4_file, "c4_read")).with_outputs(
-                       ev.EVENTS, main="docs"))
-            (made if cfg["released_json"]["clean"] else released).append(out.docs)
-            events.append(out[ev.EVENTS])
-        if self.wet_paths:
-            wet = cfg["wet"]
-            docs, e = pbegin | "ReadWET" >> ReadWebArchives(
-                self.wet_paths, NAME, int(wet["min_chars"]), bool(wet["main_content"]))
-            made.append(docs)
-            events.append(e)
+        # Matched on the workers, then split by kind: JSON lines, or WET/WARC files.
+        files = pbegin | "Inputs" >> inp.ExpandInputs(self.inputs)
+        json_files, wet_files = files | "ByKind" >> beam.Partition(lambda p, n: int(is_web_archive(p)), 2)
+        out = (json_files | "SpreadFiles" >> beam.Reshuffle()
+               | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(NAME, read_c4_file, "c4_read")).with_outputs(
+                   ev.EVENTS, main="docs"))
+        (made if cfg["released_json"]["clean"] else released).append(out.docs)
+        events.append(out[ev.EVENTS])
+        wet = cfg["wet"]
+        docs, e = wet_files | "ReadWET" >> ReadWebArchives(None, NAME, int(wet["min_chars"]), bool(wet["main_content"]))
+        made.append(docs)
+        events.append(e)
         outputs = list(released)
         if made:
             docs, steps = self._c4_steps(flatten("ToClean", made))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import zlib
 from typing import List, Optional, Sequence
 
 import apache_beam as beam
@@ -26,29 +27,72 @@ log = logging.getLogger("pipeline")
 SAMPLES = ["samples/commoncrawl/*.warc.wet.gz"]
 
 
-def expand_inputs(patterns: Sequence[str], base_url: str, max_files: Optional[int],
-                  positions: Optional[dict] = None) -> List[str]:
-    """Input files; a `wet.paths.gz` listing expands to the URLs it lists (first `max_files`).
+LISTING_CORRUPT = "corrupt_listing"  # a wet.paths.gz that is not gzip, is cut short or is not UTF-8
 
-    `positions`, when given, is filled with path → (index, count) of the file in its dump: its
-    line in the listing and the listing's length (a capped run keeps the dump's shard layout), or
-    for files given directly their place among those files."""
-    paths: List[str] = []
-    direct: List[str] = []
-    for path in inp.expand(patterns):
-        if os.path.basename(path.split("?")[0]).endswith(".paths.gz"):
+
+def is_listing(path: str) -> bool:
+    return os.path.basename(path.split("?")[0]).endswith(".paths.gz")
+
+
+def read_listing(data: bytes) -> List[str]:
+    """The entries of a `wet.paths.gz` listing; raises ValueError when it is not gzipped UTF-8 text."""
+    try:
+        return gzip.decompress(data).decode("utf-8").split()
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
+        raise ValueError(f"{type(e).__name__}: {e}") from e
+
+
+def listed_urls(entries: Sequence[str], base_url: str) -> List[str]:
+    """A listing's entries as URLs: relative ones joined to `base_url`."""
+    return [e if "://" in e else base_url.rstrip("/") + "/" + e for e in entries]
+
+
+def expand_inputs(paths: Sequence[str], base_url: str, max_files: Optional[int], num_shards: int,
+                  source: str = NAME):
+    """Matched input files → (file, cc_net shard) pairs and Events; a listing expands to the files
+    it lists (its first `max_files`). A listed file's shard comes from its line in the listing and
+    the listing's length (a capped run keeps the dump's shard layout); a file given directly from
+    its place among those files, sorted.
+
+    Runs on a worker (`ReadWebArchives`), so the launcher never reads a listing. A listing that
+    cannot be read is one `bad_input:unreadable_file` unit, one that is not gzipped UTF-8 text one
+    `bad_input:corrupt_listing` unit, each naming the listing."""
+    paths = sorted(set(paths))
+    direct = [p for p in paths if not is_listing(p)]
+    for j, path in enumerate(direct):
+        yield path, cc_shard(j, len(direct), num_shards)
+    for path in (p for p in paths if is_listing(p)):
+        try:
             with inp.open_binary(path) as f:
-                listed = gzip.GzipFile(fileobj=f).read().decode("utf-8").split()
-            urls = [entry if "://" in entry else base_url.rstrip("/") + "/" + entry for entry in listed]
-            if positions is not None:
-                positions.update({u: (j, len(urls)) for j, u in enumerate(urls)})
-            paths.extend(urls if max_files is None else urls[: int(max_files)])
-        else:
-            paths.append(path)
-            direct.append(path)
-    if positions is not None:
-        positions.update({p: (j, len(direct)) for j, p in enumerate(direct)})
-    return paths
+                data = f.read()
+        except OSError as e:
+            yield from ev.unreadable_file(source, path, e)
+            continue
+        try:
+            urls = listed_urls(read_listing(data), base_url)
+        except ValueError as e:
+            yield ev.read(source, 0)
+            yield ev.bad_input(source, LISTING_CORRUPT, path, str(e))
+            continue
+        for j, url in enumerate(urls if max_files is None else urls[: int(max_files)]):
+            yield url, cc_shard(j, len(urls), num_shards)
+
+
+class _ExpandListings(beam.DoFn):
+    """[every matched file] (one element) → (file, cc_net shard); listing failures as Events."""
+
+    def __init__(self, base_url: str, max_files: Optional[int], num_shards: int, source: str):
+        self.base_url = base_url
+        self.max_files = max_files
+        self.num_shards = num_shards
+        self.source = source
+
+    def process(self, paths):
+        for out in expand_inputs(paths, self.base_url, self.max_files, self.num_shards, self.source):
+            if isinstance(out, ev.Event):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, out)
+            else:
+                yield out
 
 
 def cc_shard(index: int, count: int, num_shards: int) -> int:
@@ -106,29 +150,50 @@ class WebArchiveReader:
             yield Document(make_id(src, record_id or f"{name}#{rec.offset}", url or ""), src, text, url, meta)
 
 
-class ReadWebArchives(beam.PTransform):
-    """PBegin → (docs, events) for a list of WET/WARC files (local, gs://, https://, listings)."""
+class _ReadIndexedFile(beam.DoFn):
+    """(file, cc_net shard) → its Documents and Events (`ReadFileOutcomes` with the file's shard)."""
 
-    def __init__(self, paths: Sequence[str], source: str, min_chars: int, main_content: bool = True,
-                 shard_of: Optional[dict] = None, label=None):
+    def __init__(self, source: str, min_chars: int, main_content: bool):
+        self.reader = WebArchiveReader(source, min_chars, {}, main_content)
+        self.read = ReadFileOutcomes(source, self.reader, source)
+
+    def process(self, element):
+        path, shard = element
+        self.reader.shard_of = {path: shard}
+        yield from self.read.process(path)
+
+
+class ReadWebArchives(beam.PTransform):
+    """PBegin (reads `inputs`: globs, gs://, https://, wet.paths.gz listings) or a PCollection of
+    matched files → (docs, events). Globs are matched and listings read on the workers."""
+
+    def __init__(self, inputs: Optional[Sequence[str]], source: str, min_chars: int, main_content: bool = True,
+                 base_url: str = "", max_files: Optional[int] = None, num_shards: int = 1, label=None):
         super().__init__(label)
-        self.paths = list(paths)
+        self.inputs = list(inputs or [])
         self.source = source
         self.min_chars = min_chars
         self.main_content = main_content
-        self.shard_of = shard_of
+        self.base_url = base_url
+        self.max_files = max_files
+        self.num_shards = num_shards
 
-    def expand(self, pbegin):
-        index = self.shard_of if self.shard_of is not None else {p: i for i, p in enumerate(self.paths)}
-        out = (
-            pbegin
-            | "Paths" >> beam.Create(self.paths)
-            | "Spread" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.ParDo(
-                ReadFileOutcomes(self.source, WebArchiveReader(self.source, self.min_chars, index, self.main_content),
-                                 self.source)).with_outputs(ev.EVENTS, main="docs")
+    def expand(self, files):
+        if isinstance(files, beam.pvalue.PBegin):
+            files = files | "Match" >> inp.ExpandInputs(self.inputs)
+        listed = (
+            files
+            | "AllFiles" >> beam.combiners.ToList()
+            | "ExpandListings" >> beam.ParDo(_ExpandListings(
+                self.base_url, self.max_files, self.num_shards, self.source)).with_outputs(ev.EVENTS, main="files")
         )
-        return out.docs, out[ev.EVENTS]
+        out = (
+            listed.files
+            | "Spread" >> beam.Reshuffle()
+            | "ReadRecords" >> beam.ParDo(_ReadIndexedFile(self.source, self.min_chars, self.main_content)).with_outputs(
+                ev.EVENTS, main="docs")
+        )
+        return out.docs, flatten("ReadEvents", [listed[ev.EVENTS], out[ev.EVENTS]])
 
 
 def scope_function(config: dict):
@@ -179,20 +244,21 @@ class Source(beam.PTransform):
     """The CommonCrawl composite. `quality` (a PTransform docs → (docs, events)) is the CCNet
     quality stage; run.py builds it (it needs the run's Wikipedia documents and models folder)."""
 
-    def __init__(self, inputs, recipe: dict, options=None, quality=None, label=None):
+    def __init__(self, inputs, recipe: dict, options=None, quality=None, dump: Optional[str] = None, label=None):
         super().__init__(label)
         self.recipe = recipe
         self.section = recipe[NAME]
-        positions: dict = {}
-        self.paths = expand_inputs(inputs, self.section["base_url"], self.section["max_files"], positions)
-        shards = int(self.section["line_dedup"]["num_shards"])
-        self.shard_of = {p: cc_shard(j, n, shards) for p, (j, n) in positions.items()}
+        self.inputs = list(inputs)  # matched, and listings read, on the workers (ReadWebArchives)
         self.quality = quality
+        # One dump (pipeline/dumps.py): its documents and events are source `commoncrawl/<dump>`, so
+        # dedup, the sink's folder and stats.json are per dump.
+        self.name = NAME if dump is None else f"{NAME}/{dump}"
 
     def expand(self, pbegin):
         s = self.section
         docs, read_events = pbegin | "ReadWET" >> ReadWebArchives(
-            self.paths, NAME, int(s["min_chars"]), bool(s["warc_html"]["main_content"]), self.shard_of)
+            self.inputs, self.name, int(s["min_chars"]), bool(s["warc_html"]["main_content"]), s["base_url"],
+            s["max_files"], int(s["line_dedup"]["num_shards"]))
         events = [read_events]
         ld = s["line_dedup"]
         docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))

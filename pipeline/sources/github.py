@@ -118,18 +118,9 @@ class _AdmitBigQueryRows(beam.DoFn):
         yield from _emit(outcome, "github_read")
 
 
-def expand_units(patterns: Sequence[str]) -> List[str]:
-    """Checkout folders as they are; every other pattern through `pipeline.inputs.expand`."""
-    units = set()
-    rest = []
-    for p in patterns:
-        if os.path.isdir(p):
-            units.add(os.path.abspath(p))
-        else:
-            rest.append(p)
-    if rest:
-        units.update(pipeline_inputs.expand(rest))
-    return sorted(units)
+def local_checkouts(patterns: Sequence[str]) -> List[str]:
+    """The patterns that are checkout folders on this machine (a DirectRunner run's own disk)."""
+    return sorted({os.path.abspath(p) for p in patterns if "://" not in p and os.path.isdir(p)})
 
 
 class Source(beam.PTransform):
@@ -137,14 +128,19 @@ class Source(beam.PTransform):
         super().__init__()
         self.cfg = section(recipe, "github")
         self.bigquery = [i for i in inputs if i == "bigquery" or i.startswith("bigquery:")]
-        self.units = expand_units([i for i in inputs if i not in self.bigquery])
+        rest = [i for i in inputs if i not in self.bigquery]
+        self.checkouts = local_checkouts(rest)
+        # Archives and globs are matched on the workers (pipeline.inputs.ExpandInputs).
+        self.patterns = [p for p in rest if os.path.abspath(p) not in self.checkouts or "://" in p]
 
     def expand(self, pbegin):
         outputs = []
-        if self.units:
+        if self.checkouts or self.patterns:
+            units = [pbegin | "Checkouts" >> beam.Create(self.checkouts)] if self.checkouts else []
+            if self.patterns:
+                units.append(pbegin | "Units" >> pipeline_inputs.ExpandInputs(self.patterns))
             outputs.append(
-                pbegin
-                | "Units" >> beam.Create(self.units)
+                units | "AllUnits" >> beam.Flatten()
                 | "SpreadUnits" >> beam.Reshuffle()
                 | "ReadUnits" >> beam.ParDo(_ReadUnits(self.cfg)).with_outputs(ev.EVENTS, main="docs")
             )

@@ -80,13 +80,12 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "wikipedia")
-        self.paths = pipeline_inputs.expand(inputs)
+        self.inputs = list(inputs)
 
     def expand(self, pbegin):
         pages = (
             pbegin
-            | "DumpFiles" >> beam.Create(self.paths)
-            | "SpreadFiles" >> beam.Reshuffle()
+            | "DumpFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
             | "ReadPages" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_dump, "wikipedia_read")).with_outputs(ev.EVENTS, main="docs")
         )
         # Parsing wikitext costs far more than reading it: spread pages before cleaning.
