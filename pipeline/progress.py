@@ -74,4 +74,6 @@ class Reporter:
 
     def __exit__(self, *exc):
         self._stop.set()
+        if self.every > 0 and exc[0] is None:
+            self.emit(tally.snapshot())  # the last counts, also when the run took less than one interval
         return False
