@@ -396,6 +396,29 @@ def report(index_info: dict, mode: str, checked: Dict[str, int], findings: Itera
             "flagged": sum(s["flagged"] for s in sources.values())}
 
 
+def merge_sources(report_now: dict, earlier: dict, keep) -> dict:
+    """contamination.json of this run plus the entries of `earlier`'s sources named in `keep` (an
+    earlier run's dumps this run did not curate): per-benchmark leaks recounted over all sources."""
+    sources = dict(report_now["sources"])
+    for name in keep:
+        if name in earlier.get("sources", {}) and name not in sources:
+            sources[name] = earlier["sources"][name]
+    sources = dict(sorted(sources.items()))
+    leaked: Dict[str, Dict[str, int]] = {}
+    for s in sources.values():
+        for d in s["documents"]:
+            for name, m in d["benchmarks"].items():
+                for item in m["items"]:
+                    leaked.setdefault(name, {})[item] = leaked.setdefault(name, {}).get(item, 0) + 1
+    benchmarks = {}
+    for name, b in report_now["benchmarks"].items():
+        items = leaked.get(name, {})
+        benchmarks[name] = dict(b, leaked_items=len(items),
+                                leaked=[{"id": k, "documents": v} for k, v in sorted(items.items())])
+    return dict(report_now, sources=sources, benchmarks=benchmarks,
+                flagged=sum(s["flagged"] for s in sources.values()))
+
+
 NORMALISATION = "punctuation and symbols deleted, casefolded, split at whitespace (GPT-3)"
 
 

@@ -36,9 +36,11 @@ FINDINGS = "findings"
 CHECKED = "checked"
 
 
-def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = ()) -> List[str]:
-    """The recipe's benchmark files (relative to the project) and --benchmarks (relative to the
-    working directory; globs, comma-separated or repeated), each checked to read."""
+def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = (), read: bool = True) -> List[str]:
+    """The recipe's benchmark files (relative to the project, and kept so: each worker resolves
+    them against its own copy of the project, where `filters/benchmarks/` ships) and --benchmarks
+    (relative to the working directory; globs, comma-separated or repeated), each checked to exist
+    and, with `read` (a local run, whose launcher is its worker), to parse."""
     found: List[str] = []
     for where, items in (("decontamination.benchmarks", [(p, PROJECT_ROOT) for p in recipe_paths]),
                          ("--benchmarks", [(p, None) for item in cli_paths for p in item.split(",") if p])):
@@ -51,19 +53,40 @@ def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = (
             if not matches:
                 raise UsageError(f"{where}: no benchmark file matches {pattern!r}; give a path or glob of "
                                  ".jsonl[.gz] (llm-foundry or released schema) or .txt files")
+            if base is not None and not os.path.isabs(pattern):
+                matches = [os.path.relpath(m, base) for m in matches]
+            else:
+                matches = [os.path.abspath(m) for m in matches]
             found.extend(matches)
-    paths = list(dict.fromkeys(found))
+    seen, paths = set(), []
+    for p in found:  # the same file named twice (relative in the recipe, absolute on the command line)
+        key = p if "://" in p else os.path.realpath(worker_path(p))
+        if key not in seen:
+            seen.add(key)
+            paths.append(p)
     names = [decontam.benchmark_name(p) for p in paths]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UsageError(f"--benchmarks: two files named {dupes[0]!r} (a benchmark is named by its file name "
                          "up to the first dot); rename one")
-    for p in paths:
+    for p in paths if read else ():
         try:
-            decontam.read_benchmark(p)
+            decontam.read_benchmark(worker_path(p))
         except decontam.BenchmarkError as e:
             raise UsageError(str(e)) from None
     return paths
+
+
+def worker_path(path: str) -> str:
+    """A benchmark path as the process reading it sees it: project-relative ones under its project."""
+    if "://" in path or os.path.isabs(path):
+        return path
+    return os.path.join(PROJECT_ROOT, path)
+
+
+def _read_indexed(item):
+    index, path = item
+    return index, decontam.read_benchmark(worker_path(path))
 
 
 def _make_index(benchmarks, config):
@@ -143,11 +166,10 @@ class Decontaminate(beam.PTransform):
         p = pcolls[0].pipeline
         config, mode = self.config, self.config["mode"]
         ns = self.label or "Decontaminate"
-        benchmarks = (p | "BenchmarkFiles" >> beam.Create(self.paths)
-                      | "ReadBenchmarks" >> beam.Map(decontam.read_benchmark)
+        benchmarks = (p | "BenchmarkFiles" >> beam.Create(list(enumerate(self.paths)))
+                      | "ReadBenchmarks" >> beam.Map(_read_indexed)
                       | "AllBenchmarks" >> beam.combiners.ToList()
-                      | "InRecipeOrder" >> beam.Map(lambda bs, order: sorted(bs, key=lambda b: order.index(b.path)),
-                                                    self.paths))
+                      | "InRecipeOrder" >> beam.Map(lambda bs: [b for _, b in sorted(bs, key=lambda ib: ib[0])]))
         side = beam.pvalue.AsSingleton(benchmarks)
         handle = shared.Shared()
         kept, events, findings, checked = [], [], [], []
@@ -173,6 +195,12 @@ class Decontaminate(beam.PTransform):
 
 def decontaminate(recipe: dict, opts) -> Decontaminate:
     """The stage as the recipe and --benchmarks configure it."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
     config = recipe["decontamination"]
-    paths = resolve_benchmarks(config["benchmarks"], getattr(opts, "benchmarks", None) or [])
+    runner = (opts.view_as(StandardOptions).runner or "DirectRunner").split(".")[-1]
+    # A local run reads the files now, to name a bad one before it starts; a remote runner's
+    # workers read them (the launcher opens no file a worker needs).
+    local = runner in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+    paths = resolve_benchmarks(config["benchmarks"], getattr(opts, "benchmarks", None) or [], read=local)
     return Decontaminate(config, paths, opts.output)

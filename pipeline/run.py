@@ -226,11 +226,22 @@ def _curated_present(output: str, unit: str) -> bool:
     return any(r.metadata_list for r in FileSystems.match([pattern]))
 
 
+def _write_json(path: str, value: dict) -> None:
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp) as f:
+        f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
 def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
     sources = selected_sources(opts)
     units = [unit for unit, _, _, _ in curation_units(opts, recipe, sources)]
     stats_path = posixpath.join(opts.output, "stats.json")
     previous = _read_json(stats_path)
+    contamination_path = posixpath.join(opts.output, "contamination.json")
+    previous_contamination = _read_json(contamination_path)
     for unit in units:
         _clear_unit(opts.output, unit)
         _clear(posixpath.join(opts.output, "rejects", unit))
@@ -246,12 +257,14 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
     stats = preflight.read_stats(opts.output)
     merged = dumps.keep_earlier_entries(stats, previous, lambda unit: _curated_present(opts.output, unit))
     if merged is not stats:
+        kept = set(merged["sources"]) - set(stats["sources"])
         stats = merged
-        tmp = stats_path + ".tmp"
-        with FileSystems.create(tmp) as f:
-            f.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-        FileSystems.delete([stats_path])
-        FileSystems.rename([tmp], [stats_path])
+        _write_json(stats_path, stats)
+        now = _read_json(contamination_path)
+        if now and previous_contamination:  # the earlier dumps' findings stay beside their shards
+            from filters.decontam import merge_sources
+
+            _write_json(contamination_path, merge_sources(now, previous_contamination, kept))
     return attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
 
 

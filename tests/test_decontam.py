@@ -18,7 +18,7 @@ from tests.conftest import ROOT, SHARED
 from tests.quality_fixtures import c4_records
 
 BENCH = SHARED / "benchmarks"
-BUNDLED = ROOT / "samples" / "benchmarks"
+BUNDLED = ROOT / "filters" / "benchmarks"
 ARC_EASY = BUNDLED / "arc_easy.llmfoundry.jsonl.gz"
 PIQA = BUNDLED / "piqa_val.llmfoundry.jsonl.gz"
 HUMANEVAL = BUNDLED / "HumanEval.jsonl.gz"

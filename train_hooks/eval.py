@@ -323,7 +323,7 @@ def parse_tasks(items: Sequence[str]) -> List[Tuple[str, str]]:
                 continue
             if "=" not in part:
                 raise SystemExit(f"--tasks: expected NAME=FILE, got {part!r} (e.g. "
-                                 "--tasks=arc_easy=samples/benchmarks/arc_easy.llmfoundry.jsonl.gz)")
+                                 "--tasks=arc_easy=filters/benchmarks/arc_easy.llmfoundry.jsonl.gz)")
             name, file = part.split("=", 1)
             if not Path(file).exists():
                 raise SystemExit(f"--tasks {name}: no file {file}")
