@@ -15,8 +15,9 @@ docs_in == docs_out + Σ drops holds by construction.
 - Checkouts: a local directory is one repository (`.git` skipped, links not followed).
 
 Admission (cheap, before any content is decoded): licence kept → extension whitelisted → size.
-Bad input: an archive that ends early (the files before the break are kept), a member whose
-path escapes the archive (`../`, absolute), a file that is not UTF-8, a malformed JSON line.
+Bad input: an archive that ends early, also at or inside a member header (the files before the
+break are kept; `pipeline.archives`), a member whose path escapes the archive (`../`, absolute), a
+file that is not UTF-8, a malformed JSON line, one over `max_row_bytes`, a zero-byte input.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ from common.events import Event
 from common.record import Document, make_id
 from filters.code_heuristics import ExtensionWhitelist, language_of
 from filters.licenses import is_license_file, normalize_declared, repo_license
-from pipeline.inputs import decompressed
+from pipeline import archives
+from pipeline.bounded import iter_lines
+from pipeline.inputs import decompressed, with_head
 
 SOURCE = "github"
 Outcome = Union[Document, Event]
@@ -54,10 +57,12 @@ class Admission(NamedTuple):
     kept_licenses: frozenset
     extensions: ExtensionWhitelist
     max_file_bytes: int
+    max_row_bytes: int = 16 << 20  # a JSON line longer than this is bad_input:row_too_large, never held
 
     @classmethod
     def from_recipe(cls, cfg: dict) -> "Admission":
-        return cls(frozenset(cfg["licenses_kept"]), ExtensionWhitelist(cfg["extensions"]), int(cfg["max_file_bytes"]))
+        return cls(frozenset(cfg["licenses_kept"]), ExtensionWhitelist(cfg["extensions"]), int(cfg["max_file_bytes"]),
+                   int(cfg["max_row_bytes"]))
 
     def reason(self, path: str, license_id: Optional[str], license_reason: Optional[str], size: int) -> Optional[str]:
         if license_reason:
@@ -121,7 +126,10 @@ def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[O
     stream = decompressed(raw)
     lineno = 0
     try:
-        for lineno, line in enumerate(stream, 1):
+        for lineno, line in iter_lines(stream, adm.max_row_bytes):
+            if line is None:
+                yield ev.bad_input(SOURCE, "row_too_large", f"{path}:{lineno}", f"line over max_row_bytes={adm.max_row_bytes}")
+                continue
             if not line.strip():
                 continue
             try:
@@ -172,7 +180,7 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
     names: List[str] = []
     licence_candidates = {}
     try:
-        with opener(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+        with opener(path) as raw, archives.open_stream(raw, "r|*") as tf:
             for m in tf:
                 names.append(m.name)
                 base = posixpath.basename(m.name)
@@ -190,7 +198,7 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
     # Pass 2: the files. An input that cannot be opened at all is the caller's unreadable_file.
     with opener(path) as raw:
         try:
-            tf = tarfile.open(fileobj=raw, mode="r|*")
+            tf = archives.open_stream(raw, "r|*")
         except _STREAM_ERRORS as e:
             yield ev.bad_input(SOURCE, "bad_archive", path, repr(e))
             return
@@ -288,4 +296,12 @@ def read_unit(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
         yield from read_tar(path, opener, adm)
     else:
         with opener(path) as raw:
+            head = raw.read(4096)  # enough for any magic-number peek after it is un-read
+            if not head:  # it would yield nothing and vanish from the books
+                yield ev.bad_input(SOURCE, "empty_file", path, "zero bytes")
+                return
+            if raw.seekable():
+                raw.seek(0)
+            else:
+                raw = with_head(head, raw)
             yield from read_bigquery_jsonl(path, raw, adm)
