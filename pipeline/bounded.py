@@ -26,17 +26,12 @@ def read_at_most(stream: IO[bytes], limit: int) -> Tuple[bytes, bool]:
 def iter_lines(stream: IO[bytes], limit: int) -> Iterator[Tuple[int, Optional[bytes]]]:
     """(line number, the line) for each line; the line is None when it is over `limit` bytes (its
     bytes are read past in chunks, never held)."""
-    lineno = 0
-    while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        lineno += 1
+    size = limit + 1
+    for lineno, line in enumerate(iter(lambda: stream.readline(size), b""), 1):
         if len(line) > limit and not line.endswith(b"\n"):
-            while True:
-                rest = stream.readline(_SKIP_CHUNK)
-                if not rest or rest.endswith(b"\n"):
+            for rest in iter(lambda: stream.readline(_SKIP_CHUNK), b""):
+                if rest.endswith(b"\n"):
                     break
             yield lineno, None
-            continue
-        yield lineno, line
+        else:
+            yield lineno, line

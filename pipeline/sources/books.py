@@ -97,15 +97,17 @@ def read_jsonl_books(path: str, raw, max_book_bytes: int) -> Iterator[Union[Docu
                 text = row["text"]
                 if not isinstance(text, str):
                     raise TypeError("text is not a string")
+                row_meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+                title = str(row_meta.get("title") or row.get("title") or f"{_stem(path)}:{lineno}")
+                # a "\ud800" escape decodes to a lone surrogate: not text, and the sink could not write it
+                text.encode("utf-8"), title.encode("utf-8")
             except UnicodeDecodeError as e:
                 yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
                 continue
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:  # RecursionError: absurd nesting
                 yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
                 continue
-            row_meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-            title = row_meta.get("title") or row.get("title") or f"{_stem(path)}:{lineno}"
-            meta = {"corpus": "books3", "title": str(title), "file": posixpath.basename(path)}
+            meta = {"corpus": "books3", "title": title, "file": posixpath.basename(path)}
             yield Document(make_id(SOURCE, "books3", _stem(path), str(lineno)), SOURCE, text, None, meta)
     except _STREAM_ERRORS as e:
         yield ev.bad_input(SOURCE, "truncated_gzip", path, f"after line {lineno}: {e!r}")

@@ -46,8 +46,8 @@ Opener = Callable[[str], ContextManager[IO[bytes]]]
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".zip")
 _STREAM_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
 # zipfile raises RuntimeError for an encrypted member, NotImplementedError (a RuntimeError) for an
-# unsupported compression method.
-_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, *_STREAM_ERRORS)
+# unsupported compression method, ValueError for offsets that point before the file (found by fuzz/).
+_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, ValueError, *_STREAM_ERRORS)
 _LICENSE_READ_LIMIT = 1 << 20
 
 
@@ -103,6 +103,8 @@ def _decode(data: bytes) -> Optional[str]:
 
 
 def _safe_member(name: str) -> bool:
+    if not name:  # an empty member name (zipfile's is_dir() fails on it: found by fuzz/)
+        return False
     if name.startswith("/") or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
         return False
     return ".." not in name.replace("\\", "/").split("/")
@@ -137,10 +139,12 @@ def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[O
                 repo, rel, content, license_id = row["repo_name"], row["path"], row["content"], row.get("license")
                 if not all(isinstance(v, str) for v in (repo, rel, content)) or not isinstance(license_id, (str, type(None))):
                     raise TypeError("repo_name, path, content and license must be strings")
+                for value in (repo, rel, content, license_id or ""):
+                    value.encode("utf-8")  # a "\ud800" escape: a lone surrogate is not text
             except UnicodeDecodeError as e:
                 yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
                 continue
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:  # RecursionError: absurd nesting
                 yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
                 continue
             license_id = normalize_declared(license_id)
@@ -236,7 +240,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
             prefix = _single_top([i.filename for i in infos if _safe_member(i.filename)])
             texts = []
             for info in infos:
-                if not info.is_dir() and _safe_member(info.filename) and is_license_file(_rel(info.filename, prefix)):
+                if not info.filename.endswith("/") and _safe_member(info.filename) and is_license_file(_rel(info.filename, prefix)):
                     try:
                         data = zf.read(info)[:_LICENSE_READ_LIMIT]
                         texts.append(_decode(data) or data.decode("latin-1"))
@@ -244,7 +248,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                         pass
             license_id, license_reason = repo_license(texts, adm.kept_licenses)
             for info in infos:
-                if info.is_dir():
+                if info.filename.endswith("/"):
                     continue
                 if not _safe_member(info.filename):
                     yield ev.bad_input(SOURCE, "unsafe_path", f"{path}!{info.filename}", "member path escapes the archive", info.file_size)
