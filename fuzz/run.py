@@ -38,15 +38,16 @@ def _child(name: str, libfuzzer_args) -> None:
     atheris.Fuzz()
 
 
-def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: int, fresh: bool = False) -> dict:
+def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: int, fresh: bool = False,
+               corpus_root: Path = CORPUS, crashes_root: Path = CRASHES) -> dict:
     from fuzz import seeds
 
-    corpus = CORPUS / name
+    corpus = corpus_root / name
     if fresh and corpus.exists():
         for p in corpus.iterdir():
             p.unlink()
     n_seeds = seeds.write(name, corpus)
-    crashes = CRASHES / name
+    crashes = crashes_root / name
     crashes.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "fuzz.run", "--target", name, "--", str(corpus),
            f"-max_total_time={seconds}", f"-timeout={timeout}", f"-rss_limit_mb={rss_mb}", f"-max_len={max_len}",
@@ -56,7 +57,7 @@ def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: int,
                           timeout=seconds + 120)
     log = proc.stderr
     runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log) or re.findall(r"Done (\d+) runs", log)
-    found = sorted({str(Path(p).relative_to(ROOT)) for p in re.findall(r"Test unit written to (\S+)", log)})
+    found = sorted(set(re.findall(r"Test unit written to (\S+)", log)))
     kinds = re.findall(r"ERROR: libFuzzer: ([a-z\-]+)|(Uncaught Python exception)", log)
     return {
         "target": name, "seconds": seconds, "wall_s": round(time.monotonic() - start, 1), "seeds": n_seeds,
@@ -84,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rss_mb", type=int, default=2048, help="memory (RSS) one process may reach")
     ap.add_argument("--max_len", type=int, default=1 << 16, help="largest input libFuzzer makes")
     ap.add_argument("--fresh", action="store_true", help="start from the seeds only (forget earlier finds)")
+    ap.add_argument("--corpus", default=str(CORPUS), help="where the growing corpora live (default fuzz/.corpus)")
+    ap.add_argument("--crashes", default=str(CRASHES), help="where crashing inputs are saved (default fuzz/crashes)")
     ap.add_argument("--report", help="write the figures as JSON here")
     args = ap.parse_args(argv)
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
@@ -92,7 +95,8 @@ def main(argv=None) -> int:
         ap.error(f"--targets: unknown {unknown}; choose from {', '.join(NAMES)}")
     results = []
     for name in names:
-        r = run_target(name, args.seconds, args.timeout, args.rss_mb, args.max_len, args.fresh)
+        r = run_target(name, args.seconds, args.timeout, args.rss_mb, args.max_len, args.fresh,
+                       Path(args.corpus), Path(args.crashes))
         results.append(r)
         print(f"{name:15s} {r['inputs_run']:>10d} inputs in {r['seconds']} s, {r['crashes']} crashes/hangs"
               f"{' ' + ','.join(r['kinds']) if r['kinds'] else ''}{' ' + ' '.join(r['artifacts']) if r['artifacts'] else ''}",
