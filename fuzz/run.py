@@ -20,10 +20,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "fuzz" / ".corpus"
 CRASHES = ROOT / "fuzz" / "crashes"
+# Largest input per target: the LaTeX and wikitext cleaners cost per character, and small inputs
+# let libFuzzer try far more of them (seeds longer than this are cut).
+MAX_LEN = {"warc": 1 << 16, "wikipedia": 1 << 14, "stackexchange": 1 << 14, "latex": 1 << 13,
+           "github_archive": 1 << 16, "jsonl": 1 << 16}
 
 
 def _child(name: str, libfuzzer_args) -> None:
@@ -38,7 +43,7 @@ def _child(name: str, libfuzzer_args) -> None:
     atheris.Fuzz()
 
 
-def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: int, fresh: bool = False,
+def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: Optional[int] = None, fresh: bool = False,
                corpus_root: Path = CORPUS, crashes_root: Path = CRASHES) -> dict:
     from fuzz import seeds
 
@@ -50,7 +55,7 @@ def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: int,
     crashes = crashes_root / name
     crashes.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "fuzz.run", "--target", name, "--", str(corpus),
-           f"-max_total_time={seconds}", f"-timeout={timeout}", f"-rss_limit_mb={rss_mb}", f"-max_len={max_len}",
+           f"-max_total_time={seconds}", f"-timeout={timeout}", f"-rss_limit_mb={rss_mb}", f"-max_len={max_len or MAX_LEN[name]}",
            f"-artifact_prefix={crashes}/", "-print_final_stats=1", "-close_fd_mask=1"]
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
@@ -83,7 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(NAMES), help=f"comma-separated, from {', '.join(NAMES)}")
     ap.add_argument("--timeout", type=int, default=10, help="seconds one input may take before it is a hang")
     ap.add_argument("--rss_mb", type=int, default=2048, help="memory (RSS) one process may reach")
-    ap.add_argument("--max_len", type=int, default=1 << 16, help="largest input libFuzzer makes")
+    ap.add_argument("--max_len", type=int, default=None, help="largest input libFuzzer makes (default: per target)")
     ap.add_argument("--fresh", action="store_true", help="start from the seeds only (forget earlier finds)")
     ap.add_argument("--corpus", default=str(CORPUS), help="where the growing corpora live (default fuzz/.corpus)")
     ap.add_argument("--crashes", default=str(CRASHES), help="where crashing inputs are saved (default fuzz/crashes)")
