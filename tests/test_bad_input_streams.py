@@ -183,3 +183,24 @@ def test_memory_error_costs_one_input_not_the_job(tmp_path):
                           cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split("\n")[0] == "['bad_input:out_of_memory'] 1"
+
+
+# ---------------------------------------------------------------- what fuzz/ found (kept as regressions)
+
+
+def test_non_utf8_member_name_is_counted_and_the_rest_kept():
+    data = (REPO / "fuzz" / "regressions" / "github_archive" / "non-utf8-member-name.tar.gz").read_bytes()
+    outcomes = list(github_read.read_tar("repo.tar.gz", lambda p: io.BytesIO(data), ADM))
+    assert _bad(outcomes) == ["bad_input:not_utf8"]
+    assert [o.meta["path"] for o in outcomes if isinstance(o, Document)] == ["ok.py"]
+
+
+def test_lone_surrogates_and_deep_nesting_in_json_lines_are_malformed_json(tmp_path):
+    path = tmp_path / "c4.json"
+    path.write_bytes(b"[" * 5000 + b'\n{"text": "hi", "url": "\\ud800"}\n{"text": "hi", "timestamp": "\\udfff"}\n{"text": "kept"}\n')
+    outcomes = _outcomes(ReadFileOutcomes("c4", c4.read_c4_file, "c4"), str(path))
+    assert _bad(outcomes) == ["bad_input:malformed_json"] * 3 and _conserved(outcomes)
+    books_path = tmp_path / "books3.jsonl"
+    books_path.write_bytes(b"[" * 5000 + b'\n{"text": "\\ud800"}\n{"text": "x", "meta": {"title": "\\udfff"}}\n')
+    outcomes = _outcomes(ReadFileOutcomes("books", books.read_books, "books"), str(books_path))
+    assert _bad(outcomes) == ["bad_input:malformed_json"] * 3 and _conserved(outcomes)

@@ -38,7 +38,17 @@ def _outcome(data: bytes, limits: Limits = Limits()):
 GZ = wet_bytes(PAGES)
 MEMBERS = _members(GZ)  # warcinfo, then one per page
 RECORDS = [gzip.decompress(m) for m in MEMBERS]
-TEXTS = [text for _, text in PAGES]
+
+
+def _warcio_payloads(data: bytes):
+    """The conversion records' payloads as warcio (an independent parser) reads them."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    return [r.content_stream().read().decode() for r in ArchiveIterator(io.BytesIO(data)) if r.rec_type == "conversion"]
+
+
+TEXTS = _warcio_payloads(GZ)
+assert len(TEXTS) == len(PAGES) and all(t.endswith(text) for t, (_, text) in zip(TEXTS, PAGES))
 
 
 def _plain_with(i: int, length: bytes) -> bytes:

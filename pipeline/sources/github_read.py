@@ -102,6 +102,16 @@ def _decode(data: bytes) -> Optional[str]:
         return None
 
 
+def _utf8_name(name: str) -> bool:
+    """tarfile and os decode names with surrogateescape: a name that was not UTF-8 could not be
+    an id nor a Parquet string (found by fuzz/)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _safe_member(name: str) -> bool:
     if not name:  # an empty member name (zipfile's is_dir() fails on it: found by fuzz/)
         return False
@@ -211,6 +221,9 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                 for m in tf:
                     if m.isdir():
                         continue
+                    if not _utf8_name(m.name):
+                        yield ev.bad_input(SOURCE, "not_utf8", f"{path}!{m.name!r}", "member name is not UTF-8", m.size)
+                        continue
                     if not _safe_member(m.name):
                         yield ev.bad_input(SOURCE, "unsafe_path", f"{path}!{m.name}", "member path escapes the archive", m.size)
                         continue
@@ -279,6 +292,9 @@ def read_checkout(root: str, adm: Admission) -> Iterator[Outcome]:
     license_id, license_reason = repo_license(texts, adm.kept_licenses)
     for rel in files:
         full = os.path.join(root, rel)
+        if not _utf8_name(rel):
+            yield ev.bad_input(SOURCE, "not_utf8", f"{root}!{rel!r}", "file name is not UTF-8", 0)
+            continue
         if os.path.islink(full) or not os.path.isfile(full):
             yield ev.drop(SOURCE, "not_regular_file", 0)
             continue
