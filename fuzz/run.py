@@ -64,9 +64,12 @@ def run_target(name: str, seconds: int, timeout: int, rss_mb: int, max_len: Opti
     runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log) or re.findall(r"Done (\d+) runs", log)
     found = sorted(set(re.findall(r"Test unit written to (\S+)", log)))
     kinds = re.findall(r"ERROR: libFuzzer: ([a-z\-]+)|(Uncaught Python exception)", log)
+    if proc.returncode and not found:  # died without leaving an input (a signal): still a finding
+        kinds.append((f"exit status {proc.returncode}", ""))
     return {
         "target": name, "seconds": seconds, "wall_s": round(time.monotonic() - start, 1), "seeds": n_seeds,
-        "inputs_run": int(runs[-1]) if runs else 0, "crashes": len(found), "artifacts": found,
+        "inputs_run": int(runs[-1]) if runs else 0, "crashes": max(len(found), int(bool(proc.returncode))),
+        "artifacts": found,
         "kinds": sorted({a or b for a, b in kinds}), "returncode": proc.returncode,
         "corpus_size": sum(1 for _ in corpus.iterdir()),
         "log_tail": "" if proc.returncode == 0 else log[-4000:],

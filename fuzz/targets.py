@@ -85,7 +85,9 @@ def _latex() -> Callable[[bytes], None]:
     from pipeline import recipe
     from pipeline.sources import arxiv, latex
 
-    cfg = recipe.load("llama")["arxiv"]
+    # The budgets' fixed slack (1M characters) would let every small input scan that much in
+    # instrumented (slow) code; a small one makes the size-proportional budgets bite at fuzz sizes.
+    cfg = dict(recipe.load("llama")["arxiv"], expansion_slack_chars=20_000)
     read_cfg = arxiv.ReadConfig.from_recipe(cfg)
     clean_cfg = latex.CleanConfig.from_recipe(cfg)
 
