@@ -60,11 +60,13 @@ def _spend(n: int) -> None:
 # ---------------------------------------------------------------- decoding
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # C0 but tab, newlines, form feed; DEL; C1
+
+
 def _control_fraction(text: str) -> float:
     if not text:
         return 0.0
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 127 <= ord(ch) < 160)
-    return bad / len(text)
+    return sum(1 for _ in _CONTROL_CHARS.finditer(text)) / len(text)
 
 
 def decode_tex(data: bytes, fallback_encodings: Sequence[str] = ("latin-1",), max_control_fraction: float = 0.01) -> Optional[Tuple[str, str]]:
@@ -111,6 +113,10 @@ def _skip_ws(text: str, pos: int) -> int:
     return pos
 
 
+_BRACE_SPECIAL = re.compile(r"[\\{}]")
+_BRACKET_SPECIAL = re.compile(r"[\\{}\[\]]")
+
+
 def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> Optional[Tuple[str, int]]:
     """The content of the balanced group opening at `pos` and the index after it, or None."""
     if pos >= len(text) or text[pos] != open_ch:
@@ -118,7 +124,13 @@ def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> 
     depth = 0
     i = pos
     n = len(text)
+    special = _BRACKET_SPECIAL if open_ch == "[" else _BRACE_SPECIAL
     while i < n:
+        m = special.search(text, i)  # jump over plain text in C: only these characters matter
+        if m is None:
+            i = n
+            break
+        i = m.start()
         ch = text[i]
         if ch == "\\":
             i += 2  # an escaped brace does not count
