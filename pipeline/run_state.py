@@ -12,7 +12,8 @@ Rules (`begin` at the start of every command, `finish` after each stage):
   killed curate leaves `running` with nothing done, so nothing downstream mixes its half output
   with an older run's);
 - running a stage first removes its own outputs and every later stage's (they describe the old
-  input), then the temporary files a killed run left (`pipeline.atomic.clean_stale`);
+  input; stats.json excepted, rewritten whole by curation), then the temporary files a killed run
+  left (`pipeline.atomic.clean_stale`);
 - a subset run (`--sources=c4`) into a folder whose `curated/` holds other sources refuses: the
   stats, tokenizer, tokens and mixture would describe two runs at once. Rerun every source that is
   there (or more), or use a new `--output`.
@@ -27,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
+from common.cli import UsageError
 from pipeline import atomic
 
 FILE = "run_state.json"
@@ -44,8 +46,8 @@ OUTPUTS = {
 log = logging.getLogger("pipeline")
 
 
-class RunStateError(SystemExit):
-    """A one-line refusal (SystemExit: the message is what the user sees)."""
+class RunStateError(UsageError):
+    """A one-line refusal (a UsageError: `pipeline.run` prints it as one line and exits 2)."""
 
 
 def _path(out: str) -> str:

@@ -22,8 +22,9 @@ KILL_POINTS = ["curated/books", "stats.json", "tokenizer/tokenizer.model", "toke
 
 
 def _digests(out: Path):
+    # run.json is the record of one run (times, command line), not a data output
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file()}
+            for p in sorted(out.rglob("*")) if p.is_file() and p.name != "run.json"}
 
 
 def _kill_when(out: Path, rel: str, timeout: float = 300) -> bool:

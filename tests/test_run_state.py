@@ -76,6 +76,6 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path):
 def test_cli_refusal_is_one_line(tmp_path):
     _curated(tmp_path, "arxiv")
     proc = run_pipeline(f"--output={tmp_path}", "--sources=books", check=False)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("--sources=books:") and "arxiv" in last and "Traceback" not in proc.stderr
+    assert "error: --sources=books:" in last and "arxiv" in last and "Traceback" not in proc.stderr
