@@ -406,6 +406,7 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
             report.write(opts.output)
     elif "://" in opts.output:
         log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
+    run_state.complete(opts.output)  # last: every output of the command is in place
     return 0
 
 

@@ -6,7 +6,7 @@
 `done`: the stages finished since `curated/` was made, in pipeline order. No time stamps: the
 file is as deterministic as the outputs it describes.
 
-Rules (`begin` at the start of every command, `finish` after each stage):
+Rules (`begin` at the start of every command, `finish` after each stage, `complete` at its end):
 - a stage runs only on the outputs of finished earlier stages: `tokenizer` needs `curate` done,
   `tokenize` needs `tokenizer`, `mixture` needs `tokenize`; else it refuses with one line (a
   killed curate leaves `running` with nothing done, so nothing downstream mixes its half output
@@ -122,12 +122,20 @@ def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]]) -> 
 
 
 def finish(out: str, stage: str) -> Dict:
-    """Record `stage` as done; the folder is complete once every requested stage is."""
-    state = read(out) or {"sources": curated_sources(out), "stages": [stage], "done": []}
+    """Record `stage` as done (the folder stays `running` until `complete`)."""
+    state = read(out) or {"state": "running", "sources": curated_sources(out), "stages": [stage], "done": []}
     done = [s for s in state.get("done", []) if s != stage] + [stage]
     state["done"] = [s for s in ORDER if s in done]
-    state["state"] = "complete" if all(s in state["done"] for s in state.get("stages", [])) else "running"
     _write(out, state)
+    return state
+
+
+def complete(out: str) -> Dict:
+    """At the very end of a command (after its report too): `complete` if every stage asked for is done."""
+    state = read(out) or {}
+    if state and all(s in state.get("done", []) for s in state.get("stages", [])):
+        state["state"] = "complete"
+        _write(out, state)
     return state
 
 

@@ -42,7 +42,8 @@ def test_later_stage_refuses_after_a_killed_curate(tmp_path):
     run_state.begin(str(tmp_path), ["tokenizer"], None)
     with pytest.raises(run_state.RunStateError, match="needs a finished 'tokenizer'"):
         run_state.require(str(tmp_path), "tokenize")
-    assert run_state.finish(str(tmp_path), "tokenizer")["state"] == "complete"
+    assert run_state.finish(str(tmp_path), "tokenizer")["state"] == "running"  # until the command ends
+    assert run_state.complete(str(tmp_path))["state"] == "complete"
     assert run_state.read(str(tmp_path))["done"] == ["curate", "tokenizer"]
     # retraining the tokenizer invalidates the tokens and mixture made with the old one
     run_state.finish(str(tmp_path), "tokenize")
