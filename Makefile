@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 OUT ?= out
 
-.PHONY: setup demo test bench check-image clean
+.PHONY: setup demo test bench fuzz check-image clean
 
 setup:
 	bash scripts/setup.sh
@@ -14,6 +14,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+# Coverage-guided fuzzing of every reader (fuzz/run.py); FUZZ_SECONDS per harness.
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) --report fuzz/report.json
+
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
@@ -23,4 +28,4 @@ check-image: setup
 	$(PY) scripts/check_image.py
 
 clean:
-	rm -rf $(OUT) .pytest_cache
+	rm -rf $(OUT) .pytest_cache fuzz/.corpus fuzz/crashes

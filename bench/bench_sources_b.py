@@ -23,6 +23,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import record  # noqa: E402
 from pipeline.sources import arxiv, se_posts  # noqa: E402
+from pipeline import recipe as recipes  # noqa: E402
+
+ARXIV_CFG = recipes.load("llama")["arxiv"]
 
 DATA = ROOT.parent / "shared" / "data"
 EPRINTS = [DATA / "arxiv" / "2004.14974.gz", DATA / "arxiv" / "1911.02782.gz"]
@@ -43,7 +46,7 @@ def arxiv_run(blobs):
     for path, blob in blobs:
         for unit in arxiv.read_input(path, io.BytesIO(blob), arxiv.ReadConfig()):
             if isinstance(unit, arxiv.EPrint):
-                cleaned = arxiv.decode_and_clean(unit, {})
+                cleaned = arxiv.decode_and_clean(unit, ARXIV_CFG)
                 out += cleaned.doc.nbytes if cleaned.doc else 0
     return out
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import posixpath
 import sys
 from typing import Dict, List, Optional
@@ -29,6 +28,8 @@ from pipeline.options import STAGES, LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
+from pipeline import atomic
+from pipeline import run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
 from pipeline.stages import REJECT_REASON, collect_rejects, collected_rejects, flatten
@@ -301,13 +302,7 @@ def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
     if wikiref:
         (log.info if wikiref.get("applied") else log.warning)("quality: wikiref classifier %s", wikiref.get("reason"))
     stats = dict(stats, models=notes)
-    tmp = posixpath.join(output, "stats.json.tmp")
-    with FileSystems.create(tmp) as f:
-        f.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    if "://" not in output:
-        os.replace(tmp, posixpath.join(output, "stats.json"))
-    else:
-        FileSystems.rename([tmp], [posixpath.join(output, "stats.json")])
+    atomic.write_text(posixpath.join(output, "stats.json"), json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats
 
 
@@ -348,6 +343,8 @@ def run(argv: Optional[List[str]] = None) -> int:
         record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
     else:
         preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing
+    # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
+    run_state.begin(opts.output, stages, sources if "curate" in stages else None)
     print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
           file=sys.stderr, flush=True)
     try:
@@ -372,26 +369,33 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         if not stats["conserved"]:
             log.error("conservation check failed: see %s/stats.json", opts.output)
             return 1
+        run_state.finish(opts.output, "curate")
     if "tokenizer" in stages:
         if stats is not None:
             preflight.require_documents(opts.output, stats)
         preflight.require(opts.output, "tokenizer", stages)
         from tokenizer.stages import train_tokenizer_stage
 
+        run_state.require(opts.output, "tokenizer")
         with record.stage("tokenizer"):
             train_tokenizer_stage(opts.output, recipe)
+        run_state.finish(opts.output, "tokenizer")
     if "tokenize" in stages:
         preflight.require(opts.output, "tokenize", stages)
         from tokenizer.stages import tokenize_stage
 
+        run_state.require(opts.output, "tokenize")
         with record.stage("tokenize"):
             tokenize_stage(opts.output, recipe, argv)
+        run_state.finish(opts.output, "tokenize")
     if "mixture" in stages:
         preflight.require(opts.output, "mixture", stages)
         from tokenizer.stages import mixture_stage
 
+        run_state.require(opts.output, "mixture")
         with record.stage("mixture"):
             mixture = mixture_stage(opts.output, recipe, opts.target_tokens)
+        run_state.finish(opts.output, "mixture")
         log.info("mixture: %d training tokens planned", mixture["total_tokens"])
     if record.data.get("stats") is None and FileSystems.exists(posixpath.join(opts.output, "stats.json")):
         record.data["stats"] = preflight.read_stats(opts.output)
@@ -402,6 +406,7 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
             report.write(opts.output)
     elif "://" in opts.output:
         log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
+    run_state.complete(opts.output)  # last: every output of the command is in place
     return 0
 
 

@@ -20,10 +20,10 @@ import posixpath
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from common import events as ev
 from common.record import Document, curated_schema, meta_json, split_meta
+from pipeline import atomic
 
 
 def shard_of(doc_id: str, num_shards: int) -> int:
@@ -73,12 +73,7 @@ def write_parquet(path: str, rows, columns=()) -> None:
     buf = io.BytesIO()
     stats_columns = [n for n in schema.names if n not in ("text", "meta")]
     pq.write_table(table, buf, compression="zstd", row_group_size=10_000, write_statistics=stats_columns)
-    tmp = posixpath.join(posixpath.dirname(path), "." + posixpath.basename(path) + ".tmp")
-    with FileSystems.create(tmp) as f:
-        f.write(buf.getvalue())
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    atomic.write_bytes(path, buf.getvalue())
 
 
 class _WriteShard(beam.DoFn):

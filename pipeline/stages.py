@@ -93,7 +93,13 @@ class _FilterDoFn(beam.DoFn):
         self.tallies = getattr(self.fn, "tallies", None)
 
     def process(self, doc: Document):
-        result = self.fn(doc)
+        try:
+            result = self.fn(doc)
+        except MemoryError:  # what the readers' limits missed costs this document, not the job
+            self.counters.inc("drop:bad_input:out_of_memory")
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(
+                doc.source, "out_of_memory", doc.id, f"MemoryError in {self.namespace}", doc.nbytes))
+            return
         if self.tallies:
             for name, n in self.tallies.items():
                 if n:
@@ -140,7 +146,9 @@ class ReadFileOutcomes(beam.DoFn):
     Each outcome is one document in and then either passed on or counted out; the documents in are
     summed into one `read` event per file. A file that cannot be opened at all (missing, or a
     download that failed after its retries) is one `bad_input:unreadable_file` unit; one that
-    breaks off midway keeps what was read before.
+    breaks off midway keeps what was read before. A zero-byte file is one `bad_input:empty_file`
+    unit (it would otherwise yield nothing and vanish from the books), and a `MemoryError` while
+    reading is one `bad_input:out_of_memory` unit after what was read before it.
     """
 
     def __init__(self, source: str, reader: Callable, namespace: str):
@@ -150,11 +158,21 @@ class ReadFileOutcomes(beam.DoFn):
         self.counters = Counters(namespace)
 
     def process(self, path: str):
-        from pipeline.inputs import open_binary
+        from pipeline.inputs import open_binary, with_head
 
         n = nbytes = 0
         try:
             with open_binary(path) as stream:
+                head = stream.read(4096)  # enough for any magic-number peek after it is un-read
+                if not head:
+                    self.counters.inc("bad_input:empty_file")
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, 0))
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(self.source, "empty_file", path, "zero bytes"))
+                    return
+                if stream.seekable():
+                    stream.seek(0)
+                else:
+                    stream = with_head(head, stream)
                 for outcome in self.reader(path, stream):
                     n += 1
                     nbytes += outcome.nbytes
@@ -167,5 +185,10 @@ class ReadFileOutcomes(beam.DoFn):
         except OSError as e:
             for event in ev.unreadable_file(self.source, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
+        except MemoryError:
+            n += 1
+            self.counters.inc("bad_input:out_of_memory")
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(
+                self.source, "out_of_memory", path, f"MemoryError after {n - 1} units read"))
         if n:
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(self.source, nbytes, count=n))

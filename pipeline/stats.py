@@ -14,9 +14,9 @@ import posixpath
 from typing import Iterable, List, Optional
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from common import events as ev
+from pipeline import atomic
 
 
 def recipe_identity(recipe: dict) -> dict:
@@ -51,8 +51,7 @@ def summarize(counts: Iterable, sources: Iterable[str], recipe: Optional[dict] =
 
 
 def _write_text(path: str, text: str) -> None:
-    with FileSystems.create(path) as f:
-        f.write(text.encode("utf-8"))
+    atomic.write_text(path, text)  # a kill never leaves half a stats.json or quarantine.jsonl
 
 
 def _sum_pairs(pairs):

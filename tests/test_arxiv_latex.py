@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import recipe as recipes
 from pipeline.sources import arxiv, latex
 from tests.source_harness import tar_gz
 
@@ -89,7 +90,7 @@ def test_scifact_multi_file_eprint_with_inputs():
     eprint, units = _eprint(SCIFACT)
     assert not [u for u in units if isinstance(u, arxiv.BadUnit)]
     assert not any(p.split("/")[-1].startswith("._") for p in eprint.files)  # AppleDouble junk ignored
-    cleaned = arxiv.decode_and_clean(eprint, {})
+    cleaned = arxiv.decode_and_clean(eprint, recipes.load("llama")["arxiv"])
     doc = cleaned.doc
     assert doc.meta["main_file"] == "emnlp2020.tex"
     assert doc.meta["inputs_resolved"] == 27 and doc.meta["inputs_missing"] == 0
@@ -113,7 +114,7 @@ def test_scifact_multi_file_eprint_with_inputs():
 
 def test_s2orc_single_main_tex():
     eprint, _ = _eprint(S2ORC)
-    doc = arxiv.decode_and_clean(eprint, {}).doc
+    doc = arxiv.decode_and_clean(eprint, recipes.load("llama")["arxiv"]).doc
     assert doc.meta["main_file"] == "main.tex"
     assert doc.text.startswith("\\section{")
     assert "\\begin{thebibliography}" not in doc.text and "\\bibliography{" not in doc.text

@@ -16,6 +16,7 @@ import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline import atomic
 from tokenizer import mixture, shards, train
 from tokenizer.beam_tokenize import NAMESPACE, TokenizeShards
 from tokenizer.sample import TrainingSample
@@ -31,8 +32,7 @@ def model_path(out_dir: str) -> str:
 
 
 def _write(path: str, data: bytes) -> None:
-    with shards.create(path) as f:
-        f.write(data)
+    atomic.write_bytes(path, data)  # whole or not at all: a kill never leaves half a model
 
 
 def train_tokenizer_stage(out_dir: str, recipe: dict) -> str:
@@ -70,7 +70,10 @@ def tokenize_stage(out_dir: str, recipe: dict, pipeline_args: List[str]) -> None
         (bad
          | "QuarantineLine" >> beam.Map(lambda e: json.dumps(
              {"source": e.source, "path": e.path, "reason": e.reason, "detail": e.detail}, sort_keys=True))
-         | "WriteQuarantine" >> beam.io.WriteToText(shards.join(out_dir, QUARANTINE_REL), shard_name_template=""))
+         | "AllQuarantined" >> beam.combiners.ToList()
+         # one file, sorted, renamed into place (WriteToText left beam-temp-* folders when killed)
+         | "WriteQuarantine" >> beam.Map(lambda lines, path: atomic.write_text(
+             path, "".join(line + "\n" for line in sorted(lines))), shards.join(out_dir, QUARANTINE_REL)))
     counters = p.result.metrics().query(beam.metrics.MetricsFilter().with_namespace(NAMESPACE))["counters"]
     per_source: Dict[str, Dict[str, int]] = {}
     for c in counters:  # "<source>:<what>" counters → one line per source

@@ -33,6 +33,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from pipeline import archives
 from pipeline import inputs as inp
 from pipeline import recipe as recipe_mod
 from pipeline.sources import latex
@@ -172,7 +173,7 @@ def read_eprint(data: bytes, where: str, doc_id: str, arxiv_id: str, cfg: ReadCo
             stream, head = io.BytesIO(data), data[:512]
         if _is_tar_header(head):
             collector = _MemberCollector(where, cfg)
-            with tarfile.open(fileobj=stream, mode="r|") as tar:
+            with archives.open_stream(stream, "r|") as tar:
                 for member in tar:
                     collector.add(tar, member)
             yield from collector.bad
@@ -217,7 +218,7 @@ def _read_tar(path: str, name: str, stream, cfg: ReadConfig) -> Iterator[Unit]:
     collector = _MemberCollector(path, cfg)
     n_eprints = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
+        with archives.open_stream(stream, "r|") as tar:
             for member in tar:
                 lower = member.name.lower()
                 if member.isfile() and (lower.endswith(".gz") or lower.endswith(".pdf")):
@@ -256,6 +257,7 @@ class Cleaned(NamedTuple):
     drop_reason: str  # "" when doc is set
     bad_members: List[BadUnit]
     fallback_decoded: int
+    detail: str = "the e-print's only TeX file has no text encoding allowed"
 
 
 def decode_and_clean(eprint: EPrint, recipe_cfg: Mapping) -> Cleaned:
@@ -278,7 +280,7 @@ def decode_and_clean(eprint: EPrint, recipe_cfg: Mapping) -> Cleaned:
         return Cleaned(None, "no_main_file", bad, 0)
     result = latex.clean_eprint(texts, latex.CleanConfig.from_recipe(recipe_cfg))
     if result.text is None:
-        return Cleaned(None, result.reason, bad, fallback)
+        return Cleaned(None, result.reason, bad, fallback, result.detail)
     meta = {
         "arxiv_id": eprint.arxiv_id,
         "main_file": result.main_file,
@@ -336,7 +338,9 @@ class CleanEPrint(beam.DoFn):
         try:
             cleaned = decode_and_clean(eprint, self.recipe_cfg)
         except RecursionError:  # pathological nesting: this paper only
-            cleaned = Cleaned(None, "bad_input:unparseable_latex", [], 0)
+            cleaned = Cleaned(None, "bad_input:unparseable_latex", [], 0, "nesting deeper than Python's recursion limit")
+        except MemoryError:  # whatever the budgets missed costs this paper, never the job
+            cleaned = Cleaned(None, "bad_input:out_of_memory", [], 0, "MemoryError while cleaning")
         for unit in cleaned.bad_members:
             beam.metrics.Metrics.counter(NAME, "bad_input:" + unit.reason).inc()
             yield from _bad_events(unit)
@@ -345,7 +349,7 @@ class CleanEPrint(beam.DoFn):
         if cleaned.doc is None:
             beam.metrics.Metrics.counter(NAME, "drop:" + cleaned.drop_reason).inc()
             if cleaned.drop_reason.startswith("bad_input:"):
-                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, cleaned.drop_reason, eprint.where, "the e-print's only TeX file has no text encoding allowed", eprint.nbytes))
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, cleaned.drop_reason, eprint.where, cleaned.detail, eprint.nbytes))
             else:
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(NAME, cleaned.drop_reason, eprint.nbytes))
             return

@@ -18,7 +18,8 @@ corpora never share an id space in the dedup steps, and two copies of a book are
 
 Thresholds: `pipeline/recipes/llama/books.json`. `meta`: corpus, title, file (and ebook for
 Gutenberg). Drop reasons: `gutenberg_markers_missing`, `too_short`, `exact_duplicate`,
-`book_overlap`, `bad_input:{not_utf8, truncated_gzip, malformed_json}`.
+`book_overlap`, `bad_input:{not_utf8, truncated_gzip, malformed_json, book_too_large}` (a book, or a
+JSON line, over `max_book_bytes` decompressed: a gzip bomb is never inflated whole).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from common.record import Document, make_id
 from dedup.book_overlap import BookOverlapDedup
 from dedup.exact import ExactDedup, content_key
 from pipeline import inputs as pipeline_inputs
+from pipeline.bounded import iter_lines, read_at_most
 from pipeline.recipe import section
 from pipeline.sources import gutenberg
 from pipeline.stages import ApplyFilter, ReadFileOutcomes
@@ -65,11 +67,14 @@ def book_from_text(path: str, text: str) -> Document:
     return Document(make_id(SOURCE, "books3", _stem(path)), SOURCE, text, None, meta)
 
 
-def read_text_book(path: str, raw) -> Iterator[Union[Document, Event]]:
+def read_text_book(path: str, raw, max_book_bytes: int) -> Iterator[Union[Document, Event]]:
     try:
-        data = pipeline_inputs.decompressed(raw).read()
+        data, over = read_at_most(pipeline_inputs.decompressed(raw), max_book_bytes)
     except _STREAM_ERRORS as e:
         yield ev.bad_input(SOURCE, "truncated_gzip", path, repr(e))
+        return
+    if over:  # a gzip bomb, or no book: never inflated whole
+        yield ev.bad_input(SOURCE, "book_too_large", path, f"over max_book_bytes={max_book_bytes} decompressed", len(data))
         return
     text = gutenberg.decode_book(data)
     if text is None:
@@ -78,10 +83,13 @@ def read_text_book(path: str, raw) -> Iterator[Union[Document, Event]]:
     yield book_from_text(path, text)
 
 
-def read_jsonl_books(path: str, raw) -> Iterator[Union[Document, Event]]:
+def read_jsonl_books(path: str, raw, max_book_bytes: int) -> Iterator[Union[Document, Event]]:
     lineno = 0
     try:
-        for lineno, line in enumerate(pipeline_inputs.decompressed(raw), 1):
+        for lineno, line in iter_lines(pipeline_inputs.decompressed(raw), max_book_bytes):
+            if line is None:
+                yield ev.bad_input(SOURCE, "book_too_large", f"{path}:{lineno}", f"line over max_book_bytes={max_book_bytes}")
+                continue
             if not line.strip():
                 continue
             try:
@@ -89,26 +97,28 @@ def read_jsonl_books(path: str, raw) -> Iterator[Union[Document, Event]]:
                 text = row["text"]
                 if not isinstance(text, str):
                     raise TypeError("text is not a string")
+                row_meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+                title = str(row_meta.get("title") or row.get("title") or f"{_stem(path)}:{lineno}")
+                # a "\ud800" escape decodes to a lone surrogate: not text, and the sink could not write it
+                text.encode("utf-8"), title.encode("utf-8")
             except UnicodeDecodeError as e:
                 yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
                 continue
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:  # RecursionError: absurd nesting
                 yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
                 continue
-            row_meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-            title = row_meta.get("title") or row.get("title") or f"{_stem(path)}:{lineno}"
-            meta = {"corpus": "books3", "title": str(title), "file": posixpath.basename(path)}
+            meta = {"corpus": "books3", "title": title, "file": posixpath.basename(path)}
             yield Document(make_id(SOURCE, "books3", _stem(path), str(lineno)), SOURCE, text, None, meta)
     except _STREAM_ERRORS as e:
         yield ev.bad_input(SOURCE, "truncated_gzip", path, f"after line {lineno}: {e!r}")
 
 
-def read_books(path: str, raw) -> Iterator[Union[Document, Event]]:
+def read_books(path: str, raw, max_book_bytes: int = 100_000_000) -> Iterator[Union[Document, Event]]:
     lower = path.lower()
     if lower.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.bz2")):
-        yield from read_jsonl_books(path, raw)
+        yield from read_jsonl_books(path, raw, max_book_bytes)
     else:
-        yield from read_text_book(path, raw)
+        yield from read_text_book(path, raw, max_book_bytes)
 
 
 class BookCleaner:
@@ -140,7 +150,9 @@ class Source(beam.PTransform):
         read = (
             pbegin
             | "BookFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
-            | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_books, "books_read")).with_outputs(ev.EVENTS, main="docs")
+            | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(
+                SOURCE, functools.partial(read_books, max_book_bytes=int(cfg["max_book_bytes"])), "books_read"))
+            .with_outputs(ev.EVENTS, main="docs")
         )
         cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")
         unique, exact_events = cleaned | "ExactDedup" >> ExactDedup(key_fn=content_key, label="books_exact_dedup")

@@ -34,7 +34,7 @@ import apache_beam as beam
 
 from common import events as ev
 from common.events import Event
-from common.record import Document, make_id
+from common.record import Document, make_id, meta_json
 from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4AfterDedup, C4Rules
 from pipeline import inputs as inp
@@ -71,14 +71,14 @@ def read_json_lines(path: str, stream) -> Iterator[Union[Document, Event]]:
             if not isinstance(text, str):
                 yield ev.bad_input(NAME, "missing_text", path, f"line {number}: no string 'text' field", len(raw))
                 continue
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as e:  # a "\\ud800"-style escape: a lone surrogate is not text
-                yield ev.bad_input(NAME, "malformed_json", path, f"line {number}: {e}", len(raw))
-                continue
             url = record.get("url")
             url = url if isinstance(url, str) else None
             meta = {"timestamp": record.get("timestamp", record.get("date")), "c4_file": name}
+            try:  # also the url and timestamp (fuzz/): the id and the sink encode them
+                text.encode("utf-8"), (url or "").encode("utf-8"), meta_json(meta).encode("utf-8")
+            except UnicodeEncodeError as e:  # a "\\ud800"-style escape: a lone surrogate is not text
+                yield ev.bad_input(NAME, "malformed_json", path, f"line {number}: {e}", len(raw))
+                continue
             yield Document(make_id(NAME, name, str(number), url or ""), NAME, text, url, meta)
     except (EOFError, OSError, zlib.error) as e:
         yield ev.bad_input(NAME, "bad_compression", path, f"after line {number}: {type(e).__name__}: {e}")

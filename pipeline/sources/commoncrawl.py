@@ -19,7 +19,7 @@ from filters import models
 from filters.langid import LanguageFilter
 from pipeline import inputs as inp
 from pipeline.sources import webtext
-from pipeline.sources.warc_io import BadUnit, iter_records
+from pipeline.sources.warc_io import BadUnit, Limits, iter_records
 from pipeline.stages import ApplyFilter, ReadFileOutcomes, flatten
 
 NAME = "commoncrawl"
@@ -108,8 +108,10 @@ class WebArchiveReader:
     Pages shorter than `min_chars` are dropped here (`too_short`), before any other work.
     """
 
-    def __init__(self, source: str, min_chars: int, shard_of: dict, main_content: bool = True):
+    def __init__(self, source: str, min_chars: int, shard_of: dict, main_content: bool = True,
+                 limits: Limits = Limits()):
         self.source = source
+        self.limits = limits
         self.min_chars = min_chars
         self.shard_of = shard_of
         self.main_content = main_content
@@ -117,7 +119,7 @@ class WebArchiveReader:
     def __call__(self, path: str, stream):
         src = self.source
         name = os.path.basename(path.split("?")[0])
-        for rec in iter_records(stream):
+        for rec in iter_records(stream, self.limits):
             if isinstance(rec, BadUnit):
                 yield ev.bad_input(src, rec.reason, path, f"offset {rec.offset}: {rec.detail}")
                 continue
@@ -153,8 +155,8 @@ class WebArchiveReader:
 class _ReadIndexedFile(beam.DoFn):
     """(file, cc_net shard) → its Documents and Events (`ReadFileOutcomes` with the file's shard)."""
 
-    def __init__(self, source: str, min_chars: int, main_content: bool):
-        self.reader = WebArchiveReader(source, min_chars, {}, main_content)
+    def __init__(self, source: str, min_chars: int, main_content: bool, limits: Limits = Limits()):
+        self.reader = WebArchiveReader(source, min_chars, {}, main_content, limits)
         self.read = ReadFileOutcomes(source, self.reader, source)
 
     def process(self, element):
@@ -168,9 +170,11 @@ class ReadWebArchives(beam.PTransform):
     matched files → (docs, events). Globs are matched and listings read on the workers."""
 
     def __init__(self, inputs: Optional[Sequence[str]], source: str, min_chars: int, main_content: bool = True,
-                 base_url: str = "", max_files: Optional[int] = None, num_shards: int = 1, label=None):
+                 base_url: str = "", max_files: Optional[int] = None, num_shards: int = 1, label=None,
+                 limits: Limits = Limits()):
         super().__init__(label)
         self.inputs = list(inputs or [])
+        self.limits = limits
         self.source = source
         self.min_chars = min_chars
         self.main_content = main_content
@@ -190,7 +194,7 @@ class ReadWebArchives(beam.PTransform):
         out = (
             listed.files
             | "Spread" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.ParDo(_ReadIndexedFile(self.source, self.min_chars, self.main_content)).with_outputs(
+            | "ReadRecords" >> beam.ParDo(_ReadIndexedFile(self.source, self.min_chars, self.main_content, self.limits)).with_outputs(
                 ev.EVENTS, main="docs")
         )
         return out.docs, flatten("ReadEvents", [listed[ev.EVENTS], out[ev.EVENTS]])
@@ -258,7 +262,7 @@ class Source(beam.PTransform):
         s = self.section
         docs, read_events = pbegin | "ReadWET" >> ReadWebArchives(
             self.inputs, self.name, int(s["min_chars"]), bool(s["warc_html"]["main_content"]), s["base_url"],
-            s["max_files"], int(s["line_dedup"]["num_shards"]))
+            s["max_files"], int(s["line_dedup"]["num_shards"]), limits=Limits.from_recipe(s["warc_limits"]))
         events = [read_events]
         ld = s["line_dedup"]
         docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))

@@ -96,6 +96,9 @@ class _ReadUnits(beam.DoFn):
         except OSError as e:  # missing file, URL that failed for good: the whole input is one bad unit
             for event in ev.unreadable_file(SOURCE, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
+        except MemoryError as e:  # what the limits missed costs this input, never the job
+            for event in ev.unreadable_file(SOURCE, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event._replace(reason="bad_input:out_of_memory") if event.path else event)
 
 
 class _AdmitBigQueryRows(beam.DoFn):

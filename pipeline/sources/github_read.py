@@ -15,8 +15,9 @@ docs_in == docs_out + Σ drops holds by construction.
 - Checkouts: a local directory is one repository (`.git` skipped, links not followed).
 
 Admission (cheap, before any content is decoded): licence kept → extension whitelisted → size.
-Bad input: an archive that ends early (the files before the break are kept), a member whose
-path escapes the archive (`../`, absolute), a file that is not UTF-8, a malformed JSON line.
+Bad input: an archive that ends early, also at or inside a member header (the files before the
+break are kept; `pipeline.archives`), a member whose path escapes the archive (`../`, absolute), a
+file that is not UTF-8, a malformed JSON line, one over `max_row_bytes`, a zero-byte input.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ from common.events import Event
 from common.record import Document, make_id
 from filters.code_heuristics import ExtensionWhitelist, language_of
 from filters.licenses import is_license_file, normalize_declared, repo_license
-from pipeline.inputs import decompressed
+from pipeline import archives
+from pipeline.bounded import iter_lines
+from pipeline.inputs import decompressed, with_head
 
 SOURCE = "github"
 Outcome = Union[Document, Event]
@@ -43,8 +46,8 @@ Opener = Callable[[str], ContextManager[IO[bytes]]]
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".zip")
 _STREAM_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
 # zipfile raises RuntimeError for an encrypted member, NotImplementedError (a RuntimeError) for an
-# unsupported compression method.
-_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, *_STREAM_ERRORS)
+# unsupported compression method, ValueError for offsets that point before the file (found by fuzz/).
+_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, ValueError, *_STREAM_ERRORS)
 _LICENSE_READ_LIMIT = 1 << 20
 
 
@@ -54,10 +57,12 @@ class Admission(NamedTuple):
     kept_licenses: frozenset
     extensions: ExtensionWhitelist
     max_file_bytes: int
+    max_row_bytes: int = 16 << 20  # a JSON line longer than this is bad_input:row_too_large, never held
 
     @classmethod
     def from_recipe(cls, cfg: dict) -> "Admission":
-        return cls(frozenset(cfg["licenses_kept"]), ExtensionWhitelist(cfg["extensions"]), int(cfg["max_file_bytes"]))
+        return cls(frozenset(cfg["licenses_kept"]), ExtensionWhitelist(cfg["extensions"]), int(cfg["max_file_bytes"]),
+                   int(cfg["max_row_bytes"]))
 
     def reason(self, path: str, license_id: Optional[str], license_reason: Optional[str], size: int) -> Optional[str]:
         if license_reason:
@@ -97,7 +102,19 @@ def _decode(data: bytes) -> Optional[str]:
         return None
 
 
+def _utf8_name(name: str) -> bool:
+    """tarfile and os decode names with surrogateescape: a name that was not UTF-8 could not be
+    an id nor a Parquet string (found by fuzz/)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _safe_member(name: str) -> bool:
+    if not name:  # an empty member name (zipfile's is_dir() fails on it: found by fuzz/)
+        return False
     if name.startswith("/") or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
         return False
     return ".." not in name.replace("\\", "/").split("/")
@@ -121,7 +138,10 @@ def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[O
     stream = decompressed(raw)
     lineno = 0
     try:
-        for lineno, line in enumerate(stream, 1):
+        for lineno, line in iter_lines(stream, adm.max_row_bytes):
+            if line is None:
+                yield ev.bad_input(SOURCE, "row_too_large", f"{path}:{lineno}", f"line over max_row_bytes={adm.max_row_bytes}")
+                continue
             if not line.strip():
                 continue
             try:
@@ -129,10 +149,12 @@ def read_bigquery_jsonl(path: str, raw: IO[bytes], adm: Admission) -> Iterator[O
                 repo, rel, content, license_id = row["repo_name"], row["path"], row["content"], row.get("license")
                 if not all(isinstance(v, str) for v in (repo, rel, content)) or not isinstance(license_id, (str, type(None))):
                     raise TypeError("repo_name, path, content and license must be strings")
+                for value in (repo, rel, content, license_id or ""):
+                    value.encode("utf-8")  # a "\ud800" escape: a lone surrogate is not text
             except UnicodeDecodeError as e:
                 yield ev.bad_input(SOURCE, "not_utf8", f"{path}:{lineno}", str(e), len(line))
                 continue
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:  # RecursionError: absurd nesting
                 yield ev.bad_input(SOURCE, "malformed_json", f"{path}:{lineno}", repr(e), len(line))
                 continue
             license_id = normalize_declared(license_id)
@@ -172,7 +194,7 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
     names: List[str] = []
     licence_candidates = {}
     try:
-        with opener(path) as raw, tarfile.open(fileobj=raw, mode="r|*") as tf:
+        with opener(path) as raw, archives.open_stream(raw, "r|*") as tf:
             for m in tf:
                 names.append(m.name)
                 base = posixpath.basename(m.name)
@@ -190,7 +212,7 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
     # Pass 2: the files. An input that cannot be opened at all is the caller's unreadable_file.
     with opener(path) as raw:
         try:
-            tf = tarfile.open(fileobj=raw, mode="r|*")
+            tf = archives.open_stream(raw, "r|*")
         except _STREAM_ERRORS as e:
             yield ev.bad_input(SOURCE, "bad_archive", path, repr(e))
             return
@@ -198,6 +220,9 @@ def read_tar(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
             with tf:
                 for m in tf:
                     if m.isdir():
+                        continue
+                    if not _utf8_name(m.name):
+                        yield ev.bad_input(SOURCE, "not_utf8", f"{path}!{m.name!r}", "member name is not UTF-8", m.size)
                         continue
                     if not _safe_member(m.name):
                         yield ev.bad_input(SOURCE, "unsafe_path", f"{path}!{m.name}", "member path escapes the archive", m.size)
@@ -228,7 +253,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
             prefix = _single_top([i.filename for i in infos if _safe_member(i.filename)])
             texts = []
             for info in infos:
-                if not info.is_dir() and _safe_member(info.filename) and is_license_file(_rel(info.filename, prefix)):
+                if not info.filename.endswith("/") and _safe_member(info.filename) and is_license_file(_rel(info.filename, prefix)):
                     try:
                         data = zf.read(info)[:_LICENSE_READ_LIMIT]
                         texts.append(_decode(data) or data.decode("latin-1"))
@@ -236,7 +261,7 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                         pass
             license_id, license_reason = repo_license(texts, adm.kept_licenses)
             for info in infos:
-                if info.is_dir():
+                if info.filename.endswith("/"):
                     continue
                 if not _safe_member(info.filename):
                     yield ev.bad_input(SOURCE, "unsafe_path", f"{path}!{info.filename}", "member path escapes the archive", info.file_size)
@@ -267,6 +292,9 @@ def read_checkout(root: str, adm: Admission) -> Iterator[Outcome]:
     license_id, license_reason = repo_license(texts, adm.kept_licenses)
     for rel in files:
         full = os.path.join(root, rel)
+        if not _utf8_name(rel):
+            yield ev.bad_input(SOURCE, "not_utf8", f"{root}!{rel!r}", "file name is not UTF-8", 0)
+            continue
         if os.path.islink(full) or not os.path.isfile(full):
             yield ev.drop(SOURCE, "not_regular_file", 0)
             continue
@@ -288,4 +316,12 @@ def read_unit(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
         yield from read_tar(path, opener, adm)
     else:
         with opener(path) as raw:
+            head = raw.read(4096)  # enough for any magic-number peek after it is un-read
+            if not head:  # it would yield nothing and vanish from the books
+                yield ev.bad_input(SOURCE, "empty_file", path, "zero bytes")
+                return
+            if raw.seekable():
+                raw.seek(0)
+            else:
+                raw = with_head(head, raw)
             yield from read_bigquery_jsonl(path, raw, adm)

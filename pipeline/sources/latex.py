@@ -26,19 +26,47 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 DEFAULT_SECTION_COMMANDS = ("chapter", "part", "section", "subsection", "subsubsection", "paragraph", "subparagraph")
 
+
+class BudgetExceeded(Exception):
+    """A paper asks for more than its budget: `reason` is the drop reason after `bad_input:`."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class _Work(threading.local):
+    """Characters the brace scanner may still look at while cleaning the current paper: a hard,
+    linear bound on the scans that unbalanced input makes repeat (e.g. `\\a{\\a{\\a{…` unclosed)."""
+    left: Optional[int] = None
+
+
+_WORK = _Work()
+
+
+def _spend(n: int) -> None:
+    if _WORK.left is not None:
+        _WORK.left -= n
+        if _WORK.left < 0:
+            raise BudgetExceeded("latex_work_budget", "brace scanning over max_scan_per_char x the paper's size")
+
 # ---------------------------------------------------------------- decoding
+
+
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")  # C0 but tab, newlines, form feed; DEL; C1
 
 
 def _control_fraction(text: str) -> float:
     if not text:
         return 0.0
-    bad = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 127 <= ord(ch) < 160)
-    return bad / len(text)
+    return sum(1 for _ in _CONTROL_CHARS.finditer(text)) / len(text)
 
 
 def decode_tex(data: bytes, fallback_encodings: Sequence[str] = ("latin-1",), max_control_fraction: float = 0.01) -> Optional[Tuple[str, str]]:
@@ -85,6 +113,10 @@ def _skip_ws(text: str, pos: int) -> int:
     return pos
 
 
+_BRACE_SPECIAL = re.compile(r"[\\{}]")
+_BRACKET_SPECIAL = re.compile(r"[\\{}\[\]]")
+
+
 def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> Optional[Tuple[str, int]]:
     """The content of the balanced group opening at `pos` and the index after it, or None."""
     if pos >= len(text) or text[pos] != open_ch:
@@ -92,7 +124,13 @@ def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> 
     depth = 0
     i = pos
     n = len(text)
+    special = _BRACKET_SPECIAL if open_ch == "[" else _BRACE_SPECIAL
     while i < n:
+        m = special.search(text, i)  # jump over plain text in C: only these characters matter
+        if m is None:
+            i = n
+            break
+        i = m.start()
         ch = text[i]
         if ch == "\\":
             i += 2  # an escaped brace does not count
@@ -102,12 +140,15 @@ def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> 
         elif ch == "}" or (close_ch == "]" and ch == "]"):
             depth -= 1
             if depth == 0:
+                _spend(i - pos)
                 if ch != close_ch:
                     return None
                 return text[pos + 1 : i], i + 1
             if depth < 0:
+                _spend(i - pos)
                 return None
         i += 1
+    _spend(i - pos)
     return None
 
 
@@ -155,8 +196,12 @@ def safe_archive_path(path: str) -> Optional[str]:
     return norm
 
 
-def resolve_inputs(main: str, files: Mapping[str, str], max_depth: int = 16, stats: Optional[InputStats] = None) -> Tuple[str, InputStats]:
-    """The main file's text with its inputs spliced in. `files`: archive path → comment-free text."""
+def resolve_inputs(main: str, files: Mapping[str, str], max_depth: int = 16, stats: Optional[InputStats] = None,
+                   max_splices: Optional[int] = None, max_chars: Optional[int] = None) -> Tuple[str, InputStats]:
+    """The main file's text with its inputs spliced in. `files`: archive path → comment-free text.
+
+    A file may be input several times, so splicing can fan out (ten inputs a level, five levels:
+    10^5 copies): over `max_splices` inputs or `max_chars` of spliced text raises `BudgetExceeded`."""
     stats = stats or InputStats()
     base = posixpath.dirname(main)
 
@@ -189,10 +234,15 @@ def resolve_inputs(main: str, files: Mapping[str, str], max_depth: int = 16, sta
                 stats.too_deep += 1
                 return ""
             stats.resolved += 1
+            if max_splices is not None and stats.resolved > max_splices:
+                raise BudgetExceeded("latex_input_fanout", f"over max_input_splices={max_splices} \\input/\\include resolved")
             # newlines around it: the end of an input file ends a line, as in TeX
             return "\n" + splice(target, stack + (target,)) + "\n"
 
-        return _INPUT.sub(replace, text)
+        out = _INPUT.sub(replace, text)
+        if max_chars is not None and len(out) > max_chars:
+            raise BudgetExceeded("latex_input_fanout", f"spliced text over {max_chars} characters")
+        return out
 
     return splice(main, (main,)), stats
 
@@ -304,10 +354,11 @@ def _substitute(body: str, args: Sequence[str]) -> str:
     return re.sub(r"##|#([1-9])", arg, body)
 
 
-def _expand_once(text: str, macros: Mapping[str, Macro]) -> Tuple[str, int]:
+def _expand_once(text: str, macros: Mapping[str, Macro], max_chars: Optional[int] = None) -> Tuple[str, int]:
     out: List[str] = []
     pos = 0
     count = 0
+    size = 0
     for m in _CONTROL.finditer(text):
         if m.start() < pos:
             continue
@@ -344,19 +395,27 @@ def _expand_once(text: str, macros: Mapping[str, Macro]) -> Tuple[str, int]:
             replacement += " "
         out.append(text[pos : m.start()])
         out.append(replacement)
+        size += m.start() - pos + len(replacement)
+        if max_chars is not None and size > max_chars:
+            raise BudgetExceeded("latex_expansion_too_large", f"macro expansion over {max_chars} characters")
         pos = end
         count += 1
     out.append(text[pos:])
+    if max_chars is not None and size + len(text) - pos > max_chars:
+        raise BudgetExceeded("latex_expansion_too_large", f"macro expansion over {max_chars} characters")
     return "".join(out), count
 
 
-def expand_macros(text: str, macros: Mapping[str, Macro], max_passes: int = 8) -> Tuple[str, int, bool]:
-    """(text, expansions made, True when still expanding after `max_passes` — a recursive macro)."""
+def expand_macros(text: str, macros: Mapping[str, Macro], max_passes: int = 8,
+                  max_chars: Optional[int] = None) -> Tuple[str, int, bool]:
+    """(text, expansions made, True when still expanding after `max_passes` — a recursive macro).
+    Each pass is linear; a text growing past `max_chars` raises `BudgetExceeded` at once, so a
+    macro that multiplies itself (`\\def\\b{\\b\\b…}`) costs no more than the budget."""
     total = 0
     if not macros:
         return text, 0, False
     for _ in range(max_passes):
-        text, count = _expand_once(text, macros)
+        text, count = _expand_once(text, macros, max_chars)
         total += count
         if count == 0:
             return text, total, False
@@ -411,14 +470,23 @@ class CleanConfig:
     max_input_depth: int = 16
     max_macro_passes: int = 8
     never_expand: Sequence[str] = ()
+    # Budgets (a paper over one is counted out as `bad_input:<reason>`, never kept half-cleaned):
+    max_input_splices: int = 1000
+    max_expansion_ratio: float = 4.0  # spliced / expanded text ≤ ratio × the e-print's text + slack
+    expansion_slack_chars: int = 1_000_000
+    max_scan_per_char: int = 64  # brace scanning ≤ this × that size
 
     @classmethod
     def from_recipe(cls, cfg: Mapping) -> "CleanConfig":
         return cls(
-            section_commands=tuple(cfg.get("section_commands", DEFAULT_SECTION_COMMANDS)),
-            max_input_depth=int(cfg.get("max_input_depth", 16)),
-            max_macro_passes=int(cfg.get("max_macro_passes", 8)),
-            never_expand=tuple(cfg.get("never_expand", ())),
+            section_commands=tuple(cfg["section_commands"]),
+            max_input_depth=int(cfg["max_input_depth"]),
+            max_macro_passes=int(cfg["max_macro_passes"]),
+            never_expand=tuple(cfg["never_expand"]),
+            max_input_splices=int(cfg["max_input_splices"]),
+            max_expansion_ratio=float(cfg["max_expansion_ratio"]),
+            expansion_slack_chars=int(cfg["expansion_slack_chars"]),
+            max_scan_per_char=int(cfg["max_scan_per_char"]),
         )
 
 
@@ -431,20 +499,38 @@ class CleanResult:
     macros_defined: int = 0
     macro_expansions: int = 0
     macro_limit_hit: bool = False
+    detail: str = ""  # for a bad_input reason: what was over its budget
 
 
 def clean_eprint(files: Mapping[str, str], config: CleanConfig = CleanConfig()) -> CleanResult:
-    """`files`: archive path → decoded text of each `.tex` member. Returns the cleaned paper text."""
+    """`files`: archive path → decoded text of each `.tex` member. Returns the cleaned paper text,
+    or a drop reason; a paper over a budget is `bad_input:<reason>` (`detail` says which)."""
+    size = sum(len(t) for t in files.values())
+    max_chars = int(config.max_expansion_ratio * size) + config.expansion_slack_chars
+    _WORK.left = config.max_scan_per_char * size + config.expansion_slack_chars
+    try:
+        return _clean(files, config, max_chars)
+    except BudgetExceeded as e:
+        return CleanResult(None, "bad_input:" + e.reason, detail=e.detail)
+    finally:
+        _WORK.left = None
+
+
+def _clean(files: Mapping[str, str], config: CleanConfig, max_chars: int) -> CleanResult:
     plain = {path: strip_comments(text) for path, text in files.items()}
     main = choose_main_file(plain)
     if main is None:
         return CleanResult(None, "no_main_file")
-    text, stats = resolve_inputs(main, plain, config.max_input_depth)
+    text, stats = resolve_inputs(main, plain, config.max_input_depth, max_splices=config.max_input_splices,
+                                 max_chars=max_chars)
     text = cut_after_end_document(text)
     text, macros = extract_macros(text)
     protected = set(config.section_commands) | set(config.never_expand)
     macros = {name: m for name, m in macros.items() if name not in protected}
-    text, expansions, limit_hit = expand_macros(text, macros, config.max_macro_passes)
+    text, expansions, limit_hit = expand_macros(text, macros, config.max_macro_passes, max_chars)
+    if limit_hit:  # still expanding: a recursive macro; kept, the paper would hold raw macros
+        return CleanResult(None, "bad_input:latex_macro_recursion", main_file=main, inputs=stats,
+                           detail=f"macros still expanding after max_macro_passes={config.max_macro_passes}")
     result = CleanResult(None, main_file=main, inputs=stats, macros_defined=len(macros), macro_expansions=expansions, macro_limit_hit=limit_hit)
     body = cut_before_first_section(text, section_pattern(config.section_commands))
     if body is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html.parser
 import posixpath
 import re
+import zlib
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from defusedxml import DefusedXmlException
@@ -138,7 +139,9 @@ def iter_posts(stream, site: str) -> Iterator[Union[Post, BadRow, BadFile, None]
         yield BadFile("xml_entities", f"{type(e).__name__}: {e}")
     except SafeET.ParseError as e:
         yield BadFile("malformed_xml", f"ParseError: {e}")
-    except (EOFError, OSError) as e:  # truncated/corrupt gzip or 7z stream under the parser
+    except (LookupError, ValueError) as e:  # an XML declaration naming an encoding expat cannot read (fuzz/)
+        yield BadFile("malformed_xml", f"unsupported encoding: {type(e).__name__}: {e}")
+    except (EOFError, OSError, zlib.error) as e:  # truncated/corrupt gzip or 7z stream under the parser
         yield BadFile("truncated_archive" if isinstance(e, EOFError) else "corrupt_archive", f"{type(e).__name__}: {e}")
 
 

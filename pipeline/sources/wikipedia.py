@@ -45,10 +45,16 @@ def page_doc(page: Page) -> Document:
     return Document(make_id(SOURCE, lang, str(page.page_id)), SOURCE, page.text, url, meta)
 
 
-def read_dump(path: str, stream) -> Iterator[Union[Document, Event]]:
-    """Every page of one dump file, then one bad-input event if the file broke off."""
+def read_dump(path: str, stream, max_page_bytes: int = 4_000_000) -> Iterator[Union[Document, Event]]:
+    """Every page of one dump file, then one bad-input event if the file broke off. A page whose
+    wikitext is over `max_page_bytes` (MediaWiki itself refuses pages over 2 MB) is one
+    `bad_input:page_too_large`, never parsed."""
     try:
         for page in iter_pages(stream, path.split("?")[0], require_language=True):
+            if len(page.text) > max_page_bytes:
+                yield ev.bad_input(SOURCE, "page_too_large", f"{path}#page_id={page.page_id}",
+                                   f"{len(page.text)} characters of wikitext, over max_page_bytes={max_page_bytes}")
+                continue
             yield page_doc(page)
     except DumpError as e:
         yield ev.bad_input(SOURCE, e.kind, path, e.detail)
@@ -86,7 +92,9 @@ class Source(beam.PTransform):
         pages = (
             pbegin
             | "DumpFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
-            | "ReadPages" >> beam.ParDo(ReadFileOutcomes(SOURCE, read_dump, "wikipedia_read")).with_outputs(ev.EVENTS, main="docs")
+            | "ReadPages" >> beam.ParDo(ReadFileOutcomes(
+                SOURCE, functools.partial(read_dump, max_page_bytes=int(self.cfg["max_page_bytes"])), "wikipedia_read"))
+            .with_outputs(ev.EVENTS, main="docs")
         )
         # Parsing wikitext costs far more than reading it: spread pages before cleaning.
         spread = pages.docs | "SpreadPages" >> beam.Reshuffle()

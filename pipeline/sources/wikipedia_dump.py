@@ -123,6 +123,8 @@ class DumpReader:
             raise DumpError(kind, msg) from None
         except EOFError as e:
             raise DumpError("truncated_dump", repr(e)) from None
+        except (LookupError, ValueError) as e:  # an XML declaration naming an encoding expat cannot read (fuzz/)
+            raise DumpError("malformed_xml", f"unsupported encoding: {type(e).__name__}: {e}") from None
         except (OSError, zlib.error) as e:
             raise DumpError("bad_compression", repr(e)) from None
 

@@ -117,15 +117,20 @@ def _render(code, out: List[str]) -> None:
 
 
 def _drop_empty_sections(lines: List[str]) -> List[str]:
+    """Headings with nothing under them (the next non-blank line is a heading, or none) dropped;
+    one pass from the end knows what follows each line (the scan per heading was quadratic)."""
     kept: List[str] = []
-    for i, line in enumerate(lines):
+    next_is_text = False  # the next non-blank line after this one exists and is not a heading
+    for line in reversed(lines):
         if line.startswith(_HEADING):
-            nxt = next((l for l in lines[i + 1:] if l.strip()), None)
-            if nxt is None or nxt.startswith(_HEADING):
-                continue
-            kept.append(line[len(_HEADING):])
+            if next_is_text:
+                kept.append(line[len(_HEADING):])
+            next_is_text = False
         else:
             kept.append(line)
+            if line.strip():
+                next_is_text = True
+    kept.reverse()
     return kept
 
 
@@ -140,37 +145,40 @@ _BRACKET_URL = re.compile(r"\[(?:https?:)?//[^\s\]]*\s*([^\]]*)\]")
 _BARE_URL = re.compile(r"(?<![\w/])https?://[^\s<>\]|]+")
 
 
+_HEAD_CHARS = 512  # what `drop` sees of a span: a title is at most 255 bytes, so its prefix is in there
+
+
 def _remove_balanced(text: str, open_: str, close: str, drop) -> str:
-    """Remove each `open_ … close` span (nesting counted) for which `drop(inner_text)` is true;
-    an unclosed span runs to the end of the text."""
+    """Remove each `open_ … close` span (nesting counted) for which `drop(head)` is true, `head`
+    being the first `_HEAD_CHARS` characters inside it; an unclosed span runs to the end of the
+    text. Linear: one pass pairs every opener with its closer (a stack), then the spans are
+    decided left to right, skipping those inside a removed one (a kept span's inner spans are
+    looked at too). Rescanning from each opener was quadratic on nested or unclosed `[[`."""
+    token = re.compile(re.escape(open_) + "|" + re.escape(close))
+    opens: List[int] = []
+    end_of = {}
+    stack: List[int] = []
+    for m in token.finditer(text):
+        if m.group(0) == open_:
+            opens.append(m.start())
+            stack.append(m.start())
+        elif stack:
+            end_of[stack.pop()] = m.end()
+    if not opens:
+        return text
     out = []
     i = 0
-    while True:
-        start = text.find(open_, i)
-        if start < 0:
-            out.append(text[i:])
-            return "".join(out)
-        depth = 0
-        j = start
-        end = len(text)
-        while j < len(text):
-            if text.startswith(open_, j):
-                depth += 1
-                j += len(open_)
-            elif text.startswith(close, j):
-                depth -= 1
-                j += len(close)
-                if depth == 0:
-                    end = j
-                    break
-            else:
-                j += 1
-        if drop(text[start + len(open_): end - len(close)]):
+    n_open, n_close = len(open_), len(close)
+    for start in opens:
+        if start < i:
+            continue  # inside a span already removed
+        end = end_of.get(start)
+        inner_end = len(text) if end is None else end - n_close
+        if drop(text[start + n_open: min(inner_end, start + n_open + _HEAD_CHARS)]):
             out.append(text[i:start])
-        else:
-            out.append(text[i: start + len(open_)])
-            end = start + len(open_)  # kept: spans nested inside it are looked at too
-        i = end
+            i = len(text) if end is None else end
+    out.append(text[i:])
+    return "".join(out)
 
 
 def _is_media_or_category(inner: str) -> bool:

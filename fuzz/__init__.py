@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of every reader (atheris, libFuzzer underneath): see fuzz/run.py."""

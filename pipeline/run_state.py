@@ -1,0 +1,149 @@
+"""OUT/run_state.json: what produced the folder's outputs, and whether that run finished.
+
+    {"state": "running" | "complete", "sources": [...], "stages": [...], "done": [...]}
+
+`sources`: the sources of the curated output; `stages`: what the latest command asked for;
+`done`: the stages finished since `curated/` was made, in pipeline order. No time stamps: the
+file is as deterministic as the outputs it describes.
+
+Rules (`begin` at the start of every command, `finish` after each stage, `complete` at its end):
+- a stage runs only on the outputs of finished earlier stages: `tokenizer` needs `curate` done,
+  `tokenize` needs `tokenizer`, `mixture` needs `tokenize`; else it refuses with one line (a
+  killed curate leaves `running` with nothing done, so nothing downstream mixes its half output
+  with an older run's);
+- running a stage first removes its own outputs and every later stage's (they describe the old
+  input; stats.json excepted, rewritten whole by curation), then the temporary files a killed run
+  left (`pipeline.atomic.clean_stale`);
+- a subset run (`--sources=c4`) into a folder whose `curated/` holds other sources refuses: the
+  stats, tokenizer, tokens and mixture would describe two runs at once. Rerun every source that is
+  there (or more), or use a new `--output`.
+A folder without the file (made by hand, or by the stage functions called directly) is not checked.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+from typing import Dict, List, Optional, Sequence
+
+from apache_beam.io.filesystems import FileSystems
+
+from common.cli import UsageError
+from pipeline import atomic
+
+FILE = "run_state.json"
+ORDER = ("curate", "tokenizer", "tokenize", "mixture")
+NEEDS = {"tokenizer": "curate", "tokenize": "tokenizer", "mixture": "tokenize"}
+# What each stage writes, relative to OUT (curate's per-source folders are cleared by run.py).
+OUTPUTS = {
+    # stats.json stays until the run rewrites it: a later CommonCrawl dump keeps the earlier dumps'
+    # entries from it (pipeline/dumps.py); while the state is `running` nothing downstream reads it.
+    "curate": (),
+    "tokenizer": ("tokenizer",),
+    "tokenize": ("tokens",),
+    "mixture": ("mixture.json",),
+}
+log = logging.getLogger("pipeline")
+
+
+class RunStateError(UsageError):
+    """A one-line refusal (a UsageError: `pipeline.run` prints it as one line and exits 2)."""
+
+
+def _path(out: str) -> str:
+    return posixpath.join(out, FILE)
+
+
+def read(out: str) -> Optional[Dict]:
+    path = _path(out)
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as f:
+        try:
+            return json.loads(f.read().decode("utf-8"))
+        except ValueError:
+            return None  # never half-written (atomic), but a hand edit: treat as unknown
+
+
+def _write(out: str, state: Dict) -> None:
+    atomic.write_text(_path(out), json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def curated_sources(out: str) -> List[str]:
+    paths = [m.path for r in FileSystems.match([posixpath.join(out, "curated", "*", "*.parquet")]) for m in r.metadata_list]
+    return sorted({posixpath.basename(posixpath.dirname(p.replace("\\", "/"))) for p in paths})
+
+
+def _remove(out: str, rel: str) -> None:
+    path = posixpath.join(out, rel)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]]) -> Dict:
+    """Check the rules above for a command running `stages` (`sources` when it curates), mark
+    the folder running, remove what the command will rewrite and stale temporary files."""
+    stages = [s for s in ORDER if s in stages]
+    if not stages:
+        return read(out) or {}
+    old = read(out)
+    if "curate" in stages:
+        others = [s for s in curated_sources(out) if s not in set(sources or ())]
+        if others:
+            raise RunStateError(
+                f"--sources={','.join(sources or ())}: {out}/curated already holds {', '.join(others)} from another run, "
+                f"and a subset run would leave stats, tokenizer, tokens and mixture describing two runs; "
+                f"add them (--sources={','.join(sorted(set(sources or ()) | set(others)))}) or use a new --output")
+        done: List[str] = []
+        curated = sorted(sources or ())
+    else:
+        if old is None:
+            done, curated = [], curated_sources(out)
+        else:
+            first = ORDER.index(stages[0])
+            done = [s for s in old.get("done", []) if ORDER.index(s) < first]
+            curated = old.get("sources", [])
+        need = NEEDS.get(stages[0])
+        if old is not None and need and need not in done:
+            raise RunStateError(
+                f"--stages={','.join(stages)}: {out} has no finished '{need}' stage since its curated output was made "
+                f"({FILE}: {old.get('state')}, done {old.get('done', [])}); run --stages={need} first "
+                f"(or the whole job) so that no stage mixes outputs of two runs")
+    first = ORDER.index(stages[0])
+    for stage in ORDER[first:]:
+        for rel in OUTPUTS[stage]:
+            _remove(out, rel)
+    stale = atomic.clean_stale(out)
+    if stale:
+        log.info("removed %d temporary files a killed run left: %s", len(stale), ", ".join(stale[:5]))
+    state = {"state": "running", "sources": curated, "stages": list(stages), "done": done}
+    _write(out, state)
+    return state
+
+
+def finish(out: str, stage: str) -> Dict:
+    """Record `stage` as done (the folder stays `running` until `complete`)."""
+    state = read(out) or {"state": "running", "sources": curated_sources(out), "stages": [stage], "done": []}
+    done = [s for s in state.get("done", []) if s != stage] + [stage]
+    state["done"] = [s for s in ORDER if s in done]
+    _write(out, state)
+    return state
+
+
+def complete(out: str) -> Dict:
+    """At the very end of a command (after its report too): `complete` if every stage asked for is done."""
+    state = read(out) or {}
+    if state and all(s in state.get("done", []) for s in state.get("stages", [])):
+        state["state"] = "complete"
+        _write(out, state)
+    return state
+
+
+def require(out: str, stage: str) -> None:
+    """Refuse `stage` unless the stage it reads was finished since the curated output was made."""
+    state = read(out)
+    need = NEEDS.get(stage)
+    if state is None or need is None or need in state.get("done", []):
+        return
+    raise RunStateError(f"--stages: '{stage}' needs a finished '{need}' stage in {out} ({FILE}: done "
+                        f"{state.get('done', [])}); add --stages={need}")

@@ -1,0 +1,82 @@
+"""OUT/run_state.json and atomic outputs (issue 13): later stages refuse to mix runs, a subset run
+into a folder holding other sources refuses in one line, stale temporary files are removed."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from pipeline import atomic, run_state
+from tests.conftest import run_pipeline
+
+
+def _curated(out, *sources):
+    for s in sources:
+        d = out / "curated" / s
+        d.mkdir(parents=True)
+        (d / "part-00000-of-00001.parquet").write_bytes(b"PAR1")
+
+
+def test_subset_run_into_a_full_folder_refuses(tmp_path):
+    _curated(tmp_path, "arxiv", "books", "c4")
+    with pytest.raises(run_state.RunStateError) as e:
+        run_state.begin(str(tmp_path), ["curate", "tokenizer"], ["c4"])
+    msg = str(e.value)
+    assert "\n" not in msg and "arxiv, books" in msg and "--sources=arxiv,books,c4" in msg and "--output" in msg
+    state = run_state.begin(str(tmp_path), ["curate"], ["arxiv", "books", "c4", "github"])  # a superset is fine
+    assert state == {"state": "running", "sources": ["arxiv", "books", "c4", "github"], "stages": ["curate"], "done": []}
+
+
+def test_later_stage_refuses_after_a_killed_curate(tmp_path):
+    _curated(tmp_path, "books")
+    (tmp_path / "mixture.json").write_text("{}")
+    (tmp_path / "tokens").mkdir()
+    run_state.begin(str(tmp_path), ["curate", "tokenizer", "tokenize", "mixture"], ["books"])
+    # the old run's downstream outputs are gone the moment the folder is marked running
+    assert not (tmp_path / "mixture.json").exists() and not (tmp_path / "tokens").exists()
+    # killed here: nothing finished; a later command for the tokenizer must not train on half a curate
+    with pytest.raises(run_state.RunStateError, match="no finished 'curate'"):
+        run_state.begin(str(tmp_path), ["tokenizer", "tokenize", "mixture"], None)
+    run_state.finish(str(tmp_path), "curate")
+    run_state.begin(str(tmp_path), ["tokenizer"], None)
+    with pytest.raises(run_state.RunStateError, match="needs a finished 'tokenizer'"):
+        run_state.require(str(tmp_path), "tokenize")
+    assert run_state.finish(str(tmp_path), "tokenizer")["state"] == "running"  # until the command ends
+    assert run_state.complete(str(tmp_path))["state"] == "complete"
+    assert run_state.read(str(tmp_path))["done"] == ["curate", "tokenizer"]
+    # retraining the tokenizer invalidates the tokens and mixture made with the old one
+    run_state.finish(str(tmp_path), "tokenize")
+    state = run_state.begin(str(tmp_path), ["tokenizer"], None)
+    assert state["done"] == ["curate"]
+
+
+def test_stale_temporary_files_are_removed_and_real_ones_kept(tmp_path):
+    keep = ["curated/books/part-00000-of-00001.parquet", "tokens/books/part-00000-of-00001.bin", "stats.json",
+            "tokenizer/tokenizer.model"]
+    stale = ["curated/books/.part-00000-of-00001.parquet.tmp", "tokens/books/part-00000-of-00001.bin.tmp-" + "ab" * 16,
+             ".stats.json.tmp-" + "cd" * 16, "tokens/beam-temp-quarantine.jsonl-0123/x"]
+    for rel in keep + stale:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    removed = atomic.clean_stale(str(tmp_path))
+    assert len(removed) == 4
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(keep)
+
+
+def test_atomic_write_never_leaves_a_partial_file(tmp_path):
+    target = tmp_path / "stats.json"
+    atomic.write_text(str(target), "old\n")
+
+    with pytest.raises(TypeError):
+        atomic.write_bytes(str(target), object())  # the write fails midway
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["stats.json"]
+
+
+def test_cli_refusal_is_one_line(tmp_path):
+    _curated(tmp_path, "arxiv")
+    proc = run_pipeline(f"--output={tmp_path}", "--sources=books", check=False)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "error: --sources=books:" in last and "arxiv" in last and "Traceback" not in proc.stderr
