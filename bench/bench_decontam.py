@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--benchmarks", nargs="*", default=None)
     p.add_argument("--beam_mb", type=float, default=10.0, help="MB for the Beam stage run (0: skip)")
     args = p.parse_args(argv)
-    paths = args.benchmarks or (sorted(glob.glob(str(ROOT / "samples" / "benchmarks" / "*.jsonl.gz")))
+    paths = args.benchmarks or (sorted(glob.glob(str(ROOT / "filters" / "benchmarks" / "*.jsonl.gz")))
                                 + [str(DATA / "benchmarks" / "boolq_val.llmfoundry.jsonl.gz"),
                                    str(DATA / "benchmarks" / "hellaswag_val_correct.first400.txt")])
     t = cpu()

@@ -15,8 +15,8 @@ from train_hooks import eval as E
 from tests.conftest import ROOT, SHARED
 
 TOKENIZER = SHARED / "models" / "llama_tokenizer.model"
-ARC_EASY = ROOT / "samples" / "benchmarks" / "arc_easy.llmfoundry.jsonl.gz"
-PIQA = ROOT / "samples" / "benchmarks" / "piqa_val.llmfoundry.jsonl.gz"
+ARC_EASY = ROOT / "filters" / "benchmarks" / "arc_easy.llmfoundry.jsonl.gz"
+PIQA = ROOT / "filters" / "benchmarks" / "piqa_val.llmfoundry.jsonl.gz"
 
 
 class Bigram:
