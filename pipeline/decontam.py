@@ -28,6 +28,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from common import events as ev
 from common.cli import UsageError
 from filters import decontam
+from pipeline import atomic
 from pipeline.stages import Counters
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -140,13 +141,7 @@ class _CheckFn(beam.DoFn):
 
 def write_contamination(output: str, info: dict, mode: str, checked, findings) -> None:
     doc = decontam.report(info, mode, dict(checked), findings)
-    path = posixpath.join(output, CONTAMINATION_JSON)
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp) as f:
-        f.write((json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    atomic.write_text(posixpath.join(output, CONTAMINATION_JSON), json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 class Decontaminate(beam.PTransform):

@@ -228,12 +228,7 @@ def _curated_present(output: str, unit: str) -> bool:
 
 
 def _write_json(path: str, value: dict) -> None:
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp) as f:
-        f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    atomic.write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
