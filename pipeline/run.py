@@ -380,7 +380,7 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         from tokenizer.stages import tokenize_stage
 
         run_state.require(opts.output, "tokenize")
-        with record.stage("tokenize"):
+        with record.stage("tokenize"), progress.Reporter(opts.progress_every):
             tokenize_stage(opts.output, recipe, argv)
         run_state.finish(opts.output, "tokenize")
     if "mixture" in stages:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from apache_beam.utils import shared
 
 from common import events as ev
+from common import progress
 from tokenizer import sample, shards
 from tokenizer.encode import DocumentEncoder
 
@@ -53,7 +54,9 @@ class TokenizeShardFn(beam.DoFn):
             for batch in sample.iter_batches(ref.curated, columns=("text",), batch_rows=self.batch_size):
                 texts = batch.column(0)
                 writer.add_many(self.encoder.encode_batch(texts.to_pylist()))
-                nbytes += pc.sum(pc.binary_length(texts)).as_py() or 0
+                batch_bytes = pc.sum(pc.binary_length(texts)).as_py() or 0
+                nbytes += batch_bytes
+                progress.note_read(ref.source, len(texts), batch_bytes)  # what the run shows while it tokenizes
         except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
             writer.abort()
             logging.error("tokenize: unreadable curated file %s: %s", ref.curated, err)
