@@ -13,7 +13,10 @@ Two policies:
 
 Plan (no corpus-wide state in one worker):
 1. `HashUnits`: per document, its unit hashes; batched per bundle into numpy columns keyed by
-   (scope, hash shard) — a few large shuffle elements instead of one per unit.
+   (scope, hash shard) — a few large shuffle elements instead of one per unit. A unit already
+   repeated within the bundle is decided there (`local_repeats`): its removals go straight to the
+   documents' shards and at most two of its rows go on, so a hot unit (a line on every page of a
+   site) does not bring its every copy into one hash-shard group.
 2. GroupByKey per (scope, hash shard) → `FindRepeats`: sort, mark the removed rows, emit them
    batched per document shard.
 3. CoGroupByKey of documents and removals on the document shard → `ApplyRemovals`: each document
@@ -65,12 +68,49 @@ def unpack(raw: tuple, dtypes) -> tuple:
     return tuple(np.frombuffer(r, dtype=d) for r, d in zip(raw, dtypes))
 
 
+def local_repeats(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: np.ndarray, keep_first: bool,
+                  keep_first_in_doc: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """A bundle's rows split into (rows still to decide, rows removed already), so that a hot unit
+    sends at most two rows per bundle to its hash-shard group instead of every copy.
+
+    keep_first: every row after a unit's first in the bundle cannot be the corpus' first: removed
+    here; the first goes on. Otherwise a unit already repeated in the bundle (in two documents, or
+    with `keep_first_in_doc` off at all) is removed everywhere: all its rows are removed here, and
+    two of them (from two documents where that is the test) go on, so that the group still sees it
+    repeated and removes its copies in other bundles too.
+    """
+    order = np.lexsort((positions, k2, k1, hashes))
+    hs, a, b = hashes[order], k1[order], k2[order]
+    same = np.zeros(len(hs), dtype=bool)
+    same[1:] = hs[1:] == hs[:-1]
+    if not same.any():
+        return order, order[:0]
+    if keep_first:
+        return order[~same], order[same]
+    group = np.cumsum(~same) - 1
+    if keep_first_in_doc:
+        other = same.copy()
+        other[1:] &= (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    else:
+        other = same
+    repeated = np.bincount(group, weights=other, minlength=group[-1] + 1)[group] > 0
+    rep = ~same & repeated  # each repeated unit's first row ...
+    idx = np.flatnonzero(other)
+    _, first_other = np.unique(group[idx], return_index=True)
+    rep[idx[first_other]] = True  # ... and its first row from another document (or its second row)
+    return order[~repeated | rep], order[repeated]
+
+
 class _Batches:
     """Unit hashes of many documents, per scope; split by hash shard only when drained, so the
     per-document cost is a few list appends whatever the shard count."""
 
-    def __init__(self, hash_shards: int):
+    def __init__(self, hash_shards: int, doc_shards: int = 1, keep_first: bool = False,
+                 keep_first_in_doc: bool = False):
         self.hash_shards = hash_shards
+        self.doc_shards = doc_shards
+        self.keep_first = keep_first
+        self.keep_first_in_doc = keep_first_in_doc
         self.per_scope: Dict[object, List[list]] = defaultdict(lambda: [[], [], [], [], []])
         self.rows = 0
 
@@ -84,13 +124,21 @@ class _Batches:
         self.rows += len(hashes)
 
     def drain(self):
-        """((scope, hash shard), (hashes, doc key hi, doc key lo, positions)) column batches."""
+        """((scope, hash shard), (hashes, doc key hi, doc key lo, positions)) column batches, and
+        (REMOVED, (doc shard, (doc key hi, doc key lo, positions))) for rows decided in the bundle."""
         for scope in sorted(self.per_scope, key=repr):
             h, a, b, i, n = self.per_scope[scope]
             hashes = np.concatenate(h)
             k1 = np.repeat(np.asarray(a, dtype=np.uint64), n)
             k2 = np.repeat(np.asarray(b, dtype=np.uint64), n)
             positions = np.concatenate(i).astype(np.uint32)
+            keep, removed = local_repeats(hashes, k1, k2, positions, self.keep_first, self.keep_first_in_doc)
+            if len(removed):
+                shard_of = k1[removed] % np.uint64(self.doc_shards)
+                for d in np.unique(shard_of).tolist():
+                    sel = removed[shard_of == d]
+                    yield REMOVED, (int(d), pack((k1[sel], k2[sel], positions[sel])))
+            hashes, k1, k2, positions = hashes[keep], k1[keep], k2[keep], positions[keep]
             shard = hashes % np.uint64(self.hash_shards)
             order = np.argsort(shard, kind="stable")
             bounds = np.searchsorted(shard[order], np.arange(self.hash_shards + 1, dtype=np.uint64))
@@ -102,24 +150,35 @@ class _Batches:
         self.rows = 0
 
 
+REMOVED = "removed_in_bundle"
+
+
 class HashUnits(beam.DoFn):
     """doc → (doc shard, (doc as a plain tuple, aux)) on the main output; batched unit hashes on `hashes`."""
 
     HASHES = "hashes"
 
-    def __init__(self, splitter, hash_shards: int, doc_shards: int, scope_of, counter: str, max_rows: int = 1 << 20):
+    def __init__(self, splitter, hash_shards: int, doc_shards: int, scope_of, counter: str, max_rows: int = 1 << 20,
+                 keep_first: bool = False, keep_first_in_doc: bool = False):
         self.splitter = splitter
         self.hash_shards = hash_shards
         self.doc_shards = doc_shards
         self.scope_of = scope_of
         self.counter = counter
         self.max_rows = max_rows
+        self.keep_first = keep_first
+        self.keep_first_in_doc = keep_first_in_doc
 
     def setup(self):
         self.units_counter = beam.metrics.Metrics.counter(self.counter, "units")
 
     def start_bundle(self):
-        self.batches = _Batches(self.hash_shards)
+        self.batches = _Batches(self.hash_shards, self.doc_shards, self.keep_first, self.keep_first_in_doc)
+
+    def _drained(self):
+        for key, value in self.batches.drain():
+            # Rows decided inside the bundle go straight to their documents' shard.
+            yield (REMOVED, value) if key == REMOVED else (self.HASHES, (key, value))
 
     def process(self, doc: Document):
         hashes, positions, aux = self.splitter.units(doc.text)
@@ -128,16 +187,15 @@ class HashUnits(beam.DoFn):
         self.units_counter.inc(len(hashes))
         yield (k1 % self.doc_shards, (tuple(doc), aux))  # a plain tuple crosses the shuffle unpickled
         if self.batches.rows >= self.max_rows:
-            for item in self.batches.drain():
-                yield beam.pvalue.TaggedOutput(self.HASHES, item)
+            for tag, item in self._drained():
+                yield beam.pvalue.TaggedOutput(tag, item)
 
     def finish_bundle(self):
         from apache_beam.transforms.window import GlobalWindow
         from apache_beam.utils.windowed_value import WindowedValue
 
-        for item in self.batches.drain():
-            yield beam.pvalue.TaggedOutput(
-                self.HASHES, WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()]))
+        for tag, item in self._drained():
+            yield beam.pvalue.TaggedOutput(tag, WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()]))
 
 
 def removed_rows(hashes: np.ndarray, k1: np.ndarray, k2: np.ndarray, positions: np.ndarray, keep_first: bool,
@@ -247,14 +305,16 @@ class RemoveRepeatedUnits(beam.PTransform):
 
     def expand(self, docs):
         hashed = docs | "HashUnits" >> beam.ParDo(HashUnits(
-            self.splitter, self.hash_shards, self.doc_shards, self.scope_of, self.counter)).with_outputs(
-                HashUnits.HASHES, main="docs")
+            self.splitter, self.hash_shards, self.doc_shards, self.scope_of, self.counter,
+            keep_first=self.keep_first, keep_first_in_doc=self.keep_first_in_doc)).with_outputs(
+                HashUnits.HASHES, REMOVED, main="docs")
         removals = (
             hashed[HashUnits.HASHES]
             | "GroupByHashShard" >> beam.GroupByKey()
             | "FindRepeats" >> beam.ParDo(FindRepeats(self.doc_shards, self.keep_first, self.counter,
                                                       self.keep_first_in_doc))
         )
+        removals = (removals, hashed[REMOVED]) | "AllRemovals" >> beam.Flatten()
         out = (
             {"docs": hashed.docs, "removals": removals}
             | "JoinOnDocShard" >> beam.CoGroupByKey()

@@ -5,6 +5,7 @@ import json
 
 import apache_beam as beam
 import numpy as np
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from common.record import Document, make_id
@@ -124,3 +125,31 @@ def test_global_scope_leaves_exact_dedup_nothing_to_remove():
         assert_that(kept | beam.combiners.Count.Globally(), equal_to([survivors]), label="kept")
     assert not exact_dedup_can_remove({"scope": "global"})
     assert exact_dedup_can_remove({"scope": "groups", "group_size": 50})
+
+
+@pytest.mark.parametrize("keep_first, keep_first_in_doc", [(False, True), (True, False), (False, False)])
+def test_bundle_local_decisions_give_the_same_removals_as_one_global_sort(keep_first, keep_first_in_doc):
+    """Rows split at random into bundles: what each bundle removes itself (`local_repeats`) plus what
+    the hash-shard groups remove from the rows sent on equals `removed_rows` over every row."""
+    from dedup.repeats import local_repeats, removed_rows
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    hashes = rng.integers(0, 400, n).astype(np.uint64)  # many repeats, some hot
+    hashes[rng.random(n) < 0.2] = 7  # a hot unit
+    docs = rng.integers(0, 300, n)
+    k1, k2 = (docs * 2654435761 % 2**61).astype(np.uint64), docs.astype(np.uint64)
+    positions = rng.integers(0, 50, n).astype(np.uint32)
+    key = lambda rows: {(int(k1[r]), int(k2[r]), int(positions[r])) for r in rows}  # noqa: E731
+    expected = key(removed_rows(hashes, k1, k2, positions, keep_first, keep_first_in_doc))
+    bundle = rng.integers(0, 7, n)
+    removed, sent = set(), []
+    for b in range(7):
+        rows = np.flatnonzero(bundle == b)
+        keep, gone = local_repeats(hashes[rows], k1[rows], k2[rows], positions[rows], keep_first, keep_first_in_doc)
+        removed |= key(rows[gone])
+        sent.append(rows[keep])
+    sent = np.concatenate(sent)
+    removed |= key(sent[removed_rows(hashes[sent], k1[sent], k2[sent], positions[sent], keep_first, keep_first_in_doc)])
+    assert removed == expected
+    assert (hashes == 7).sum() > 1000 and (hashes[sent] == 7).sum() <= 2 * 7  # the hot unit: two rows a bundle
