@@ -30,22 +30,16 @@ import html
 import json
 import random
 import re
-import resource
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from bench.cputime import cpu  # noqa: E402
 from common.record import Document  # noqa: E402
 from filters import decontam  # noqa: E402
-
-
-def cpu() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def passages() -> list:

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -37,6 +35,7 @@ import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 from apache_beam.utils import shared  # noqa: E402
 
+from bench.cputime import cpu, timed  # noqa: E402
 from common.record import Document, make_id  # noqa: E402
 from filters.lm_train import train_reference_lm  # noqa: E402
 from filters.perplexity import PerplexityScorer  # noqa: E402
@@ -45,11 +44,6 @@ from pipeline import recipe as recipes  # noqa: E402
 from pipeline.quality import CCNetQuality, _ScorePerplexity  # noqa: E402
 from tests.quality_fixtures import web_prose, wiki_openings  # noqa: E402
 from tests.real_pages import real_pages  # noqa: E402
-
-
-def cpu() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def floor_loop(scorer: PerplexityScorer, texts) -> float:
@@ -72,12 +66,6 @@ def pipeline_run(docs, step: str, lms=None, recipe=None, models_dir=None) -> Non
         else:
             out = docs_in | beam.Map(lambda d: d)
         out | beam.combiners.Count.Globally()
-
-
-def timed(fn) -> float:
-    start = cpu()
-    fn()
-    return cpu() - start
 
 
 def main() -> None:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import sys
-import time
 from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.cputime import cpu  # noqa: E402
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
@@ -43,11 +42,6 @@ from pipeline import recipe as recipes  # noqa: E402
 from pipeline.stages import ApplyFilter  # noqa: E402
 from pipeline.web_rules import _Factory  # noqa: E402
 from tests.web_pages import real_pages  # noqa: E402
-
-
-def cpu() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def best_of(repeat: int, fn) -> float:

@@ -39,9 +39,3 @@ class Bloom:
     def false_positive_rate(self, n: int) -> float:
         """The expected share of non-members let through once `n` keys are in."""
         return (1.0 - math.exp(-self.hashes * n / self.bits)) ** self.hashes
-
-
-def sized(expected_keys: int, rate: float = 0.01) -> Bloom:
-    """A filter with the optimal bit and hash counts for `expected_keys` at `rate`."""
-    bits = max(64, int(-expected_keys * math.log(rate) / math.log(2) ** 2))
-    return Bloom(bits, max(1, round(bits / max(1, expected_keys) * math.log(2))))

@@ -276,8 +276,3 @@ def decide(n_positives: int, held_out_auc: Optional[float], min_positives: int, 
     if held_out_auc < min_auc:
         return False, f"not applied: held-out AUC {held_out_auc:.3f} < min_auc={min_auc}"
     return True, f"applied: {n_positives} cited pages, held-out AUC {held_out_auc:.3f}"
-
-
-def write_training_note(path: str, note: dict) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(note, f, indent=1, sort_keys=True)

@@ -24,7 +24,7 @@ from common.cli import UsageError, guarded, interrupted
 from pipeline import dumps, preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
-from pipeline.options import STAGES, LlamaDataOptions, check_flags
+from pipeline.options import LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
