@@ -220,8 +220,6 @@ class _LanguageModels(beam.DoFn):
                 by_lang[lang] = {"lang": lang, "applied": False, "source": "trained", "documents": 0, "chars": 0,
                                  "reason": f"not applied: no {lang} Wikipedia articles in the run's dumps (< "
                                            f"lm.min_training_chars={self.min_chars}); {lang} pages are not bucketed"}
-        for lang, d in sorted(by_lang.items()):
-            log.info("quality: reference LM %s: %s", lang, d["reason"])
         _write_note(self.models_dir, "reference_lm.json", by_lang)
         yield by_lang
 
@@ -441,8 +439,7 @@ class _TrainWikiref(beam.DoFn):
                 shutil.rmtree(work, ignore_errors=True)
         else:
             applied, reason = wikiref.decide(len(positives), None, int(cfg["min_positives"]), float(cfg["min_auc"]))
-        note.update(applied=applied, reason=reason)
-        log.info("quality: wikiref classifier %s", reason)
+        note.update(applied=applied, reason=reason)  # the launcher logs it from this note, once
         _write_note(self.models_dir, "wikiref_training.json", note)
         yield {"applied": applied, "models": paths, "threshold": float(cfg["threshold"]), "reason": reason}
 
