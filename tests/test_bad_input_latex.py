@@ -82,3 +82,20 @@ def test_clean_dofn_quarantines_the_paper_with_the_reason():
     bad = events[1]
     assert bad.reason == "bad_input:latex_expansion_too_large" and bad.path == "2401.99999.gz"
     assert "macro expansion over" in bad.detail
+
+
+def test_brace_table_gives_the_scans_answer_at_every_position():
+    """The match table (built after a long scan) must answer exactly as scanning from `pos` does,
+    escapes included, on brace soup with unclosed and stray braces."""
+    import random
+
+    rnd = random.Random(7)
+    pieces = ["{", "}", "\\{", "\\}", "\\\\", "\\", "x", " ", "\\a{", "%", "\n"]
+    for _ in range(40):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(50, 1500)))
+        latex._MATCHES.text = latex._MATCHES.table = None
+        want = [latex._scan_group(text, i, "{", "}") if text[i] == "{" else None for i in range(len(text))]
+        latex._MATCHES.text, latex._MATCHES.table = text, latex._brace_table(text)
+        got = [latex.read_group(text, i) for i in range(len(text))]
+        assert got == want
+

@@ -117,10 +117,52 @@ _BRACE_SPECIAL = re.compile(r"[\\{}]")
 _BRACKET_SPECIAL = re.compile(r"[\\{}\[\]]")
 
 
+_BRACE_TOKEN = re.compile(r"\\.|[{}]", re.S)  # an escape pair is one token: `\{` opens nothing
+_TABLE_AFTER = 256  # a brace scan longer than this builds the text's match table for the next ones
+
+
+class _Matches(threading.local):
+    """The brace match table of the text being expanded: {index of "{": index of its "}", or -1}.
+    Built once per text after a long scan, so that `\\a{\\a{\\a{…` (unclosed, or nested deep) costs
+    a lookup per group instead of a scan to the end of the text for each."""
+    text: Optional[str] = None
+    table: Optional[Dict[int, int]] = None
+
+
+_MATCHES = _Matches()
+
+
+def _brace_table(text: str) -> Dict[int, int]:
+    table: Dict[int, int] = {}
+    stack: List[int] = []
+    for m in _BRACE_TOKEN.finditer(text):
+        ch = m.group()
+        if ch == "{":
+            stack.append(m.start())
+            table[m.start()] = -1
+        elif ch == "}" and stack:
+            table[stack.pop()] = m.start()
+    return table
+
+
 def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> Optional[Tuple[str, int]]:
     """The content of the balanced group opening at `pos` and the index after it, or None."""
     if pos >= len(text) or text[pos] != open_ch:
         return None
+    if open_ch == "{":
+        if _MATCHES.text is text and pos in _MATCHES.table:  # (not in it: this "{" is escaped when read from 0)
+            end = _MATCHES.table[pos]
+            _spend((end if end >= 0 else len(text)) - pos)
+            return (text[pos + 1 : end], end + 1) if end >= 0 else None
+        found = _scan_group(text, pos, open_ch, close_ch)
+        scanned = (found[1] if found else len(text)) - pos
+        if scanned > _TABLE_AFTER and _MATCHES.text is not text:
+            _MATCHES.text, _MATCHES.table = text, _brace_table(text)
+        return found
+    return _scan_group(text, pos, open_ch, close_ch)
+
+
+def _scan_group(text: str, pos: int, open_ch: str, close_ch: str) -> Optional[Tuple[str, int]]:
     depth = 0
     i = pos
     n = len(text)
