@@ -162,6 +162,25 @@ def test_over_long_json_line_is_counted_and_the_next_line_kept(tmp_path):
     assert [o.meta["title"] for o in outcomes if isinstance(o, Document)] == ["Good"]
 
 
+def test_c4_over_long_line_is_counted_never_held_and_the_next_kept(tmp_path):
+    """A 64 MB line in a gzipped C4 file costs one bad unit and is read past in chunks (peak
+    memory stays far under the line), the line after it is a document."""
+    import resource
+
+    path = tmp_path / "c4-train.00000-of-01024.json.gz"
+    good = json.dumps({"text": "A fine page of text. " * 20, "url": "https://e.org/1", "timestamp": "2019"})
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(b'{"text": "' + b"x" * (64 << 20) + b'"}\n' + good.encode() + b"\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reader = functools.partial(c4.read_c4_file, max_line_bytes=1 << 20)
+    outcomes = _outcomes(ReadFileOutcomes("c4", reader, "c4"), str(path))
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert _bad(outcomes) == ["bad_input:line_too_large"] and _conserved(outcomes)
+    assert [o.url for o in outcomes if isinstance(o, Document)] == ["https://e.org/1"]
+    assert grew_mb < 32, grew_mb
+    assert RECIPE["c4"]["max_line_bytes"] == 16 << 20
+
+
 _OOM_SCRIPT = r"""
 import functools, resource, sys
 from pipeline.sources import books

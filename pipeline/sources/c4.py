@@ -17,7 +17,7 @@ TFDS `c4_utils.py` made the released C4.
 Recipe: `pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
 `meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: `c4_duplicate_url`, the `c4_*`
 page rules of filters/c4_rules.py, `c4_span_dedup_empty`, `language_*`, and
-`bad_input:{malformed_json, missing_text, bad_compression, unreadable_file}`.
+`bad_input:{malformed_json, missing_text, bad_compression, line_too_large, unreadable_file}`.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from common.record import Document, make_id, meta_json
 from dedup.span_dedup import SpanDedup
 from filters.c4_rules import LINE_RULES, C4AfterDedup, C4Rules
 from pipeline import inputs as inp
+from pipeline.bounded import iter_lines
 from pipeline.recipe import section
 from pipeline.stages import ApplyFilter, ReadFileOutcomes, flatten
 
@@ -50,15 +51,22 @@ def is_web_archive(path: str) -> bool:
     return os.path.basename(path.split("?")[0]).endswith(WEB_ARCHIVE_SUFFIXES)
 
 
-def read_json_lines(path: str, stream) -> Iterator[Union[Document, Event]]:
+DEFAULT_MAX_LINE_BYTES = 16 << 20  # recipe c4.max_line_bytes
+
+
+def read_json_lines(path: str, stream, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Union[Document, Event]]:
     """Documents of one C4 JSON-lines file (gzip sniffed from its bytes); a bad line is one bad
-    input, a broken gzip stream one more after the lines read before it."""
+    input, a broken gzip stream one more after the lines read before it. A line over
+    `max_line_bytes` is read past in chunks, never held (bad_input:line_too_large)."""
     name = os.path.basename(path.split("?")[0])
     head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
     lines = gzip.GzipFile(fileobj=stream) if head == b"\x1f\x8b" or name.endswith(".gz") else stream
     number = 0
     try:
-        for number, raw in enumerate(lines, 1):
+        for number, raw in iter_lines(lines, max_line_bytes):
+            if raw is None:
+                yield ev.bad_input(NAME, "line_too_large", f"{path}:{number}", f"line over max_line_bytes={max_line_bytes}")
+                continue
             if not raw.strip():
                 continue
             try:
@@ -84,9 +92,9 @@ def read_json_lines(path: str, stream) -> Iterator[Union[Document, Event]]:
         yield ev.bad_input(NAME, "bad_compression", path, f"after line {number}: {type(e).__name__}: {e}")
 
 
-def read_c4_file(path: str, raw) -> Iterator[Union[Document, Event]]:
+def read_c4_file(path: str, raw, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Union[Document, Event]]:
     """`pipeline.stages.ReadFileOutcomes` reader: `read_json_lines` over a peekable stream."""
-    return read_json_lines(path, raw if hasattr(raw, "peek") else io.BufferedReader(raw))
+    return read_json_lines(path, raw if hasattr(raw, "peek") else io.BufferedReader(raw), max_line_bytes)
 
 
 class _ApplyC4Rules(beam.DoFn):
@@ -169,7 +177,8 @@ class Source(beam.PTransform):
         files = pbegin | "Inputs" >> inp.ExpandInputs(self.inputs)
         json_files, wet_files = files | "ByKind" >> beam.Partition(lambda p, n: int(is_web_archive(p)), 2)
         out = (json_files | "SpreadFiles" >> beam.Reshuffle()
-               | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(NAME, read_c4_file, "c4_read")).with_outputs(
+               | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(
+                   NAME, functools.partial(read_c4_file, max_line_bytes=int(cfg["max_line_bytes"])), "c4_read")).with_outputs(
                    ev.EVENTS, main="docs"))
         (made if cfg["released_json"]["clean"] else released).append(out.docs)
         events.append(out[ev.EVENTS])
