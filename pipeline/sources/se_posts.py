@@ -24,6 +24,7 @@ links as their text, images as their alt text.
 from __future__ import annotations
 
 import html.parser
+import io
 import posixpath
 import re
 import zlib
@@ -31,6 +32,8 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
+
+from pipeline.bounded import iter_lines
 
 QUESTION, ANSWER = 1, 2
 
@@ -59,6 +62,7 @@ class BadRow(NamedTuple):
     site: str
     row_id: str
     detail: str
+    reason: str = "malformed_row"  # without the `bad_input:` prefix
 
 
 class BadFile(NamedTuple):
@@ -118,31 +122,65 @@ def parse_row(site: str, attrs) -> Union[Post, BadRow, None]:
     return post
 
 
-def iter_posts(stream, site: str) -> Iterator[Union[Post, BadRow, BadFile, None]]:
+DEFAULT_MAX_ROW_BYTES = 16 << 20  # recipe stackexchange.max_row_bytes
+
+
+class _RowTarget:
+    """ElementTree parser target: each `<row>`'s attributes, as parsed; no tree is kept."""
+
+    def __init__(self):
+        self.rows: List[dict] = []
+
+    def start(self, tag, attrib):
+        if tag == "row":
+            self.rows.append(attrib)
+
+    def end(self, tag):
+        pass
+
+    def data(self, text):
+        pass
+
+    def close(self):
+        return None
+
+
+def iter_posts(stream, site: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES) -> Iterator[Union[Post, BadRow, BadFile, None]]:
     """Stream the rows of a Posts.xml (bytes stream); a BadFile, if any, comes last.
 
-    Memory stays flat: each row is cleared once read. Rows before a fault are kept (they were read
-    whole); the fault itself is one BadFile.
+    The dump writes one `<row …/>` per line, so the parser is fed line by line: memory stays at one
+    line, and a line over `max_row_bytes` is one BadRow (`row_too_large`), read past in chunks and
+    never parsed, the rows after it kept. Rows before a fault are kept; the fault is one BadFile.
     """
-    root = None
+    target = _RowTarget()
+    parser = SafeET.DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    fault: Optional[BadFile] = None
     try:
-        for event, elem in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True):
-            if event == "start":
-                if root is None:
-                    root = elem
+        for number, line in iter_lines(buffered, max_row_bytes):
+            if line is None:
+                yield BadRow(site, f"?line{number}", f"line {number} over max_row_bytes={max_row_bytes}", "row_too_large")
                 continue
-            if elem.tag == "row":
-                yield parse_row(site, elem.attrib)
-                elem.clear()
-                root.clear()
+            parser.feed(line)
+            yield from _rows(site, target)
+        parser.close()
     except DefusedXmlException as e:
-        yield BadFile("xml_entities", f"{type(e).__name__}: {e}")
+        fault = BadFile("xml_entities", f"{type(e).__name__}: {e}")
     except SafeET.ParseError as e:
-        yield BadFile("malformed_xml", f"ParseError: {e}")
+        fault = BadFile("malformed_xml", f"ParseError: {e}")
     except (LookupError, ValueError) as e:  # an XML declaration naming an encoding expat cannot read (fuzz/)
-        yield BadFile("malformed_xml", f"unsupported encoding: {type(e).__name__}: {e}")
+        fault = BadFile("malformed_xml", f"unsupported encoding: {type(e).__name__}: {e}")
     except (EOFError, OSError, zlib.error) as e:  # truncated/corrupt gzip or 7z stream under the parser
-        yield BadFile("truncated_archive" if isinstance(e, EOFError) else "corrupt_archive", f"{type(e).__name__}: {e}")
+        fault = BadFile("truncated_archive" if isinstance(e, EOFError) else "corrupt_archive", f"{type(e).__name__}: {e}")
+    yield from _rows(site, target)  # the rows finished before a fault are good
+    if fault is not None:
+        yield fault
+
+
+def _rows(site: str, target: _RowTarget) -> Iterator[Union[Post, BadRow, None]]:
+    rows, target.rows = target.rows, []
+    for attrs in rows:
+        yield parse_row(site, attrs)
 
 
 # ---------------------------------------------------------------- HTML → text

@@ -168,7 +168,7 @@ class SevenZipMember:
 # ---------------------------------------------------------------- reading (plain)
 
 
-def iter_file_posts(path: str, stream) -> Iterator:
+def iter_file_posts(path: str, stream, max_row_bytes: int = se_posts.DEFAULT_MAX_ROW_BYTES) -> Iterator:
     """An input file → Posts, BadRows, None (skipped post types) and at most one BadFile, last."""
     site = se_posts.site_name(path)
     head = stream.read(6)
@@ -182,12 +182,12 @@ def iter_file_posts(path: str, stream) -> Iterator:
                 shutil.copyfileobj(stream, fileobj)
             fileobj.seek(0)
             with SevenZipMember(fileobj) as member:
-                yield from se_posts.iter_posts(member, site)
+                yield from se_posts.iter_posts(member, site, max_row_bytes)
             return
         if head.startswith(b"\x1f\x8b"):
-            yield from se_posts.iter_posts(gzip.GzipFile(fileobj=rest), site)
+            yield from se_posts.iter_posts(gzip.GzipFile(fileobj=rest), site, max_row_bytes)
             return
-        yield from se_posts.iter_posts(rest, site)
+        yield from se_posts.iter_posts(rest, site, max_row_bytes)
     except FileNotFoundError as e:
         yield se_posts.BadFile("no_posts_xml", str(e))
     except (py7zr.exceptions.ArchiveError, EOFError, OSError, ValueError) as e:
@@ -197,20 +197,23 @@ def iter_file_posts(path: str, stream) -> Iterator:
 class ReadPosts(beam.DoFn):
     """path → Posts; events for malformed rows and for a file that could not be read to its end."""
 
+    def __init__(self, max_row_bytes: int = se_posts.DEFAULT_MAX_ROW_BYTES):
+        self.max_row_bytes = max_row_bytes
+
     def process(self, path: str):
         counter = beam.metrics.Metrics.counter
         try:
             with inp.open_binary(path) as stream:
-                for item in iter_file_posts(path, stream):
+                for item in iter_file_posts(path, stream, self.max_row_bytes):
                     if isinstance(item, se_posts.Post):
                         counter(NAME, "questions" if item.post_type == se_posts.QUESTION else "answers").inc()
                         yield item
                     elif item is None:
                         counter(NAME, "other_post_types").inc()
                     elif isinstance(item, se_posts.BadRow):
-                        counter(NAME, "bad_input:malformed_row").inc()
+                        counter(NAME, "bad_input:" + item.reason).inc()
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
-                        yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, "malformed_row", f"{path}#row{item.row_id}", item.detail))
+                        yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, item.reason, f"{path}#row{item.row_id}", item.detail))
                     else:
                         counter(NAME, "bad_input:" + item.reason).inc()
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
@@ -274,7 +277,7 @@ class Source(beam.PTransform):
         read = (
             pbegin
             | "Inputs" >> inp.ExpandInputs(self.inputs)
-            | "ReadPosts" >> beam.ParDo(ReadPosts()).with_outputs(ev.EVENTS, main="posts")
+            | "ReadPosts" >> beam.ParDo(ReadPosts(int(self.cfg["max_row_bytes"]))).with_outputs(ev.EVENTS, main="posts")
         )
         posts = read.posts
         top = (

@@ -48,12 +48,12 @@ def page_doc(page: Page) -> Document:
 def read_dump(path: str, stream, max_page_bytes: int = 4_000_000) -> Iterator[Union[Document, Event]]:
     """Every page of one dump file, then one bad-input event if the file broke off. A page whose
     wikitext is over `max_page_bytes` (MediaWiki itself refuses pages over 2 MB) is one
-    `bad_input:page_too_large`, never parsed."""
+    `bad_input:page_too_large`, never held (the reader counts its characters past the limit)."""
     try:
-        for page in iter_pages(stream, path.split("?")[0], require_language=True):
-            if len(page.text) > max_page_bytes:
+        for page in iter_pages(stream, path.split("?")[0], require_language=True, max_text_chars=max_page_bytes):
+            if page.text_chars > max_page_bytes:
                 yield ev.bad_input(SOURCE, "page_too_large", f"{path}#page_id={page.page_id}",
-                                   f"{len(page.text)} characters of wikitext, over max_page_bytes={max_page_bytes}")
+                                   f"{page.text_chars} characters of wikitext, over max_page_bytes={max_page_bytes}")
                 continue
             yield page_doc(page)
     except DumpError as e:

@@ -9,8 +9,9 @@ Public API (also used outside the Wikipedia source, e.g. to collect `<ref>` URLs
             ...                             # text: the last revision's raw wikitext ("" if none)
 
 - `iter_pages(binary_stream)`: a generator of `Page`s, in dump order. The stream may be bzip2,
-  gzip or plain XML (sniffed from its first bytes, not the file name). Memory stays flat: each
-  page's elements are freed once it is yielded.
+  gzip or plain XML (sniffed from its first bytes, not the file name). Memory stays flat: the
+  parser keeps no tree, only the fields of the page being read, and `max_text_chars` bounds its
+  wikitext (longer: `text` "" and `text_chars` its length), so one huge element costs the limit.
 - `Page.lang` is the dump's language, from `<siteinfo><dbname>` (`enwiki` → `en`, `zh_yuewiki`
   → `zh-yue`), else from `<base>`'s host; `None` for a dump of no Wikipedia. A dump whose
   `<siteinfo>` names neither (or that has none) says its language by the root's `xml:lang`, else
@@ -49,6 +50,7 @@ class Page(NamedTuple):
     redirect: Optional[str]
     text: str
     lang: Optional[str]
+    text_chars: int = 0  # the wikitext's length, also when it was over the reader's limit and not held
 
 
 class DumpError(Exception):
@@ -90,24 +92,116 @@ def _number(text: Optional[str], field: str) -> int:
         raise DumpError("malformed_xml", f"<{field}> is not a number: {text[:50]!r}") from None
 
 
-def _child_text(elem, name: str) -> Optional[str]:
-    for child in elem:
-        if _local(child.tag) == name:
-            return child.text or ""
-    return None
-
-
 def file_name_language(name: Optional[str]) -> Optional[str]:
     """`dewiki-20220601-pages-articles1.xml.bz2` → `de` (`zh_yuewiki-…` → `zh-yue`); else None."""
     m = _FILE_NAME.match((name or "").rsplit("/", 1)[-1])
     return m.group(1).replace("_", "-") if m else None
 
 
+_FEED_CHUNK = 1 << 16
+# Bytes fed with no parser event: one token (a start tag, a comment) that big is malformed_xml.
+# expat 2.5 rescans an unfinished token on every feed, so while one is open the feeds double in
+# size: a token of n bytes costs O(n) scanning, not O(n^2 / chunk).
+_STALL_BYTES = 16 << 20
+
+
+class _PageTarget:
+    """ElementTree parser target that keeps only what a `Page` needs: the fields of the page being
+    read (its wikitext up to a limit, the rest only counted) and the `<siteinfo>`, never a tree.
+    So one huge element costs the limit, not its size, and the next page still reads."""
+
+    _PAGE_FIELDS = {("page", "title"), ("page", "ns"), ("page", "id")}
+
+    def __init__(self, site: Dict, max_text_chars: Optional[int]):
+        self.site = site
+        self.max_text_chars = max_text_chars
+        self.path: list = []
+        self.field: Optional[str] = None  # the element whose text is being collected
+        self.buf: list = []
+        self.held = 0  # characters in buf
+        self.seen = 0  # characters of the field, held or not
+        self.page: Optional[dict] = None
+        self.ready: list = []  # ("siteinfo", None) / ("page", fields), in document order
+        self.events = 0
+
+    def start(self, tag, attrib):
+        self.events += 1
+        name = _local(tag)
+        self.path.append(name)
+        depth = len(self.path)
+        if depth == 1:
+            self.site["xml_lang"] = (attrib.get(XML_LANG) or "").strip().lower() or None
+            return
+        parent = self.path[-2]
+        if depth == 2 and name == "page":
+            self.page = {"title": None, "ns": None, "id": None, "redirect": None, "text": "", "text_chars": 0}
+        elif depth == 2 and name == "siteinfo":
+            self.site["_dbname"] = self.site["_base"] = None
+        elif self.page is not None and depth == 3 and name == "redirect":
+            self.page["redirect"] = attrib.get("title", "")
+        elif self.page is not None and depth == 3 and name == "revision":
+            self.page["text"], self.page["text_chars"], self.page["_text_seen"] = "", 0, False
+        elif self._collects(depth, parent, name):
+            self.field = name
+            self.buf, self.held, self.seen = [], 0, 0
+            if name == "namespace":
+                self.ns_key = attrib.get("key")
+
+    def _collects(self, depth: int, parent: str, name: str) -> bool:
+        if depth == 3 and self.page is not None:
+            return (parent, name) in self._PAGE_FIELDS and self.page[name] is None
+        if depth == 4 and self.page is not None:
+            return (parent, name) == ("revision", "text") and not self.page["_text_seen"]
+        if self.path[1] == "siteinfo":
+            return (depth == 3 and name in ("dbname", "base")) or (depth == 4 and (parent, name) == ("namespaces", "namespace"))
+        return False
+
+    def data(self, text):
+        self.events += 1
+        if self.field is None or len(self.path) != self._field_depth():
+            return
+        self.seen += len(text)
+        if self.max_text_chars is None or self.held + len(text) <= self.max_text_chars:
+            self.buf.append(text)
+            self.held += len(text)
+
+    def _field_depth(self) -> int:
+        return 4 if self.field in ("text", "namespace") else 3
+
+    def end(self, tag):
+        self.events += 1
+        name = self.path.pop()
+        depth = len(self.path) + 1
+        if self.field == name and depth == self._field_depth():
+            value, over = "".join(self.buf), self.seen > self.held
+            self.field, self.buf = None, []
+            if self.page is not None:
+                if name == "text":
+                    self.page["text"] = "" if over else value
+                    self.page["text_chars"], self.page["_text_seen"] = self.seen, True
+                else:
+                    self.page[name] = value
+            elif name == "namespace":
+                self.site["namespaces"][_number(self.ns_key, "namespace key")] = value
+            else:
+                self.site["_" + name] = value
+        elif depth == 2 and name == "page" and self.page is not None:
+            self.ready.append(("page", self.page))
+            self.page = None
+        elif depth == 2 and name == "siteinfo":
+            self.ready.append(("siteinfo", None))
+
+    def close(self):
+        return None
+
+
 class DumpReader:
-    def __init__(self, stream: IO[bytes], name: Optional[str] = None, require_language: bool = False):
+    def __init__(self, stream: IO[bytes], name: Optional[str] = None, require_language: bool = False,
+                 max_text_chars: Optional[int] = None):
         self.stream = stream
         self.name = name
         self.require_language = require_language
+        self.max_text_chars = max_text_chars
         self.site: Dict = {"dbname": None, "lang": None, "base": None, "namespaces": {}, "xml_lang": None,
                            "lang_from": None}
 
@@ -130,36 +224,45 @@ class DumpReader:
 
     def _pages(self) -> Iterator[Page]:
         stream = decompressed(self.stream)
-        root = None
-        depth = 0
-        for event, elem in safe_et.iterparse(stream, events=("start", "end")):
-            if event == "start":
-                if root is None:
-                    root = elem
-                    self.site["xml_lang"] = (elem.get(XML_LANG) or "").strip().lower() or None
-                depth += 1
-                continue
-            depth -= 1
-            name = _local(elem.tag)
-            if name == "siteinfo":
-                self._read_siteinfo(elem)
-                root.clear()
-            elif name == "page" and depth == 1:
-                if self.site["lang_from"] is None:
-                    self._fall_back_language()
-                yield self._page(elem)
-                root.clear()  # frees the page just yielded: memory stays flat
+        target = _PageTarget(self.site, self.max_text_chars)
+        parser = safe_et.DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        stalled, size = 0, _FEED_CHUNK
+        while True:
+            chunk = stream.read(size)
+            before = target.events
+            try:
+                parser.feed(chunk) if chunk else parser.close()
+            except Exception:
+                yield from self._ready(target)  # the pages finished before the fault are good
+                raise
+            if not chunk:
+                yield from self._ready(target)
+                return
+            if target.events != before:
+                stalled, size = 0, _FEED_CHUNK
+            else:
+                stalled, size = stalled + len(chunk), min(2 * size, _STALL_BYTES)
+            if stalled > _STALL_BYTES:  # expat holds an unfinished token (a start tag) this big
+                raise DumpError("malformed_xml", f"one XML token over {_STALL_BYTES} bytes")
+            yield from self._ready(target)
 
-    def _read_siteinfo(self, elem) -> None:
-        self.site["dbname"] = _child_text(elem, "dbname")
-        self.site["base"] = _child_text(elem, "base")
+    def _ready(self, target: _PageTarget) -> Iterator[Page]:
+        ready, target.ready = target.ready, []
+        for kind, fields in ready:
+            if kind == "siteinfo":
+                self._read_siteinfo()
+                continue
+            if self.site["lang_from"] is None:
+                self._fall_back_language()
+            yield Page(_number(fields["id"], "id"), fields["title"] or "", _number(fields["ns"], "ns"),
+                       fields["redirect"], fields["text"], self.site["lang"], fields["text_chars"])
+
+    def _read_siteinfo(self) -> None:
+        self.site["dbname"] = self.site.pop("_dbname", None)
+        self.site["base"] = self.site.pop("_base", None)
         self.site["lang"] = dump_language(self.site["dbname"], self.site["base"])
         if self.site["dbname"] or self.site["base"]:  # siteinfo decides, also "not a Wikipedia"
             self.site["lang_from"] = "siteinfo"
-        for child in elem:
-            if _local(child.tag) == "namespaces":
-                for ns in child:
-                    self.site["namespaces"][_number(ns.get("key"), "namespace key")] = ns.text or ""
 
     def _fall_back_language(self) -> None:
         """No `<siteinfo>` language: the root's `xml:lang`, else the file name; else None, or an
@@ -173,22 +276,10 @@ class DumpReader:
             raise DumpError("unknown_language", "no <siteinfo> dbname/base, no xml:lang on the root, and the file "
                             f"name {self.name!r} has no '<lang>wiki-' prefix")
 
-    def _page(self, elem) -> Page:
-        title = _child_text(elem, "title") or ""
-        ns = _number(_child_text(elem, "ns"), "ns")
-        page_id = _number(_child_text(elem, "id"), "id")
-        redirect = None
-        text = ""
-        for child in elem:
-            name = _local(child.tag)
-            if name == "redirect":
-                redirect = child.get("title", "")
-            elif name == "revision":  # the last revision wins (history dumps hold several)
-                text = _child_text(child, "text") or ""
-        return Page(page_id, title, ns, redirect, text, self.site["lang"])
 
-
-def iter_pages(binary_stream: IO[bytes], name: Optional[str] = None, require_language: bool = False) -> Iterator[Page]:
+def iter_pages(binary_stream: IO[bytes], name: Optional[str] = None, require_language: bool = False,
+               max_text_chars: Optional[int] = None) -> Iterator[Page]:
     """The pages of a dump, in order; raises `DumpError` after the last good page on bad input.
-    `name`: the dump's file name, the last resort for its language."""
-    return iter(DumpReader(binary_stream, name, require_language))
+    `name`: the dump's file name, the last resort for its language. `max_text_chars`: wikitext
+    longer than this is not held (`Page.text` is "", `Page.text_chars` says how long it was)."""
+    return iter(DumpReader(binary_stream, name, require_language, max_text_chars))
