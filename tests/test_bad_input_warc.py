@@ -124,3 +124,23 @@ def test_records_split_over_chunks_are_whole(monkeypatch):
     assert _outcome(b"".join(RECORDS))[1:] == TEXTS
     assert _outcome(GZ)[1:] == TEXTS
     assert _outcome(_plain_with(2, b"12"))[1:] == _expected(2)
+
+
+def _record(body: bytes, length=None) -> bytes:
+    head = b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Record-ID: <urn:x>\r\nContent-Length: %d\r\n\r\n"
+    return head % (len(body) if length is None else length) + body + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("body, length, one_member, want", [
+    (5 << 20, None, False, "member_too_large"),  # the record is over its limit too: counted once
+    (5 << 20, 10**9, False, "member_too_large"),
+    (2 << 20, None, False, "record_too_large"),
+    (2 << 20, 10**9, True, "record_too_large"),  # several records in one member: the next kept
+], ids=["member-and-record", "member-and-huge-length", "record", "record-in-shared-member"])
+def test_a_record_over_both_limits_is_one_unit(body, length, one_member, want):
+    lim = Limits(max_record_bytes=1 << 20, max_member_bytes=3 << 20, max_header_bytes=1 << 12)
+    parts = [_record(b"first body"), _record(b"y" * body, length), _record(b"last body")]
+    members = [b"".join(parts)] if one_member else parts
+    data = b"".join(gzip.compress(m, mtime=0, compresslevel=1) for m in members)
+    got = [getattr(o, "reason", "record") for o in iter_records(io.BytesIO(data), lim)]
+    assert got == ["record", want, "record"]
