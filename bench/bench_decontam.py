@@ -15,10 +15,12 @@ two distinct n).
   set of the benchmarks' n-gram tuples, per distinct n (no punctuation handling, no
   verification, no masking).
 - beam: the whole `Decontaminate` composite (side input, per-process index, findings, counts,
-  contamination.json) on the in-process FnApiRunner over the first --beam_mb MB, documents fed
-  from a per-process cache by a FlatMap (`beam.Create(docs)` would measure pickling instead);
-  includes the pipeline's construction and the index build in the worker; "marginal" subtracts
-  what the same pipeline takes on 10 documents (the cost of each further MB).
+  contamination.json) on the in-process FnApiRunner over the first --beam_mb MB (default: all),
+  beside an identity ParDo (same feed, a side input) over the same documents: Beam's own cost per
+  element. Documents come from a per-process cache through a FlatMap of a function imported by
+  name (`beam.Create(docs)`, or a lambda naming the cache, would pickle the corpus into the
+  pipeline and measure that). Each pipeline runs on 10 documents and on all: "marginal" is the
+  difference (construction, bundles and the index built in the worker are the fixed part).
 CPU time: `time.process_time()` of this process (single-threaded), plus reaped children.
 """
 from __future__ import annotations
@@ -27,11 +29,15 @@ import argparse
 import glob
 import gzip
 import html
+import importlib
 import json
 import random
 import re
 import sys
+import tempfile
 from pathlib import Path
+
+import apache_beam as beam
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -98,22 +104,41 @@ def floor_pass(docs, sets) -> int:
 _CORPUS: dict = {}
 
 
-def beam_pass(docs, paths) -> float:
-    """CPU seconds of the Decontaminate composite over `docs` (mask mode), from a cache."""
-    import tempfile
+def _cached(key: str):
+    return _CORPUS[key]
 
-    import apache_beam as beam
 
+def _feed():
+    """This module as `bench.bench_decontam`: run as a script it is `__main__`, whose functions
+    cloudpickle pickles by value with the globals they name, so `lambda k: _CORPUS[k]` carried the
+    whole corpus (pickled, bz2-compressed, base64) inside the pipeline: that, not the stage, was
+    the Beam path's "0.5 ms per document". Imported by name it is pickled by reference."""
+    return importlib.import_module("bench.bench_decontam")
+
+
+class _Identity(beam.DoFn):
+    def process(self, doc, benchmarks):
+        yield doc
+
+
+def beam_pass(docs, paths, stage: str = "decontaminate") -> float:
+    """CPU seconds of a pipeline over `docs` fed from the cache: `stage` decontaminate (the
+    composite, mask mode) or identity (a ParDo yielding each document, with the same side input)."""
     from pipeline import recipe as recipes
     from pipeline.decontam import Decontaminate
 
-    _CORPUS["docs"] = docs
+    feed = _feed()
+    feed._CORPUS["docs"] = docs
     config = dict(recipes.load("llama")["decontamination"], mode="mask")
     with tempfile.TemporaryDirectory() as out:
         t = cpu()
         with beam.Pipeline(runner="FnApiRunner") as p:
-            fed = p | "Key" >> beam.Create(["docs"]) | "FromCache" >> beam.FlatMap(lambda k: _CORPUS[k])
-            (kept,), events = (fed,) | "Decontaminate" >> Decontaminate(config, paths, out)
+            fed = p | "Key" >> beam.Create(["docs"]) | "FromCache" >> beam.FlatMap(feed._cached)
+            if stage == "identity":
+                side = beam.pvalue.AsSingleton(p | "Benchmarks" >> beam.Create([paths]))
+                kept = fed | "Identity" >> beam.ParDo(feed._Identity(), side)
+            else:
+                (kept,), events = (fed,) | "Decontaminate" >> Decontaminate(config, paths, out)
             kept | "Count" >> beam.combiners.Count.Globally()
         return cpu() - t
 
@@ -122,7 +147,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mb", type=float, default=50.0)
     p.add_argument("--benchmarks", nargs="*", default=None)
-    p.add_argument("--beam_mb", type=float, default=10.0, help="MB for the Beam stage run (0: skip)")
+    p.add_argument("--beam_mb", type=float, default=None, help="MB for the Beam runs (default: --mb; 0: skip)")
     args = p.parse_args(argv)
     paths = args.benchmarks or (sorted(glob.glob(str(ROOT / "filters" / "benchmarks" / "*.jsonl.gz")))
                                 + [str(DATA / "benchmarks" / "boolq_val.llmfoundry.jsonl.gz"),
@@ -150,32 +175,52 @@ def main(argv=None) -> int:
     stage_s = cpu() - t
     beam_docs, size = [], 0
     for d in docs:
-        if size >= args.beam_mb * 1e6:
+        if size >= (args.mb if args.beam_mb is None else args.beam_mb) * 1e6:
             break
         beam_docs.append(d)
         size += len(d.text.encode("utf-8"))
-    beam_s = beam_pass(beam_docs, paths) if beam_docs else 0.0
-    fixed_s = beam_pass(beam_docs[:10], paths) if beam_docs else 0.0   # construction, bundles, index
-    tiny_mb = sum(len(d.text.encode("utf-8")) for d in beam_docs[:10]) / 1e6
+    runs, marginal_s = {}, {}
+    if beam_docs:
+        # Each pipeline on 10 documents (construction, bundles, the index built in the worker) and
+        # on all of them: the difference is the cost of the further documents.
+        tiny_mb = sum(len(d.text.encode("utf-8")) for d in beam_docs[:10]) / 1e6
+        for stage in ("decontaminate", "identity"):
+            fixed_s = beam_pass(beam_docs[:10], paths, stage)
+            full_s = beam_pass(beam_docs, paths, stage)
+            marginal_s[stage] = full_s - fixed_s
+            runs[stage] = {"full_cpu_s": round(full_s, 2), "fixed_cpu_s": round(fixed_s, 2),
+                           "marginal_cpu_s": round(full_s - fixed_s, 2),
+                           "marginal_mb_per_s_core": round((size / 1e6 - tiny_mb) / (full_s - fixed_s), 2)
+                           if full_s > fixed_s else None}
+        d, i = runs["decontaminate"], runs["identity"]
+        per_doc = (marginal_s["decontaminate"] - marginal_s["identity"]) / (len(beam_docs) - 10)
+        runs.update(
+            mb=round(size / 1e6, 1), documents=len(beam_docs),
+            marginal_ratio_to_floor=round(d["marginal_mb_per_s_core"] / (mb / floor_s), 2)
+            if d["marginal_mb_per_s_core"] else None,
+            whole_run_mb_per_s_core=round(size / 1e6 / d["full_cpu_s"], 2),
+            stage_over_identity_ms_per_doc=round(1e3 * per_doc, 3),
+            rule_ms_per_doc=round(1e3 * stage_s / len(docs), 3))
     result = {
         "corpus_mb": round(mb, 1), "documents": len(docs), "benchmarks": [b["name"] for b in index.benchmarks],
         "ngrams_indexed": index.ngrams, "distinct_n": sorted(index.by_n), "index_build_cpu_s": round(build_s, 2),
         "stage_mb_per_s_core": round(mb / stage_s, 2), "floor_mb_per_s_core": round(mb / floor_s, 2),
         "ratio_to_floor": round(floor_s / stage_s, 2), "flagged_documents": flagged, "masked_spans": spans,
         "floor_hits": floor_hits, "planted": len(range(0, len(docs), 500)),
-        "beam_mb": round(size / 1e6, 1),
-        "beam_stage_mb_per_s_core": round(size / 1e6 / beam_s, 2) if beam_s else None,
-        "beam_ratio_to_floor": round((size / 1e6 / beam_s) / (mb / floor_s), 2) if beam_s else None,
-        "beam_fixed_cpu_s": round(fixed_s, 2),
-        "beam_marginal_mb_per_s_core": round((size / 1e6 - tiny_mb) / (beam_s - fixed_s), 2) if beam_s > fixed_s else None,
+        "beam": runs,
     }
     print(json.dumps(result, indent=2))
     print(f"decontamination {result['stage_mb_per_s_core']} MB/s/core vs floor {result['floor_mb_per_s_core']} "
           f"MB/s/core: ratio {result['ratio_to_floor']} (target >= 0.6)")
-    if beam_s:
-        print(f"Beam stage (FnApiRunner, {result['beam_mb']} MB) {result['beam_stage_mb_per_s_core']} MB/s/core: "
-              f"ratio {result['beam_ratio_to_floor']} to the floor; marginal {result['beam_marginal_mb_per_s_core']} "
-              f"MB/s/core beyond the {result['beam_fixed_cpu_s']} CPU s a 10-document run takes")
+    if runs:
+        d, i = runs["decontaminate"], runs["identity"]
+        print(f"Decontaminate composite (FnApiRunner, {runs['mb']} MB, {runs['documents']} documents) marginal "
+              f"{d['marginal_mb_per_s_core']} MB/s/core vs floor {result['floor_mb_per_s_core']} MB/s/core: "
+              f"ratio {runs['marginal_ratio_to_floor']} (target >= 0.6); whole run {runs['whole_run_mb_per_s_core']} "
+              f"MB/s/core with {d['fixed_cpu_s']} CPU s fixed (a 10-document run)")
+        print(f"identity ParDo, same feed and side input: marginal {i['marginal_mb_per_s_core']} MB/s/core "
+              f"({i['marginal_cpu_s']} CPU s); the composite costs {runs['stage_over_identity_ms_per_doc']} ms per "
+              f"document over it, the rule alone {runs['rule_ms_per_doc']} ms")
     return 0
 
 
