@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import os
 import re
@@ -247,8 +248,8 @@ class BenchmarkIndex:
         return sum(len(ix.hashes) for ix in self.by_n.values())
 
     def word_ids(self, words: Sequence[str]) -> np.ndarray:
-        get = self.vocab.get
-        return np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        # map(dict.get, words, repeat(-1)) runs in C: a generator expression here was a third of the rule.
+        return np.fromiter(map(self.vocab.get, words, itertools.repeat(-1)), dtype=np.int64, count=len(words))
 
     def matches(self, ids: np.ndarray) -> List[Tuple[int, int, int]]:
         """(first word in the document, n, global item) of every verified shared n-gram."""

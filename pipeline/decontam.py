@@ -28,7 +28,7 @@ from common import events as ev
 from common.cli import UsageError
 from filters import decontam
 from pipeline import atomic
-from pipeline.stages import Counters
+from pipeline.stages import REJECTS, Counters, add_rejects, collecting_rejects, rejected
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTAMINATION_JSON = "contamination.json"
@@ -102,8 +102,9 @@ class _Holder:
 
 
 class _CheckFn(beam.DoFn):
-    def __init__(self, config: dict, handle: shared.Shared, namespace: str):
+    def __init__(self, config: dict, handle: shared.Shared, namespace: str, rejects: bool = False):
         self.config = config
+        self.rejects = rejects
         self.mode = config["mode"]
         self.handle = handle
         self.namespace = namespace
@@ -134,6 +135,8 @@ class _CheckFn(beam.DoFn):
         if isinstance(result, str):
             self.counters.inc("drop:" + result)
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
+            if self.rejects:  # as it came in (a masked-empty one with its text, not the empty rest)
+                yield beam.pvalue.TaggedOutput(REJECTS, rejected(result, doc))
         else:
             yield result
 
@@ -166,10 +169,14 @@ class Decontaminate(beam.PTransform):
                       | "InRecipeOrder" >> beam.Map(lambda bs: [b for _, b in sorted(bs, key=lambda ib: ib[0])]))
         side = beam.pvalue.AsSingleton(benchmarks)
         handle = shared.Shared()
+        rejects = collecting_rejects(p)   # --write_rejects: the drops go to OUT/rejects/ too
+        tags = (ev.EVENTS, FINDINGS, CHECKED) + ((REJECTS,) if rejects else ())
         kept, events, findings, checked = [], [], [], []
         for i, docs in enumerate(pcolls):
-            out = docs | f"Check{i}" >> beam.ParDo(_CheckFn(config, handle, ns), side).with_outputs(
-                ev.EVENTS, FINDINGS, CHECKED, main="docs")
+            out = docs | f"Check{i}" >> beam.ParDo(_CheckFn(config, handle, ns, rejects), side).with_outputs(
+                *tags, main="docs")
+            if rejects:
+                add_rejects(p, out[REJECTS])
             kept.append(out.docs)
             events.append(out[ev.EVENTS])
             findings.append(out[FINDINGS])

@@ -38,7 +38,7 @@ class LlamaDataOptions(PipelineOptions):
                             help="Training token budget for mixture.json. Default: the total at which CommonCrawl's "
                                  "planned epochs equal Table 1's.")
         parser.add_argument("--write_rejects", action="store_true", default=False,
-                            help="Also write the documents the rule stages dropped, with their reason (and, in "
+                            help="Also write the documents the rule stages and decontamination dropped, with their reason (and, in "
                                  "llama-plus, their signals), to OUTPUT/rejects/<source>/*.parquet.")
         parser.add_argument("--benchmarks", action="append", default=None,
                             help="Benchmark file or glob to decontaminate against, added to the recipe's "

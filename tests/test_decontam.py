@@ -148,6 +148,7 @@ def test_a_hash_hit_is_verified_word_by_word(index, arc):
 # Through Beam: the C4 source, the stage, the sink and the stats, in each mode.
 # ------------------------------------------------------------------------------------------------
 PLANTS = [(100, "verbatim"), (101, "case"), (102, "punctuation"), (103, "whitespace")]
+WHOLE = (104, 107, 108)   # one document made of these items alone: `mask` leaves no word of it
 
 
 def _planted_c4(path, arc):
@@ -155,24 +156,26 @@ def _planted_c4(path, arc):
     for k, (item, how) in enumerate(PLANTS):
         text = _edits(arc.items[item].segments[0])[how]
         records[k]["text"] = records[k]["text"] + "\n" + text
+    records[len(PLANTS)]["text"] = "\n".join(arc.items[i].segments[0] for i in WHOLE)
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r) + "\n")
     return records
 
 
-def _run(tmp_path, mode):
+def _parquet_rows(folder):
+    return [row for shard in sorted(folder.glob("*.parquet")) for row in pq.read_table(shard).to_pylist()]
+
+
+def _run(tmp_path, mode, *extra):
     from pipeline.run import run
 
     out = tmp_path / mode
     assert run(["--sources=c4", f"--c4_input={tmp_path / 'planted.json.gz'}", "--stages=curate",
-                f"--output={out}", f"--set=decontamination.mode={mode}", f"--benchmarks={ARC_EASY}"]) == 0
+                f"--output={out}", f"--set=decontamination.mode={mode}", f"--benchmarks={ARC_EASY}", *extra]) == 0
     stats = json.loads((out / "stats.json").read_text())
     contamination = json.loads((out / "contamination.json").read_text())
-    texts = {}
-    for shard in sorted((out / "curated" / "c4").glob("*.parquet")):
-        for row in pq.read_table(shard).to_pylist():
-            texts[row["url"]] = row["text"]
+    texts = {row["url"]: row["text"] for row in _parquet_rows(out / "curated" / "c4")}
     return stats, contamination, texts
 
 
@@ -186,37 +189,46 @@ def planted(tmp_path_factory, arc):
 @pytest.mark.parametrize("mode", ["report", "drop", "mask"])
 def test_modes_through_beam(planted, arc, mode):
     tmp, records = planted
-    stats, c, texts = _run(tmp, mode)
+    stats, c, texts = _run(tmp, mode, *(["--write_rejects"] if mode != "report" else []))
     s = stats["sources"]["c4"]
     assert stats["conserved"] and s["docs_in"] == len(records)
     src = c["sources"]["c4"]
-    assert c["mode"] == mode and src["documents_checked"] == len(records) and src["flagged"] == len(PLANTS)
+    assert c["mode"] == mode and src["documents_checked"] == len(records) and src["flagged"] == len(PLANTS) + 1
     flagged = {d["url"]: d["benchmarks"]["arc_easy"]["items"] for d in src["documents"]}
-    assert flagged == {records[k]["url"]: [arc.items[item].id] for k, (item, _) in enumerate(PLANTS)}
+    whole_url = records[len(PLANTS)]["url"]
+    assert flagged == {**{records[k]["url"]: [arc.items[item].id] for k, (item, _) in enumerate(PLANTS)},
+                       whole_url: sorted(arc.items[i].id for i in WHOLE)}
     assert all(d["id"].startswith("c4/") for d in src["documents"])
-    assert c["benchmarks"]["arc_easy"]["leaked_items"] == len(PLANTS)
+    leaked = sorted(arc.items[i].id for i in [i for i, _ in PLANTS] + list(WHOLE))
+    assert c["benchmarks"]["arc_easy"]["leaked_items"] == len(leaked)
     assert c["benchmarks"]["arc_easy"]["n"] == 13
-    assert src["benchmarks"]["arc_easy"]["items"] == sorted(arc.items[i].id for i, _ in PLANTS)
+    assert src["benchmarks"]["arc_easy"]["items"] == leaked
     originals = {r["url"]: r["text"] for r in records}
     clean = {u: t for u, t in originals.items() if u not in flagged}
     assert all(texts[u] == t for u, t in clean.items())  # clean documents untouched in every mode
     if mode == "report":
         assert s["dropped"] == {} and all(texts[u] == originals[u] for u in flagged)
         rows = decontam.report_section(c)
-        assert rows["sources"] == [{"name": "c4", "documents_checked": len(records), "flagged": len(PLANTS),
+        assert rows["sources"] == [{"name": "c4", "documents_checked": len(records), "flagged": len(PLANTS) + 1,
                                     "matched_ngrams": src["matched_ngrams"]}]
-        assert {"name": "arc_easy", "n": 13, "items": 2376, "leaked_items": len(PLANTS)} in rows["benchmarks"]
+        assert {"name": "arc_easy", "n": 13, "items": 2376, "leaked_items": len(leaked)} in rows["benchmarks"]
         assert [r["name"] for r in rows["benchmarks"]] == ["HumanEval", "arc_challenge", "arc_easy", "piqa_val"]
         from pipeline import report
 
         page = report.render(str(tmp / mode))
         assert "Benchmark contamination" in page and all(d["id"] in page for d in src["documents"])
-    elif mode == "drop":
-        assert s["dropped"] == {"decontam_overlap:arc_easy": len(PLANTS)} and not set(flagged) & set(texts)
+        return
+    # --write_rejects: every drop under rejects/c4/ with its reason, as it came in.
+    rejects = {r["url"]: (r["reason"], r["text"]) for r in _parquet_rows(tmp / mode / "rejects" / "c4")}
+    if mode == "drop":
+        assert s["dropped"] == {"decontam_overlap:arc_easy": len(PLANTS) + 1} and not set(flagged) & set(texts)
+        assert rejects == {u: ("decontam_overlap:arc_easy", originals[u]) for u in flagged}
     else:
-        assert s["dropped"] == {} and src["masked_spans"] == len(PLANTS)
+        # Each planted item one span; the whole document's three lines three more, then nothing is left.
+        assert s["dropped"] == {"decontam_masked_empty": 1} and src["masked_spans"] == len(PLANTS) + len(WHOLE)
         for k, _ in enumerate(PLANTS):
             assert texts[records[k]["url"]] == c4_records()[k]["text"] + "\n"
+        assert whole_url not in texts and rejects == {whole_url: ("decontam_masked_empty", originals[whole_url])}
 
 
 def test_bad_benchmark_option_is_one_line(tmp_path):
