@@ -171,6 +171,32 @@ def test_cli_on_trainer_folder_and_hf_export_agree(trainer_dir, hf_dir, tmp_path
     assert [(r["name"], r["n"], r["chance"]) for r in rows] == [("arc_easy", SLICE, 0.25), ("piqa", SLICE, 0.5)]
 
 
+def test_bfloat16_on_cpu_makes_the_float32_choices(trainer_dir, hf_dir, tmp_path):
+    """The GPU path's compute type, run on CPU torch: the trainer's model under bf16 autocast and
+    the export loaded in bf16 choose as float32 does (the log-likelihoods move, not the picks; the
+    export's float32 choices are the trainer's, test_cli_on_trainer_folder_and_hf_export_agree)."""
+    tasks = {"arc_easy": ARC_EASY, "piqa": PIQA}
+    runs = {}
+    for dtype in ("float32", "bfloat16"):
+        loaded = E.load(str(trainer_dir), None, "cpu", dtype)
+        assert loaded.dtype == dtype
+        for name, src in tasks.items():
+            requests = E.read_task(name, str(src), SLICE)
+            pairs = [E.split_pair(loaded.encode, r.context, " " + c) for r in requests[:2] for c in r.choices]
+            runs[dtype, name] = (E.score_choices(loaded.logits_fn, loaded.encode, requests, "char", loaded.max_len, 8),
+                                 E.loglikelihoods(loaded.logits_fn, pairs, loaded.max_len, 8))
+    for name in tasks:
+        (picks32, ll32), (picks16, ll16) = runs["float32", name], runs["bfloat16", name]
+        assert picks16 == picks32, name
+        assert ll16 != ll32 and ll16 == pytest.approx(ll32, rel=1e-2)   # bf16 did run
+    assert E.main([f"--checkpoint={hf_dir}", f"--tasks=arc_easy={ARC_EASY},piqa={PIQA}", f"--limit={SLICE}",
+                   "--device=cpu", "--dtype=bfloat16", "--batch_size=8", f"--out={tmp_path / 'bf16.json'}"]) == 0
+    result = json.loads((tmp_path / "bf16.json").read_text())
+    assert result["dtype"] == "bfloat16"   # the weights as loaded
+    for name in tasks:
+        assert result["tasks"][name]["predictions"] == runs["float32", name][0], name
+
+
 def _lm_eval_task(tmp_path, name, source, limit):
     rows = [json.loads(l) for l in gzip.open(source, "rt", encoding="utf-8")][:limit]
     data = tmp_path / f"{name}.jsonl"

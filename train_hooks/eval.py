@@ -214,11 +214,22 @@ class Loaded(NamedTuple):
     max_len: int
     kind: str
     data_dir: Optional[Path]
+    dtype: str = "float32"
 
 
-def load(checkpoint: str, data: Optional[str], device: str) -> Loaded:
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def load(checkpoint: str, data: Optional[str], device: str, dtype: str = "auto") -> Loaded:
+    """`dtype` auto: bfloat16 on cuda, float32 on cpu. The trainer's model runs under autocast (its
+    weights stay float32, as it trained), a Hugging Face one is loaded in `dtype`."""
     path = Path(checkpoint)
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    if dtype == "auto":
+        dtype = "bfloat16" if device == "cuda" else "float32"
+    if dtype not in DTYPES:
+        raise SystemExit(f"--dtype={dtype}: choose auto, {', '.join(DTYPES)}")
+    low = dtype == "bfloat16"
+    dtype = DTYPES[dtype]
     if (path / "checkpoint.pt").exists():
         from train_hooks.model import Llama, ModelConfig
         import sentencepiece as spm
@@ -238,10 +249,11 @@ def load(checkpoint: str, data: Optional[str], device: str) -> Loaded:
         ctx = int(ckpt.get("data", {}).get("context", model.cfg.context))
 
         def score_fn(tokens, rows, pos):
-            with torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else _null():
+            with torch.autocast(device, dtype=torch.bfloat16) if low else _null():
                 return model.head(_final_hidden(model, tokens)[rows, pos])
 
-        return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir)
+        return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir,
+                      str(dtype).removeprefix("torch."))
     if (path / "config.json").exists():
         from transformers import AutoTokenizer, LlamaForCausalLM
 
@@ -253,7 +265,8 @@ def load(checkpoint: str, data: Optional[str], device: str) -> Loaded:
 
         return Loaded(score_fn,
                       lambda s: tok(s, add_special_tokens=False)["input_ids"],
-                      int(model.config.max_position_embeddings), "hf", Path(data) if data else None)
+                      int(model.config.max_position_embeddings), "hf", Path(data) if data else None,
+                      str(next(model.parameters()).dtype).removeprefix("torch."))   # as loaded
     raise SystemExit(f"--checkpoint={path}: neither a trainer folder (checkpoint.pt) nor a Hugging Face "
                      "directory (config.json)")
 
@@ -362,13 +375,16 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=None, help="first N items of each task")
     p.add_argument("--batch_size", type=int, default=32, help="sequences per forward pass")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
+    p.add_argument("--dtype", default="auto", choices=["auto", *DTYPES],
+                   help="compute type (auto: bfloat16 on cuda, float32 on cpu)")
     p.add_argument("--out", required=True, help="result JSON file")
     args = p.parse_args(argv)
     tasks = parse_tasks(args.tasks)
     if not tasks and not args.heldout:
         raise SystemExit("--tasks: give at least one NAME=FILE, or --heldout")
-    loaded = load(args.checkpoint, args.data, args.device)
+    loaded = load(args.checkpoint, args.data, args.device, args.dtype)
     result = {"checkpoint": str(args.checkpoint), "model": loaded.kind, "context": loaded.max_len,
+              "device": args.device, "dtype": loaded.dtype,
               "tasks": evaluate(loaded, tasks, args.limit, args.batch_size, args.device)}
     if args.heldout:
         if loaded.data_dir is None or not (loaded.data_dir / "mixture.json").exists():
