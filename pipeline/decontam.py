@@ -9,6 +9,8 @@
 
 Documents stream through `Check`; only flagged documents' findings (id, url, benchmarks, items)
 and, per bundle, the number of documents checked per source leave it.
+With `--write_rejects` (`stages.collect_rejects`), its drops (`drop` mode, `mask` mode's
+`decontam_masked_empty`) also go to OUT/rejects/<source>/ with their reason, as they came in.
 """
 from __future__ import annotations
 
