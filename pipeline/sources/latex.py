@@ -261,10 +261,11 @@ def resolve_inputs(main: str, files: Mapping[str, str], max_depth: int = 16, sta
         text = files[path]
 
         def replace(m: "re.Match") -> str:
-            target, status = lookup(m.group(2) if m.group(2) is not None else m.group(3))
+            name = m.group(2) if m.group(2) is not None else m.group(3)  # `\include{}`: "", not None
+            target, status = lookup(name)
             if status == "refused":
                 stats.refused += 1
-                stats.refused_paths.append((m.group(2) or m.group(3)).strip())
+                stats.refused_paths.append(name.strip())
                 return ""
             if status == "missing":
                 stats.missing += 1
