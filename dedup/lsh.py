@@ -72,8 +72,9 @@ unchanged; the removal set never meets documents of other shards.
 
 Outputs `(docs, events)`: the kept documents, and `drop(source, "near_duplicate", nbytes)` for every
 removed one. Counters (namespace = the transform's label): `docs_signed`, `docs_without_words`,
-`bucket_size` (distribution), `candidate_edges`, `edges_verified`, `edges_rejected`,
-`cc_roundNN_changed`, `cc_last_round_changed`, `removed`, `kept`.
+`bucket_size` (distribution; a hot bucket counts as the ids that reached its group), `hot_buckets`,
+`candidate_edges`, `edges_verified`, `edges_rejected`, `cc_roundNN_changed`, `cc_last_round_changed`,
+`cc_hot_nodes` (hot nodes summed over the phases), `removed`, `kept`.
 """
 from __future__ import annotations
 
