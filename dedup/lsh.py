@@ -43,6 +43,24 @@ DirectRunner encodes a grouped element about four times), so the stage sends few
 The shard counts are recipe values: raise them with the corpus so one group's arrays stay small.
 Counters are incremented once per batch or group, not per element.
 
+Hot keys (a bucket of 10^5 near-copies of one page). Grouped plainly, its rows would all meet in
+one bucket-shard group, its 10^5 × `compare_smallest` edges at its smallest ids' verification
+groups, and its component at one star centre. Instead, with H = `hot_key_size`:
+
+- `_CapBucketsFn` cuts every bucket of each bundle's row batch to its H + 1 smallest distinct ids,
+  their weights keeping its row count (a combiner: `cap_buckets` of capped parts = of the whole),
+  so a bucket-shard group holds at most H + 1 rows of a bucket per bundle.
+- A bucket with more than H distinct ids is hot: `_FindBucketsFn` sends (scope, band, hash, rows,
+  its `compare_smallest` smallest ids) to a side input (at most rows / H entries) instead of
+  pairing, and `_HotPairsFn` pairs each raw row of a hot bucket with those anchors where it is
+  (the same pairs: an anchor is among the bucket's `compare_smallest` smallest either way).
+- Verification at an anchor m of a hot bucket is keyed (id shard of m, xxh64(v) mod F), F = ceil(
+  rows of m's largest hot bucket / H); m's shingle set goes to each of its F groups (`_FanOutSetsFn`).
+- The star phases decide a node with more than H edges edge by edge (dedup/components.py).
+
+The pairs, the verified edges and the components are exactly those of the plain grouping
+(tests/test_dataflow_skew_neardup.py); only where they are computed changes.
+
 Applying the removals, per shard. Documents and removal records are keyed by the same id shard,
 flattened and grouped once. Each shard group holds that shard's documents and only the removal ids
 of that shard; the DoFn reads the group twice: first it collects the shard's removal ids (about
@@ -54,8 +72,9 @@ unchanged; the removal set never meets documents of other shards.
 
 Outputs `(docs, events)`: the kept documents, and `drop(source, "near_duplicate", nbytes)` for every
 removed one. Counters (namespace = the transform's label): `docs_signed`, `docs_without_words`,
-`bucket_size` (distribution), `candidate_edges`, `edges_verified`, `edges_rejected`,
-`cc_roundNN_changed`, `cc_last_round_changed`, `removed`, `kept`.
+`bucket_size` (distribution; a hot bucket counts as the ids that reached its group), `hot_buckets`,
+`candidate_edges`, `edges_verified`, `edges_rejected`, `cc_roundNN_changed`, `cc_last_round_changed`,
+`cc_hot_nodes` (hot nodes summed over the phases), `removed`, `kept`.
 """
 from __future__ import annotations
 
@@ -85,6 +104,7 @@ DEFAULTS = {
     "jaccard_threshold": 0.8,
     "compare_smallest": 32,
     "cc_rounds": 6,
+    "hot_key_size": 1024,
     "apply_shards": 1024,
     "bucket_shards": 256,
     "batch_docs": 256,
@@ -103,8 +123,11 @@ def resolve_config(config: dict) -> dict:
         raise ValueError("neardup.jaccard_threshold must be within [0, 1]")
     if cfg["bands"] * cfg["rows"] > cfg["num_perm"]:
         raise ValueError("neardup: bands * rows must not exceed num_perm")
-    for key in ("shingle_size", "num_perm", "bands", "rows", "compare_smallest", "cc_rounds", "apply_shards",
-                "bucket_shards", "batch_docs", "batch_bytes"):
+    if int(cfg["hot_key_size"]) < int(cfg["compare_smallest"]):
+        raise ValueError("neardup.hot_key_size must be >= compare_smallest (a hot bucket's anchors are its "
+                         "compare_smallest smallest ids, kept among its hot_key_size + 1 smallest)")
+    for key in ("shingle_size", "num_perm", "bands", "rows", "compare_smallest", "cc_rounds", "hot_key_size",
+                "apply_shards", "bucket_shards", "batch_docs", "batch_bytes"):
         # Cast, not only checked: a 5.0 from JSON would make float shard keys that never meet int ones.
         cfg[key] = int(cfg[key])
         if cfg[key] < 1:
@@ -133,7 +156,7 @@ def byte_batches(docs: List[Document], max_bytes: int) -> Iterable[List[Document
         yield batch
 
 
-SETS, BUCKETS = "shingle_sets", "buckets"
+SETS, BUCKETS, HOT = "shingle_sets", "buckets", "hot_buckets"
 _SET, _EDGE = 0, 1
 _DOC, _REMOVED = 0, 1
 
@@ -283,45 +306,197 @@ def bucket_runs(bands: np.ndarray, hashes: np.ndarray) -> Iterator[np.ndarray]:
         yield order[lo:hi]
 
 
-class _FindBucketsFn(beam.DoFn):
-    """((scope, bucket shard), [column batches]) → (id shard of v, (_EDGE, [v], [m])) edge batches:
-    in every bucket with two or more documents, each member v with each smaller member m among the
-    bucket's `compare_smallest` smallest ids."""
+def _bucket_columns(batches):
+    """The (bands <u4, hashes <u8, ids, weights <i8 or None) column batches of one group, concatenated;
+    a weight is the number of rows a row stands for (1 when absent)."""
+    bands, hashes, ids, weights = [], [], [], []
+    for batch in batches:
+        band_raw, hash_raw, batch_ids = batch[:3]
+        bands.append(np.frombuffer(band_raw, dtype="<u4"))
+        hashes.append(np.frombuffer(hash_raw, dtype="<u8"))
+        ids.extend(batch_ids)
+        weights.append(np.frombuffer(batch[3], dtype="<i8") if len(batch) > 3
+                       else np.ones(len(batch_ids), dtype="<i8"))
+    if not ids:
+        return np.zeros(0, "<u4"), np.zeros(0, "<u8"), ids, np.zeros(0, "<i8")
+    return np.concatenate(bands), np.concatenate(hashes), ids, np.concatenate(weights)
 
-    def __init__(self, id_shards: int, compare_smallest: int, namespace: str):
+
+def cap_buckets(bands, hashes, ids, weights, keep: int):
+    """Column batch with every bucket of more than `keep` distinct ids cut to its `keep` smallest
+    distinct ids; the bucket's other rows' weights go onto its last kept row (a bucket's total weight,
+    its row count, is kept). Associative: capping the union of capped batches is capping the union."""
+    drop = []
+    for rows in bucket_runs(bands, hashes):
+        if len(rows) <= keep:
+            continue
+        rows = rows.tolist()
+        by_id = sorted(rows, key=lambda i: (ids[i], i))
+        kept, seen = [], set()
+        for i in by_id:
+            if ids[i] not in seen and len(kept) < keep:
+                seen.add(ids[i])
+                kept.append(i)
+        if len(kept) == len(rows):
+            continue
+        kept_set = set(kept)
+        extra = int(sum(int(weights[i]) for i in rows if i not in kept_set))
+        weights[kept[-1]] += extra
+        drop.extend(i for i in rows if i not in kept_set)
+    if not drop:
+        return bands, hashes, ids, weights
+    mask = np.ones(len(ids), dtype=bool)
+    mask[drop] = False
+    sel = np.flatnonzero(mask)
+    return bands[sel], hashes[sel], [ids[i] for i in sel.tolist()], weights[sel]
+
+
+class _CapBucketsFn(beam.DoFn):
+    """The combiner's first half, per element (one bundle's rows of one bucket shard): every bucket cut
+    to its `hot_key_size` + 1 smallest ids with its row count, so a bucket of 10^5 members crosses the
+    shuffle as at most that many rows per bundle."""
+
+    def __init__(self, hot_key_size: int):
+        self.keep = hot_key_size + 1
+
+    def process(self, element):
+        key, batch = element
+        bands, hashes, ids, weights = _bucket_columns([batch])
+        weights = weights.copy()
+        bands, hashes, ids, weights = cap_buckets(bands, hashes, ids, weights, self.keep)
+        yield key, (bands.astype("<u4").tobytes(), hashes.astype("<u8").tobytes(), ids,
+                    weights.astype("<i8").tobytes())
+
+
+class _FindBucketsFn(beam.DoFn):
+    """((scope, bucket shard), [capped column batches]) → (id shard of v, (_EDGE, [v], [m])) edge
+    batches: in every bucket with two or more and at most `hot_key_size` documents, each member v
+    with each smaller member m among the bucket's `compare_smallest` smallest ids. A bucket with more
+    documents is hot: out on HOT as (scope, band, band hash, its rows, its `compare_smallest`
+    smallest ids), its members paired by `_HotPairsFn` where they are."""
+
+    def __init__(self, id_shards: int, compare_smallest: int, hot_key_size: int, namespace: str):
         self.id_shards = id_shards
         self.compare_smallest = compare_smallest
+        self.hot_key_size = hot_key_size
         self.namespace = namespace
 
     def setup(self):
         self.sizes = beam.metrics.Metrics.distribution(self.namespace, "bucket_size")
         self.edges = beam.metrics.Metrics.counter(self.namespace, "candidate_edges")
+        self.hot = beam.metrics.Metrics.counter(self.namespace, "hot_buckets")
 
     def process(self, element):
-        _, batches = element
-        bands, hashes, ids = [], [], []
-        for band_raw, hash_raw, batch_ids in batches:
-            bands.append(np.frombuffer(band_raw, dtype="<u4"))
-            hashes.append(np.frombuffer(hash_raw, dtype="<u8"))
-            ids.extend(batch_ids)
+        (scope, _), batches = element
+        bands, hashes, ids, weights = _bucket_columns(batches)
         if len(ids) < 2:
             return
         edges, candidates = set(), 0
-        for rows in bucket_runs(np.concatenate(bands), np.concatenate(hashes)):
+        for rows in bucket_runs(bands, hashes):
             members = sorted({ids[i] for i in rows.tolist()})
             self.sizes.update(len(members))
+            if len(members) > self.hot_key_size:
+                self.hot.inc()
+                first = int(rows[0])
+                yield beam.pvalue.TaggedOutput(HOT, (scope, int(bands[first]), int(hashes[first]),
+                                                     int(weights[rows].sum()), members[:self.compare_smallest]))
+                continue
             for pair in bucket_pairs(members, self.compare_smallest):
                 candidates += 1
                 edges.add(pair)
         if candidates:
             self.edges.inc(candidates)
-        by_shard: dict = {}
-        for v, m in sorted(edges):
-            vs, ms = by_shard.setdefault(shard_of(v, self.id_shards), ([], []))
-            vs.append(v)
-            ms.append(m)
-        for shard, (vs, ms) in sorted(by_shard.items()):
-            yield shard, (_EDGE, vs, ms)
+        yield from _edge_batches(edges, self.id_shards)
+
+
+def _edge_batches(edges, id_shards: int):
+    by_shard: dict = {}
+    for v, m in sorted(edges):
+        vs, ms = by_shard.setdefault(shard_of(v, id_shards), ([], []))
+        vs.append(v)
+        ms.append(m)
+    for shard, (vs, ms) in sorted(by_shard.items()):
+        yield shard, (_EDGE, vs, ms)
+
+
+class HotTable:
+    """The hot buckets (a side input: at most bucket rows / hot_key_size of them): each bucket's
+    anchors (its compare_smallest smallest ids), and each anchor's fan-out, ceil(rows of its largest
+    hot bucket / hot_key_size): the verification groups of an anchor are keyed (id shard, sub)."""
+
+    def __init__(self, entries, hot_key_size: int):
+        self.anchors = {}
+        self.hashes = {}
+        self.fanout = {}
+        for scope, band, band_hash, rows, anchors in entries:
+            self.anchors[scope, band, band_hash] = anchors
+            self.hashes.setdefault(scope, set()).add(band_hash)
+            f = -(-rows // hot_key_size)
+            for m in anchors:
+                if f > self.fanout.get(m, 1):
+                    self.fanout[m] = f
+        self.hash_arrays = {scope: np.array(sorted(h), dtype=np.uint64) for scope, h in self.hashes.items()}
+
+    def sub(self, v: str, m: str) -> int:
+        """The verification sub-group of edge (v, m): spread over m's fan-out by v."""
+        f = self.fanout.get(m)
+        if not f:
+            return 0
+        return xxhash.xxh64_intdigest(v.encode("utf-8", "surrogatepass"), seed=1) % f
+
+
+class _HotTableCache:
+    """One HotTable per side-input value (Beam hands the same list to every element of a bundle)."""
+
+    def __init__(self, hot_key_size: int):
+        self.hot_key_size = hot_key_size
+        self._key = self._table = None
+
+    def get(self, entries) -> HotTable:
+        if self._table is None or self._key is not entries:
+            self._key, self._table = entries, HotTable(entries, self.hot_key_size)
+        return self._table
+
+
+class _HotPairsFn(beam.DoFn):
+    """((scope, shard), raw bucket rows) with the hot buckets (side input) → edge batches (v, m) for
+    every row of a hot bucket: v with each of the bucket's anchors m < v, decided row by row."""
+
+    def __init__(self, id_shards: int, hot_key_size: int, namespace: str):
+        self.id_shards = id_shards
+        self.hot_key_size = hot_key_size
+        self.namespace = namespace
+
+    def setup(self):
+        self.edges = beam.metrics.Metrics.counter(self.namespace, "candidate_edges")
+        self.tables = _HotTableCache(self.hot_key_size)
+
+    def process(self, element, hot):
+        if not hot:
+            return
+        table = self.tables.get(hot)
+        (scope, _), (band_raw, hash_raw, ids) = element
+        wanted = table.hash_arrays.get(scope)
+        if wanted is None:
+            return
+        hashes = np.frombuffer(hash_raw, dtype="<u8")
+        rows = np.flatnonzero(np.isin(hashes, wanted))
+        if not len(rows):
+            return
+        bands = np.frombuffer(band_raw, dtype="<u4")
+        edges, candidates = set(), 0
+        for i in rows.tolist():
+            anchors = table.anchors.get((scope, int(bands[i]), int(hashes[i])))
+            if anchors is None:
+                continue
+            v = ids[i]
+            for m in anchors:
+                if m < v:
+                    candidates += 1
+                    edges.add((v, m))
+        if candidates:
+            self.edges.inc(candidates)
+        yield from _edge_batches(edges, self.id_shards)
 
 
 def _sets_of(tagged, wanted: set) -> dict:
@@ -344,14 +519,19 @@ def _sets_of(tagged, wanted: set) -> dict:
 
 
 class _AttachLargerSetFn(beam.DoFn):
-    """(id shard, [(_SET, ids, sizes, values) | (_EDGE, [v], [m])]) → (id shard of m, (_EDGE, [v], [m],
-    sizes of v's sets, their values)): each distinct edge once (all edges of v meet here), with v's
-    shingle set."""
+    """(id shard, [(_SET, ids, sizes, values) | (_EDGE, [v], [m])]) → ((id shard of m, sub), (_EDGE, [v],
+    [m], sizes of v's sets, their values)): each distinct edge once (all edges of v meet here), with v's
+    shingle set; sub spreads the edges of a hot bucket's anchor m (`HotTable.sub`)."""
 
-    def __init__(self, id_shards: int):
+    def __init__(self, id_shards: int, hot_key_size: int):
         self.id_shards = id_shards
+        self.hot_key_size = hot_key_size
 
-    def process(self, element):
+    def setup(self):
+        self.tables = _HotTableCache(self.hot_key_size)
+
+    def process(self, element, hot):
+        table = self.tables.get(hot)
         _, tagged = element
         edges = set()
         for value in tagged:
@@ -365,13 +545,39 @@ class _AttachLargerSetFn(beam.DoFn):
             shingle_set = sets.get(v)
             if shingle_set is None:
                 continue
-            vs, ms, raw = by_shard.setdefault(shard_of(m, self.id_shards), ([], [], []))
+            vs, ms, raw = by_shard.setdefault((shard_of(m, self.id_shards), table.sub(v, m)), ([], [], []))
             vs.append(v)
             ms.append(m)
             raw.append(shingle_set)
         for shard, (vs, ms, raw) in sorted(by_shard.items()):
             sizes = np.array([len(r) // 4 for r in raw], dtype="<i8")
             yield shard, (_EDGE, vs, ms, sizes.tobytes(), b"".join(raw))
+
+
+class _FanOutSetsFn(beam.DoFn):
+    """(id shard, set batch) → ((id shard, 0), set batch), and the set of each hot bucket's anchor once
+    more for each further sub-group of its fan-out, ((id shard, s), (_SET, [m], size, set))."""
+
+    def __init__(self, hot_key_size: int):
+        self.hot_key_size = hot_key_size
+
+    def setup(self):
+        self.tables = _HotTableCache(self.hot_key_size)
+
+    def process(self, element, hot):
+        shard, value = element
+        yield (shard, 0), value
+        if not hot:
+            return
+        fanout = self.tables.get(hot).fanout
+        _, ids, sizes_raw, raw = value
+        ends = np.cumsum(np.frombuffer(sizes_raw, dtype="<i8")) * 4
+        start = 0
+        for doc_id, end in zip(ids, ends.tolist()):
+            f = fanout.get(doc_id, 1)
+            for sub in range(1, f):
+                yield (shard, sub), (_SET, [doc_id], np.array([(end - start) // 4], "<i8").tobytes(), raw[start:end])
+            start = end
 
 
 class _CompareWithSmallerFn(beam.DoFn):
@@ -421,25 +627,28 @@ class _CompareWithSmallerFn(beam.DoFn):
 
 
 class VerifyEdges(beam.PTransform):
-    """(edge batches keyed by the id shard of v, shingle set batches keyed by id shard) → (v, m) for
-    each distinct candidate edge whose shingle sets' Jaccard >= threshold."""
+    """(edge batches keyed by the id shard of v, shingle set batches keyed by id shard, the hot buckets)
+    → (v, m) for each distinct candidate edge whose shingle sets' Jaccard >= threshold."""
 
-    def __init__(self, threshold: float, id_shards: int, namespace: str, label=None):
+    def __init__(self, threshold: float, id_shards: int, namespace: str, hot_key_size: int = 1024, label=None):
         super().__init__(label)
         self.threshold = threshold
         self.id_shards = id_shards
         self.namespace = namespace
+        self.hot_key_size = hot_key_size
 
     def expand(self, pcolls):
-        edges, sets = pcolls
+        edges, sets, hot = pcolls
+        hot_list = beam.pvalue.AsList(hot)
         with_larger = (
             (sets, edges)
             | "FlattenLarger" >> beam.Flatten()
             | "GroupLarger" >> beam.GroupByKey()
-            | "AttachLarger" >> beam.ParDo(_AttachLargerSetFn(self.id_shards))
+            | "AttachLarger" >> beam.ParDo(_AttachLargerSetFn(self.id_shards, self.hot_key_size), hot_list)
         )
+        smaller_sets = sets | "FanOutSets" >> beam.ParDo(_FanOutSetsFn(self.hot_key_size), hot_list)
         return (
-            (sets, with_larger)
+            (smaller_sets, with_larger)
             | "FlattenSmaller" >> beam.Flatten()
             | "GroupSmaller" >> beam.GroupByKey()
             | "Compare" >> beam.ParDo(_CompareWithSmallerFn(self.threshold, self.namespace))
@@ -512,12 +721,18 @@ class NearDedup(beam.PTransform):
         if not cfg["enabled"]:
             return docs, docs.pipeline | "NoEvents" >> beam.Create([])
         signed = docs | "Sign" >> beam.ParDo(_SignFn(cfg, ns)).with_outputs(BUCKETS, SETS, main="docs")
-        candidates = (
+        hot_size = cfg["hot_key_size"]
+        found = (
             signed[BUCKETS]
+            | "CapBuckets" >> beam.ParDo(_CapBucketsFn(hot_size))
             | "GroupByBucketShard" >> beam.GroupByKey()
-            | "FindBuckets" >> beam.ParDo(_FindBucketsFn(cfg["apply_shards"], cfg["compare_smallest"], ns))
+            | "FindBuckets" >> beam.ParDo(_FindBucketsFn(cfg["apply_shards"], cfg["compare_smallest"], hot_size, ns))
+            .with_outputs(HOT, main="edges")
         )
-        edges = (candidates, signed[SETS]) | "Verify" >> VerifyEdges(
-            cfg["jaccard_threshold"], cfg["apply_shards"], ns)
-        stars = edges | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns)
+        hot_pairs = signed[BUCKETS] | "HotPairs" >> beam.ParDo(
+            _HotPairsFn(cfg["apply_shards"], hot_size, ns), beam.pvalue.AsList(found[HOT]))
+        candidates = (found.edges, hot_pairs) | "Candidates" >> beam.Flatten()
+        edges = (candidates, signed[SETS], found[HOT]) | "Verify" >> VerifyEdges(
+            cfg["jaccard_threshold"], cfg["apply_shards"], ns, hot_size)
+        stars = edges | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns, hot_size)
         return (signed.docs, stars) | "ApplyPerShard" >> ApplyRemovals(cfg["apply_shards"], ns)

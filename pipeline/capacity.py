@@ -13,10 +13,12 @@ from typing import List, Optional, Sequence, Tuple
 
 from apache_beam.io.filesystems import FileSystems
 
-# bench/bench_scale.py (2026-12-01): peak RSS of the CommonCrawl path (LLaMA recipe) grew 2.44 MB
-# per MB of WET page text between its 12 MB and 50 MB runs (876 → 968 MB); a one-page run peaks at
-# 876 MB (models, their training, Beam, the interpreter).
-RSS_MB_PER_TEXT_MB = 2.5
+# bench/bench_scale.py (2026-12-01, the quality stage as rewritten for cc_net): peak RSS of the
+# CommonCrawl path (LLaMA recipe) grew 8.2 MB per MB of WET page text between its 12 MB and 50 MB
+# runs with the quality models applied (877 → 1188 MB), and 15.6 MB per MB (777 → 1370 MB) in the
+# same runs with the bundled samples' models, which are not applied; a one-page run peaks at 877 MB
+# (models, their training, Beam, the interpreter). The warning takes the larger: late is the failure.
+RSS_MB_PER_TEXT_MB = 16.0
 FIXED_RSS_MB = 900.0
 # gzip'd WET holds ~1.9 bytes of text per byte of file (the bench corpus 1.88, the real samples 1.85).
 TEXT_PER_GZ_BYTE = 1.9

@@ -280,22 +280,43 @@ MODEL_NOTES = {"reference_lm": "reference_lm.json", "perplexity_cutoffs": "perpl
                "wikiref_training": "wikiref_training.json"}
 
 
-def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
-    """Copy what the run learned about its own models into stats.json (`models`), and say in the
-    log, one line each, whether each quality model was applied and why."""
+def _model_notes(models_dir: str) -> dict:
     notes = {}
     for key, name in MODEL_NOTES.items():
         path = posixpath.join(models_dir, name)
         if FileSystems.exists(path):
             with FileSystems.open(path) as f:
                 notes[key] = json.loads(f.read().decode("utf-8"))
-    if not notes:
-        return stats
+    return notes
+
+
+def _log_model_notes(notes: dict, where: str = "") -> None:
     for lang, lm in sorted(notes.get("reference_lm", {}).items()):
-        (log.info if lm.get("applied") else log.warning)("quality: reference LM %s %s", lang, lm.get("reason"))
+        (log.info if lm.get("applied") else log.warning)("quality%s: reference LM %s %s", where, lang, lm.get("reason"))
     wikiref = notes.get("wikiref_training")
     if wikiref:
-        (log.info if wikiref.get("applied") else log.warning)("quality: wikiref classifier %s", wikiref.get("reason"))
+        (log.info if wikiref.get("applied") else log.warning)("quality%s: wikiref classifier %s", where,
+                                                               wikiref.get("reason"))
+
+
+def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
+    """Copy what the run learned about its own models into stats.json (`models`), and say in the
+    log, one line each, whether each quality model was applied and why. A CommonCrawl dump's models
+    are its own (models/commoncrawl/<dump>/): their notes go under `models.dumps.<source>`, for every
+    dump in the stats (those of earlier runs too: their models stay beside their shards)."""
+    notes = _model_notes(models_dir)
+    _log_model_notes(notes)
+    per_dump = {}
+    for unit in sorted(stats.get("sources", {})):
+        if dumps.is_dump_source(unit):
+            unit_notes = _model_notes(posixpath.join(models_dir, unit))
+            if unit_notes:
+                per_dump[unit] = unit_notes
+                _log_model_notes(unit_notes, f" ({unit.split('/', 1)[1]})")
+    if per_dump:
+        notes["dumps"] = per_dump
+    if not notes:
+        return stats
     stats = dict(stats, models=notes)
     atomic.write_text(posixpath.join(output, "stats.json"), json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats

@@ -30,11 +30,11 @@ DATAFLOW_ARGS = ["--runner=DataflowRunner", "--dry_run=True", "--no_auth", "--pr
                  f"--sdk_container_image={IMAGE}", "--sdk_location=container", "--experiments=use_runner_v2"]
 
 
-def _launch(tmp_path, library):
+def _launch(tmp_path, library, *extra):
     """`pipeline.run` as a Dataflow launcher with every input and the output on gs://, sockets
     refused; returns (process, job spec, files the launcher opened)."""
     job_file, opened = tmp_path / "job.json", tmp_path / "opened.json"
-    args = [*DATAFLOW_ARGS, f"--pickle_library={library}", f"--output={BUCKET}/out",
+    args = [*DATAFLOW_ARGS, f"--pickle_library={library}", f"--output={BUCKET}/out", *extra,
             f"--dataflow_job_file={job_file}", *(f"--{s}_input={p}" for s, p in GS_INPUTS.items())]
     env = dict(os.environ, LAUNCH_OPENED=str(opened), PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "tests.dataflow_launch", "launch", *args], cwd=ROOT, env=env,
@@ -107,6 +107,19 @@ def test_every_pickled_function_loads_in_a_fresh_worker_process(dataflow_job):
     pardos = sum(1 for t in spec["pipeline"]["components"]["transforms"].values()
                  if t.get("spec", {}).get("urn") == "beam:transform:pardo:v1")
     assert loaded["dofn"] >= pardos - 10 and loaded["combinefn"] > 0 and loaded["side_input_view"] > 0, loaded
+
+
+def test_llama_plus_near_dedup_with_its_hot_key_side_inputs_translates_and_loads(tmp_path):
+    # llama-plus adds near-dedup per source: its side inputs (hot buckets, hot nodes) on workers too.
+    _, spec, _ = _launch(tmp_path, "cloudpickle", "--recipe=llama-plus")
+    names = {t["uniqueName"] for t in spec["pipeline"]["components"]["transforms"].values()}
+    for step in ("NearDedup:commoncrawl/HotPairs", "NearDedup:commoncrawl/Verify/FanOutSets",
+                 "NearDedup:commoncrawl/Components/SmallStar06/Split"):
+        assert step in names, step
+    proc = subprocess.run([sys.executable, "-m", "tests.dataflow_launch", "load", str(tmp_path / "job.json"),
+                           "cloudpickle"], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
 def test_graph_carries_no_data(dataflow_job):

@@ -73,6 +73,20 @@ def test_stats_keep_one_entry_per_dump_and_mixture_covers_both(dump_runs):
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+def test_stats_say_per_dump_whether_its_quality_models_were_applied(dump_runs):
+    # Each dump's models are its own (models/commoncrawl/<dump>/); the first dump's notes stay when
+    # the second is added.
+    later, _, _, _ = dump_runs
+    notes = json.loads((later / "stats.json").read_text())["models"]["dumps"]
+    assert sorted(notes) == [dumps.source_name(A), dumps.source_name(B)]
+    for d in (A, B):
+        lm = notes[dumps.source_name(d)]["reference_lm"]["en"]
+        wikiref = notes[dumps.source_name(d)]["wikiref_training"]
+        # The bundled samples are under the LM floor and cite no page: neither applied, and why.
+        assert lm["applied"] is False and "lm.min_training_chars" in lm["reason"]
+        assert wikiref["applied"] is False and wikiref["reason"].startswith("not applied")
+
+
 def test_bad_dump_name_is_one_line_naming_the_option(tmp_path):
     proc = run_pipeline(f"--output={tmp_path}", "--sources=commoncrawl", "--commoncrawl_dump=2023-06", check=False)
     assert proc.returncode == 2
