@@ -84,18 +84,33 @@ def test_clean_dofn_quarantines_the_paper_with_the_reason():
     assert "macro expansion over" in bad.detail
 
 
-def test_brace_table_gives_the_scans_answer_at_every_position():
-    """The match table (built after a long scan) must answer exactly as scanning from `pos` does,
-    escapes included, on brace soup with unclosed and stray braces."""
+def test_brace_table_gives_the_scans_answer_and_charge_at_every_position(monkeypatch):
+    """The match table, built by itself after a long scan, must answer exactly as scanning from
+    `pos` does (escapes included, on brace soup with unclosed and stray braces), and charge the
+    work budget the same, whatever order the positions are asked in."""
     import random
 
     rnd = random.Random(7)
-    pieces = ["{", "}", "\\{", "\\}", "\\\\", "\\", "x", " ", "\\a{", "%", "\n"]
+    pieces = ["{", "}", "\\{", "\\}", "\\\\", "\\", "x", " ", "\\a{", "%", "\n", "y" * 300]
+    built = 0
     for _ in range(40):
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(50, 1500)))
-        latex._MATCHES.text = latex._MATCHES.table = None
-        want = [latex._scan_group(text, i, "{", "}") if text[i] == "{" else None for i in range(len(text))]
-        latex._MATCHES.text, latex._MATCHES.table = text, latex._brace_table(text)
-        got = [latex.read_group(text, i) for i in range(len(text))]
-        assert got == want
+        order = list(range(len(text)))
+        rnd.shuffle(order)
+        runs = []
+        for after in (10**9, latex._TABLE_AFTER):  # never a table, then the default
+            monkeypatch.setattr(latex, "_TABLE_AFTER", after)
+            latex._MATCHES.text = None
+            latex._WORK.left = 10**12
+            runs.append([(latex.read_group(text, i), latex._WORK.left) for i in order])
+            built += latex._MATCHES.text is text
+        assert [g for g, _ in runs[1]] == [g for g, _ in runs[0]]
+        assert runs[1][-1][1] == runs[0][-1][1]  # the same characters charged in all
+    latex._WORK.left = latex._MATCHES.text = None
+    assert built >= 30  # the table was really used
 
+
+def test_no_table_is_kept_after_a_paper():
+    text = "\\newcommand\\a[1]{x#1}\n\\begin{document}" + "\\a{" + "word " * 200 + "}" * 2
+    latex.clean_eprint({"main.tex": text}, latex.CleanConfig.from_recipe(recipes.load("llama")["arxiv"]))
+    assert latex._MATCHES.text is None

@@ -24,9 +24,11 @@ Steps, in the order `clean_eprint` runs them:
 """
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 import threading
+from array import array
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
@@ -119,30 +121,44 @@ _BRACKET_SPECIAL = re.compile(r"[\\{}\[\]]")
 
 _BRACE_TOKEN = re.compile(r"\\.|[{}]", re.S)  # an escape pair is one token: `\{` opens nothing
 _TABLE_AFTER = 256  # a brace scan longer than this builds the text's match table for the next ones
+_TABLE_MAX_OPENS = 2_000_000  # 8 bytes a "{": a text with more is left to the budgeted scans
 
 
 class _Matches(threading.local):
-    """The brace match table of the text being expanded: {index of "{": index of its "}", or -1}.
-    Built once per text after a long scan, so that `\\a{\\a{\\a{…` (unclosed, or nested deep) costs
-    a lookup per group instead of a scan to the end of the text for each."""
+    """The brace match table of the text being expanded: the positions of its "{" (ascending) and
+    of the "}" closing each (-1: unclosed). Built once per text after a long scan, so that
+    `\\a{\\a{\\a{…` (unclosed, or nested deep) costs a lookup per group instead of a scan to the
+    end of the text for each."""
     text: Optional[str] = None
-    table: Optional[Dict[int, int]] = None
+    opens: Optional[array] = None
+    closes: Optional[array] = None
 
 
 _MATCHES = _Matches()
 
 
-def _brace_table(text: str) -> Dict[int, int]:
-    table: Dict[int, int] = {}
-    stack: List[int] = []
+def _brace_table(text: str) -> Tuple[array, array]:
+    opens, closes, stack = array("i"), array("i"), array("i")
     for m in _BRACE_TOKEN.finditer(text):
         ch = m.group()
         if ch == "{":
-            stack.append(m.start())
-            table[m.start()] = -1
+            stack.append(len(opens))
+            opens.append(m.start())
+            closes.append(-1)
         elif ch == "}" and stack:
-            table[stack.pop()] = m.start()
-    return table
+            closes[stack.pop()] = m.start()
+    return opens, closes
+
+
+def _lookup(text: str, pos: int) -> Optional[int]:
+    """From the table: where the group at `pos` closes (-1: never); None when the table has no
+    such "{" (none built for this text, or this "{" is escaped when the text is read from 0)."""
+    if _MATCHES.text is not text:
+        return None
+    i = bisect.bisect_left(_MATCHES.opens, pos)
+    if i < len(_MATCHES.opens) and _MATCHES.opens[i] == pos:
+        return _MATCHES.closes[i]
+    return None
 
 
 def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> Optional[Tuple[str, int]]:
@@ -150,14 +166,15 @@ def read_group(text: str, pos: int, open_ch: str = "{", close_ch: str = "}") -> 
     if pos >= len(text) or text[pos] != open_ch:
         return None
     if open_ch == "{":
-        if _MATCHES.text is text and pos in _MATCHES.table:  # (not in it: this "{" is escaped when read from 0)
-            end = _MATCHES.table[pos]
-            _spend((end if end >= 0 else len(text)) - pos)
+        end = _lookup(text, pos)
+        if end is not None:
+            _spend((end if end >= 0 else len(text)) - pos)  # what the scan would have been charged
             return (text[pos + 1 : end], end + 1) if end >= 0 else None
         found = _scan_group(text, pos, open_ch, close_ch)
         scanned = (found[1] if found else len(text)) - pos
-        if scanned > _TABLE_AFTER and _MATCHES.text is not text:
-            _MATCHES.text, _MATCHES.table = text, _brace_table(text)
+        if scanned > _TABLE_AFTER and _MATCHES.text is not text and text.count("{") <= _TABLE_MAX_OPENS:
+            _MATCHES.opens, _MATCHES.closes = _brace_table(text)
+            _MATCHES.text = text
         return found
     return _scan_group(text, pos, open_ch, close_ch)
 
@@ -190,7 +207,7 @@ def _scan_group(text: str, pos: int, open_ch: str, close_ch: str) -> Optional[Tu
                 _spend(i - pos)
                 return None
         i += 1
-    _spend(i - pos)
+    _spend(min(i, n) - pos)  # (a "\\" last jumps past the end)
     return None
 
 
@@ -557,6 +574,7 @@ def clean_eprint(files: Mapping[str, str], config: CleanConfig = CleanConfig()) 
         return CleanResult(None, "bad_input:" + e.reason, detail=e.detail)
     finally:
         _WORK.left = None
+        _MATCHES.text = _MATCHES.opens = _MATCHES.closes = None  # hold no paper past its cleaning
 
 
 def _clean(files: Mapping[str, str], config: CleanConfig, max_chars: int) -> CleanResult:
