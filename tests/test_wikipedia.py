@@ -198,3 +198,22 @@ def test_dump_of_unknown_language_is_bad_input_not_every_page_dropped(tmp_path):
         ("bad_input:unknown_language", unknown.name)]
     assert "language_not_kept" not in drops
     assert docs and {json.loads(d["meta"])["lang"] for d in docs} == {"en"}
+
+
+def test_streaming_reader_keeps_elementtree_semantics():
+    """The parser target reads fields as ElementTree did: a field's text is what precedes its first
+    child, the first <title>/<dbname> wins, the last revision's text wins (none: ""), every child
+    of <namespaces> counts, pages not directly under the root are not pages, and a second
+    <siteinfo> speaks only for the pages after it, wherever the read chunks end."""
+    page = "<page><title>{t}</title><ns>0</ns><id>{i}</id><revision><text>x{i}</text></revision></page>"
+    two = ("<mediawiki><siteinfo><dbname>dewiki</dbname></siteinfo>" + page.format(t="A", i=1)
+           + "<siteinfo><dbname>frwiki</dbname></siteinfo>" + page.format(t="B", i=2) + "</mediawiki>")
+    assert [(p.title, p.lang) for p in iter_pages(io.BytesIO(two.encode()))] == [("A", "de"), ("B", "fr")]
+    odd = ("<mediawiki><siteinfo><dbname>enwiki</dbname><dbname>dewiki</dbname><namespaces>"
+           "<namespace key='1'>Talk</namespace><ns key='2'>User</ns></namespaces></siteinfo>"
+           "<x><page><title>Deep</title><ns>0</ns><id>3</id></page></x>"
+           "<page><title>A<b/>tail</title><title>Second</title><ns>0</ns><id>5</id>"
+           "<revision><text>one</text></revision><revision><id>9</id></revision></page></mediawiki>")
+    reader = DumpReader(io.BytesIO(odd.encode()))
+    assert [tuple(p)[:6] for p in reader] == [(5, "A", 0, None, "", "en")]
+    assert reader.site["namespaces"] == {1: "Talk", 2: "User"} and reader.site["dbname"] == "enwiki"

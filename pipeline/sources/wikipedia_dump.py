@@ -117,11 +117,14 @@ class _PageTarget:
         self.max_text_chars = max_text_chars
         self.path: list = []
         self.field: Optional[str] = None  # the element whose text is being collected
+        self.field_depth = 0
+        self.frozen = False  # the field has had a child element: later text is a tail, not its text
+        self.siteinfo: dict = {"dbname": None, "base": None}
         self.buf: list = []
         self.held = 0  # characters in buf
         self.seen = 0  # characters of the field, held or not
         self.page: Optional[dict] = None
-        self.ready: list = []  # ("siteinfo", None) / ("page", fields), in document order
+        self.ready: list = []  # ("siteinfo", fields) / ("page", fields), in document order
         self.events = 0
 
     def start(self, tag, attrib):
@@ -136,15 +139,17 @@ class _PageTarget:
         if depth == 2 and name == "page":
             self.page = {"title": None, "ns": None, "id": None, "redirect": None, "text": "", "text_chars": 0}
         elif depth == 2 and name == "siteinfo":
-            self.site["_dbname"] = self.site["_base"] = None
+            self.siteinfo = {"dbname": None, "base": None}
         elif self.page is not None and depth == 3 and name == "redirect":
             self.page["redirect"] = attrib.get("title", "")
         elif self.page is not None and depth == 3 and name == "revision":
             self.page["text"], self.page["text_chars"], self.page["_text_seen"] = "", 0, False
+        elif self.field is not None:
+            self.frozen = True  # a child inside the field: its text is what came before (ElementTree's .text)
         elif self._collects(depth, parent, name):
-            self.field = name
+            self.field, self.field_depth, self.frozen = name, depth, False
             self.buf, self.held, self.seen = [], 0, 0
-            if name == "namespace":
+            if parent == "namespaces":
                 self.ns_key = attrib.get("key")
 
     def _collects(self, depth: int, parent: str, name: str) -> bool:
@@ -153,26 +158,27 @@ class _PageTarget:
         if depth == 4 and self.page is not None:
             return (parent, name) == ("revision", "text") and not self.page["_text_seen"]
         if self.path[1] == "siteinfo":
-            return (depth == 3 and name in ("dbname", "base")) or (depth == 4 and (parent, name) == ("namespaces", "namespace"))
+            if depth == 3:
+                return name in ("dbname", "base") and self.siteinfo[name] is None
+            return depth == 4 and parent == "namespaces"
         return False
 
     def data(self, text):
         self.events += 1
-        if self.field is None or len(self.path) != self._field_depth():
+        if self.field is None or self.frozen:
             return
         self.seen += len(text)
-        if self.max_text_chars is None or self.held + len(text) <= self.max_text_chars:
+        if self.field != "text" or self.max_text_chars is None or self.seen <= self.max_text_chars:
             self.buf.append(text)
             self.held += len(text)
-
-    def _field_depth(self) -> int:
-        return 4 if self.field in ("text", "namespace") else 3
+        else:
+            self.buf, self.held = [], 0  # over the limit: nothing of it is held, the rest only counted
 
     def end(self, tag):
         self.events += 1
         name = self.path.pop()
         depth = len(self.path) + 1
-        if self.field == name and depth == self._field_depth():
+        if self.field is not None and depth == self.field_depth:
             value, over = "".join(self.buf), self.seen > self.held
             self.field, self.buf = None, []
             if self.page is not None:
@@ -181,15 +187,15 @@ class _PageTarget:
                     self.page["text_chars"], self.page["_text_seen"] = self.seen, True
                 else:
                     self.page[name] = value
-            elif name == "namespace":
+            elif self.path[-1] == "namespaces":
                 self.site["namespaces"][_number(self.ns_key, "namespace key")] = value
             else:
-                self.site["_" + name] = value
+                self.siteinfo[name] = value
         elif depth == 2 and name == "page" and self.page is not None:
             self.ready.append(("page", self.page))
             self.page = None
         elif depth == 2 and name == "siteinfo":
-            self.ready.append(("siteinfo", None))
+            self.ready.append(("siteinfo", self.siteinfo))
 
     def close(self):
         return None
@@ -250,16 +256,16 @@ class DumpReader:
         ready, target.ready = target.ready, []
         for kind, fields in ready:
             if kind == "siteinfo":
-                self._read_siteinfo()
+                self._read_siteinfo(fields)
                 continue
             if self.site["lang_from"] is None:
                 self._fall_back_language()
             yield Page(_number(fields["id"], "id"), fields["title"] or "", _number(fields["ns"], "ns"),
                        fields["redirect"], fields["text"], self.site["lang"], fields["text_chars"])
 
-    def _read_siteinfo(self) -> None:
-        self.site["dbname"] = self.site.pop("_dbname", None)
-        self.site["base"] = self.site.pop("_base", None)
+    def _read_siteinfo(self, fields: dict) -> None:
+        self.site["dbname"] = fields["dbname"]
+        self.site["base"] = fields["base"]
         self.site["lang"] = dump_language(self.site["dbname"], self.site["base"])
         if self.site["dbname"] or self.site["base"]:  # siteinfo decides, also "not a Wikipedia"
             self.site["lang_from"] = "siteinfo"
