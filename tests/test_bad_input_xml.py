@@ -73,3 +73,23 @@ def test_huge_posts_row_is_one_bad_row_and_the_next_rows_kept(tmp_path):
                            b"x" * 64, b'" />\n' + row.format(i=3, t="Third").encode() + b"</posts>\n")
     got = _read("se", path)
     assert got["out"] == ["First", "row_too_large", "Third"]
+
+
+def test_posts_without_newlines_are_read_row_by_row_and_a_huge_token_is_one_bad_file():
+    """A Posts.xml written with no newlines is one line longer than the limit: it is parsed as it
+    comes (every row kept, as before), and only an XML token over the limit stops the file."""
+    import gzip
+    import io
+
+    from pipeline.sources import se_posts
+
+    real = gzip.decompress((ROOT.parent / "shared" / "data" / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz").read_bytes())
+    flat = real.replace(b"\r\n", b"").replace(b"\n", b"")
+    want = list(se_posts.iter_posts(io.BytesIO(real), "beer"))
+    assert len(want) > 2000
+    assert list(se_posts.iter_posts(io.BytesIO(flat), "beer", max_row_bytes=1000)) == want
+    cut = flat.index(b"<row", 5000)
+    huge = flat[:cut] + b'<row Id="0" Body="' + b"x" * (3 << 20) + b'" />' + flat[cut:]
+    got = list(se_posts.iter_posts(io.BytesIO(huge), "beer", max_row_bytes=1000))
+    assert isinstance(got[-1], se_posts.BadFile) and got[-1].reason == "row_too_large"
+    assert got[:-1] == want[: len(got) - 1] and len(got) > 5

@@ -33,7 +33,6 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
-from pipeline.bounded import iter_lines
 
 QUESTION, ANSWER = 1, 2
 
@@ -126,44 +125,82 @@ DEFAULT_MAX_ROW_BYTES = 16 << 20  # recipe stackexchange.max_row_bytes
 
 
 class _RowTarget:
-    """ElementTree parser target: each `<row>`'s attributes, as parsed; no tree is kept."""
+    """ElementTree parser target: each `<row>`'s attributes once the row ends; no tree is kept."""
 
     def __init__(self):
         self.rows: List[dict] = []
+        self.open: List[dict] = []
+        self.depth = 0
+        self.events = 0
 
     def start(self, tag, attrib):
+        self.events += 1
+        self.depth += 1
         if tag == "row":
-            self.rows.append(attrib)
+            self.open.append(attrib)
 
     def end(self, tag):
-        pass
+        self.events += 1
+        self.depth -= 1
+        if tag == "row":
+            self.rows.append(self.open.pop())
 
     def data(self, text):
-        pass
+        self.events += 1
 
     def close(self):
         return None
 
 
+_SKIP_CHUNK = 1 << 20
+
+
 def iter_posts(stream, site: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES) -> Iterator[Union[Post, BadRow, BadFile, None]]:
     """Stream the rows of a Posts.xml (bytes stream); a BadFile, if any, comes last.
 
-    The dump writes one `<row …/>` per line, so the parser is fed line by line: memory stays at one
-    line, and a line over `max_row_bytes` is one BadRow (`row_too_large`), read past in chunks and
-    never parsed, the rows after it kept. Rows before a fault are kept; the fault is one BadFile.
+    The dump writes one `<row …/>` a line, and the parser is fed line by line, so memory stays at
+    a line: a line over `max_row_bytes` that is one row (it starts `<row`, between rows) is one
+    BadRow (`row_too_large`), read past in chunks and never parsed, the rows after it kept. Any
+    other long line (a file written without newlines) is fed in 1 MiB chunks; one XML token over the
+    limit (and a chunk) there is a BadFile (`row_too_large`: the rest of the file is not read). Rows before a
+    fault are kept; the fault is one BadFile.
     """
     target = _RowTarget()
     parser = SafeET.DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
     fault: Optional[BadFile] = None
+    stalled = 0
+
+    def feed(piece: bytes) -> None:
+        nonlocal stalled
+        before = target.events
+        parser.feed(piece)
+        stalled = 0 if target.events != before else stalled + len(piece)
+        if stalled > max_row_bytes:
+            raise _TokenTooLarge()
+
+    size = max_row_bytes + 1
     try:
-        for number, line in iter_lines(buffered, max_row_bytes):
-            if line is None:
+        for number, line in enumerate(iter(lambda: buffered.readline(size), b""), 1):
+            if len(line) <= max_row_bytes or line.endswith(b"\n"):
+                feed(line)
+            elif target.depth == 1 and line.lstrip().startswith(b"<row"):
+                for rest in iter(lambda: buffered.readline(_SKIP_CHUNK), b""):  # read past it, never held
+                    if rest.endswith(b"\n"):
+                        break
                 yield BadRow(site, f"?line{number}", f"line {number} over max_row_bytes={max_row_bytes}", "row_too_large")
                 continue
-            parser.feed(line)
+            else:  # not one row: parse it as it comes
+                feed(line)
+                for rest in iter(lambda: buffered.readline(_SKIP_CHUNK), b""):
+                    feed(rest)
+                    yield from _rows(site, target)
+                    if rest.endswith(b"\n"):
+                        break
             yield from _rows(site, target)
         parser.close()
+    except _TokenTooLarge:
+        fault = BadFile("row_too_large", f"one XML token over max_row_bytes={max_row_bytes}; the rest of the file is not read")
     except DefusedXmlException as e:
         fault = BadFile("xml_entities", f"{type(e).__name__}: {e}")
     except SafeET.ParseError as e:
@@ -175,6 +212,10 @@ def iter_posts(stream, site: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES) ->
     yield from _rows(site, target)  # the rows finished before a fault are good
     if fault is not None:
         yield fault
+
+
+class _TokenTooLarge(Exception):
+    pass
 
 
 def _rows(site: str, target: _RowTarget) -> Iterator[Union[Post, BadRow, None]]:
