@@ -133,10 +133,11 @@ class _DumpPass(beam.DoFn):
 
     REFS = "refs"
 
-    def __init__(self, languages: Sequence[str], want_openings: bool, want_refs: bool):
+    def __init__(self, languages: Sequence[str], want_openings: bool, want_refs: bool, max_page_chars: int):
         self.languages = frozenset(languages)
         self.want_openings = want_openings
         self.want_refs = want_refs
+        self.max_page_chars = max_page_chars  # the Wikipedia source's limit: a bigger page is never held
 
     def process(self, path: str):
         from pipeline.inputs import open_binary
@@ -145,8 +146,8 @@ class _DumpPass(beam.DoFn):
 
         try:
             with open_binary(path) as stream:
-                for page in iter_pages(stream, posixpath.basename(path.split("?")[0])):
-                    if page.ns != 0 or page.redirect is not None:
+                for page in iter_pages(stream, posixpath.basename(path.split("?")[0]), max_text_chars=self.max_page_chars):
+                    if page.ns != 0 or page.redirect is not None or page.text_chars > self.max_page_chars:
                         continue
                     if self.want_refs:
                         for url in wikiref.extract_ref_urls(page.text):
@@ -548,7 +549,8 @@ class CCNetQuality(beam.PTransform):
         if not self.dumps or not (want_refs or self._needs_training()):
             return p | "NoOpenings" >> beam.Create([]), p | "NoRefUrls" >> beam.Create([])
         out = (p | "Dumps" >> ExpandInputs(self.dumps)
-               | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self._needs_training(), want_refs))
+               | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self._needs_training(), want_refs,
+                                                       int(self.recipe["wikipedia"]["max_page_bytes"])))
                .with_outputs(_DumpPass.REFS, main="openings"))
         return out.openings, out[_DumpPass.REFS]
 
