@@ -55,7 +55,7 @@ groups, and its component at one star centre. Instead, with H = `hot_key_size`:
   pairing, and `_HotPairsFn` pairs each raw row of a hot bucket with those anchors where it is
   (the same pairs: an anchor is among the bucket's `compare_smallest` smallest either way).
 - Verification at an anchor m of a hot bucket is keyed (id shard of m, xxh64(v) mod F), F = ceil(
-  rows of m's largest hot bucket / H); m's shingle set goes to each of its F groups (`_FanOutSetsFn`).
+  rows of the hot buckets m anchors / H); m's shingle set goes to each of its F groups (`_FanOutSetsFn`).
 - The star phases decide a node with more than H edges edge by edge (dedup/components.py).
 
 The pairs, the verified edges and the components are exactly those of the plain grouping
@@ -421,20 +421,19 @@ def _edge_batches(edges, id_shards: int):
 
 class HotTable:
     """The hot buckets (a side input: at most bucket rows / hot_key_size of them): each bucket's
-    anchors (its compare_smallest smallest ids), and each anchor's fan-out, ceil(rows of its largest
-    hot bucket / hot_key_size): the verification groups of an anchor are keyed (id shard, sub)."""
+    anchors (its compare_smallest smallest ids), and each anchor's fan-out, ceil(rows of the hot
+    buckets it anchors / hot_key_size): the verification groups of an anchor are keyed (id shard, sub)."""
 
     def __init__(self, entries, hot_key_size: int):
         self.anchors = {}
         self.hashes = {}
-        self.fanout = {}
+        rows_at = {}  # an anchor of several hot buckets (other bands, other members) meets all their rows
         for scope, band, band_hash, rows, anchors in entries:
             self.anchors[scope, band, band_hash] = anchors
             self.hashes.setdefault(scope, set()).add(band_hash)
-            f = -(-rows // hot_key_size)
             for m in anchors:
-                if f > self.fanout.get(m, 1):
-                    self.fanout[m] = f
+                rows_at[m] = rows_at.get(m, 0) + rows
+        self.fanout = {m: -(-rows // hot_key_size) for m, rows in rows_at.items() if rows > hot_key_size}
         self.hash_arrays = {scope: np.array(sorted(h), dtype=np.uint64) for scope, h in self.hashes.items()}
 
     def sub(self, v: str, m: str) -> int:
