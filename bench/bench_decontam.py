@@ -180,7 +180,7 @@ def main(argv=None) -> int:
         beam_docs.append(d)
         size += len(d.text.encode("utf-8"))
     runs, marginal_s = {}, {}
-    if beam_docs:
+    if len(beam_docs) > 10:  # (the marginal figure needs more than the 10-document run)
         # Each pipeline on 10 documents (construction, bundles, the index built in the worker) and
         # on all of them: the difference is the cost of the further documents.
         tiny_mb = sum(len(d.text.encode("utf-8")) for d in beam_docs[:10]) / 1e6

@@ -24,6 +24,7 @@ difference between the two sizes, the cost per further MB.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import functools
 import gzip
 import html
@@ -204,7 +205,7 @@ def score(docs: list, planted: list, removed: set, sets: dict) -> dict:
             "removed": len(removed), "natural_near_dups_removed": len(suspects) - len(false)}
 
 
-def run_accuracy(mb: float) -> dict:
+def run_accuracy(mb: float, hot_key_size: int = 0) -> dict:
     """NearDedup (llama-plus's config) on the accuracy corpus, timed in CPU seconds, then scored."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -216,6 +217,8 @@ def run_accuracy(mb: float) -> dict:
 
     docs, planted = this.accuracy_corpus(mb)
     config = recipe.load("llama-plus")["neardup"]
+    if hot_key_size:
+        config = dict(config, hot_key_size=hot_key_size)
     start = cpu_seconds()
     p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
     kept, _ = p | beam.Create([mb]) | "FromCache" >> beam.FlatMap(this.accuracy_docs) | NearDedup(config, "NearDedup")
@@ -227,7 +230,9 @@ def run_accuracy(mb: float) -> dict:
     removed = {d.id for d in docs} - set(this.KEPT_IDS)
     sets = neardup_corpus.shingle_sets(docs)
     mb_real = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
-    out = {"docs": len(docs), "mb": mb_real, "cpu_s": cpu, "mb_per_s_per_core": mb_real / cpu}
+    out = {"docs": len(docs), "mb": mb_real, "cpu_s": cpu, "mb_per_s_per_core": mb_real / cpu,
+           "hot_key_size": config["hot_key_size"],
+           "removed_sha1": hashlib.sha1("\n".join(sorted(removed)).encode()).hexdigest()}
     out.update(score(docs, planted, removed, sets))
     out["datasketch"] = run_datasketch(docs, planted, sets, config)
     return out
@@ -293,6 +298,10 @@ def main(argv=None):
                         help="documents into the stage from a per-process cache, or by beam.Create (pickled)")
     parser.add_argument("--accuracy_mb", type=float, default=50.0,
                         help="size of the corpus with planted copies for recall / false removals (0: skip)")
+    parser.add_argument("--hot_key_size", type=int, default=0,
+                        help="the accuracy run's neardup.hot_key_size (default: the recipe's); the removed ids' "
+                             "SHA-1 is printed, to compare settings")
+    parser.add_argument("--accuracy_only", action="store_true", help="skip the signature and stage runs")
     parser.add_argument("--stage", type=int, default=0, help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--accuracy_child", type=float, default=0, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
@@ -301,7 +310,10 @@ def main(argv=None):
         print(json.dumps(run_stage(args.stage, args.feed)))
         return
     if args.accuracy_child:
-        print(json.dumps(run_accuracy(args.accuracy_child)))
+        print(json.dumps(run_accuracy(args.accuracy_child, args.hot_key_size)))
+        return
+    if args.accuracy_only:
+        print_accuracy(args.accuracy_mb, args.hot_key_size)
         return
 
     docs = corpus(args.docs)
@@ -335,11 +347,12 @@ def main(argv=None):
     for n in (args.small, args.large):
         print(f"  {n:6d} docs: {signature_stream_peak(n):.1f} MB")
     if args.accuracy_mb:
-        print_accuracy(args.accuracy_mb)
+        print_accuracy(args.accuracy_mb, args.hot_key_size)
 
 
-def print_accuracy(mb: float) -> None:
-    out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb)], capture_output=True, text=True,
+def print_accuracy(mb: float, hot_key_size: int = 0) -> None:
+    out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb), "--hot_key_size", str(hot_key_size)],
+                         capture_output=True, text=True,
                          cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
     if out.returncode != 0:
         print(out.stderr[-3000:])
@@ -354,6 +367,7 @@ def print_accuracy(mb: float) -> None:
         print(f"  {name:34s} recall {x['recall']:.4f}  false removals {x['false_removals']}/{x['distinct_docs']} "
               f"= {100 * x['false_removal_rate']:.3f}%  removed {x['removed']} "
               f"(natural near-dups {x['natural_near_dups_removed']})  {speed}")
+    print(f"  ours: hot_key_size {r['hot_key_size']}, removed ids SHA-1 {r['removed_sha1']}")
 
 
 if __name__ == "__main__":
