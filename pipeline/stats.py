@@ -54,7 +54,8 @@ def _write_text(path: str, text: str) -> None:
     atomic.write_text(path, text)  # a kill never leaves half a stats.json or quarantine.jsonl
 
 
-def _sum_pairs(pairs):
+def sum_pairs(pairs):
+    """Combiner: (count, bytes) pairs summed element-wise."""
     n = b = 0
     for x, y in pairs:
         n += x
@@ -76,7 +77,7 @@ class WriteStats(beam.PTransform):
         (
             events
             | "Key" >> beam.Map(lambda e: ((e.source, e.kind, e.reason), (e.count, e.nbytes)))
-            | "Sum" >> beam.CombinePerKey(_sum_pairs)
+            | "Sum" >> beam.CombinePerKey(sum_pairs)
             | "All" >> beam.combiners.ToList()
             | "WriteStatsJson" >> beam.Map(
                 lambda counts: _write_text(posixpath.join(output, "stats.json"),

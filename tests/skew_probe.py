@@ -15,6 +15,8 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.pipeline import PipelineVisitor
 
+from pipeline.stats import sum_pairs
+
 
 def size_of(value) -> int:
     """Bytes of a shuffled value, roughly as a coder writes it (strings and bytes by length)."""
@@ -29,14 +31,6 @@ def size_of(value) -> int:
     if isinstance(value, (tuple, list, set, frozenset)):
         return sum(size_of(v) for v in value) + 1
     return 8
-
-
-def _sum(pairs):
-    n = b = 0
-    for x, y in pairs:
-        n += x
-        b += y
-    return n, b
 
 
 def _summary(groups):
@@ -65,7 +59,7 @@ def probe(p: beam.Pipeline, prefix: str, out_dir: Path) -> list:
     for i, (label, pcoll) in enumerate(finder.found):
         (pcoll
          | f"Probe{i}:Size" >> beam.Map(lambda kv: (kv[0], (1, size_of(kv[1]))))
-         | f"Probe{i}:PerKey" >> beam.CombinePerKey(_sum)
+         | f"Probe{i}:PerKey" >> beam.CombinePerKey(sum_pairs)
          | f"Probe{i}:Values" >> beam.Values()
          | f"Probe{i}:All" >> beam.combiners.ToList()
          | f"Probe{i}:Json" >> beam.Map(lambda groups, label=label: json.dumps(dict(_summary(groups), label=label)))

@@ -28,6 +28,7 @@ Imports `model.py`, torch and the tokenizer only (not train.py, pipeline/ or Bea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
@@ -249,8 +250,8 @@ def load(checkpoint: str, data: Optional[str], device: str, dtype: str = "auto")
         ctx = int(ckpt.get("data", {}).get("context", model.cfg.context))
 
         def score_fn(tokens, rows, pos):
-            with torch.autocast(device, dtype=torch.bfloat16) if low else _null():
-                return model.head(_final_hidden(model, tokens)[rows, pos])
+            with torch.autocast(device, dtype=torch.bfloat16) if low else contextlib.nullcontext():
+                return model.head(model.hidden(tokens)[rows, pos])
 
         return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir,
                       str(dtype).removeprefix("torch."))
@@ -269,26 +270,6 @@ def load(checkpoint: str, data: Optional[str], device: str, dtype: str = "auto")
                       str(next(model.parameters()).dtype).removeprefix("torch."))   # as loaded
     raise SystemExit(f"--checkpoint={path}: neither a trainer folder (checkpoint.pt) nor a Hugging Face "
                      "directory (config.json)")
-
-
-def _final_hidden(model, tokens: torch.Tensor) -> torch.Tensor:
-    """`Llama.forward` without the output head (it runs only where a score is needed)."""
-    t = tokens.shape[1]
-    if t > model.cfg.context:
-        raise ValueError(f"sequence of {t} tokens exceeds the model context {model.cfg.context}")
-    cos, sin = model.rope_cos[:t], model.rope_sin[:t]
-    x = model.tok_emb(tokens)
-    for block in model.blocks:
-        x = block(x, cos, sin)
-    return model.norm(x)
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -171,6 +171,11 @@ class Llama(nn.Module):
         self.rope_cos, self.rope_sin = cos.to(self.rope_cos.device), sin.to(self.rope_sin.device)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden(tokens))
+
+    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The final normed hidden states, before the output head (evaluation scores only the
+        positions it needs through the head)."""
         t = tokens.shape[1]
         if t > self.cfg.context:
             raise ValueError(f"sequence of {t} tokens exceeds the model context {self.cfg.context}")
@@ -181,7 +186,7 @@ class Llama(nn.Module):
                 x = torch.utils.checkpoint.checkpoint(block, x, cos, sin, use_reentrant=False)
             else:
                 x = block(x, cos, sin)
-        return self.head(self.norm(x))
+        return self.norm(x)
 
 
 def count_params(model: Llama) -> dict:
