@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import glob
-import gzip
-import html
 import importlib
 import json
 import random
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -43,25 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from bench import real_text  # noqa: E402
 from bench.cputime import cpu  # noqa: E402
 from common.record import Document  # noqa: E402
 from filters import decontam  # noqa: E402
 
 
 def passages() -> list:
-    out = []
-    for path in sorted((DATA / "c4").glob("*.json.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            out += [p for line in f for p in json.loads(line)["text"].split("\n") if len(p.split()) >= 8]
-    for path in sorted((DATA / "books" / "clean").glob("*.txt.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            out += [p.replace("\n", " ") for p in f.read().split("\n\n") if len(p.split()) >= 8]
-    with gzip.open(DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz", "rt", encoding="utf-8") as f:
-        for m in re.finditer(r'Body="([^"]*)"', f.read()):
-            body = re.sub(r"<[^>]+>", " ", html.unescape(html.unescape(m.group(1))))
-            if len(body.split()) >= 8:
-                out.append(body)
-    return out
+    out = [p for text in real_text.c4_texts() for p in text.split("\n") if len(p.split()) >= 8]
+    out += [p.replace("\n", " ") for text in real_text.book_texts() for p in text.split("\n\n") if len(p.split()) >= 8]
+    return out + list(real_text.stackexchange_bodies(8))
 
 
 def corpus(mb: float, items: list, seed: int = 0) -> list:

@@ -26,12 +26,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import functools
-import gzip
-import html
 import json
 import os
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -43,25 +40,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from bench import real_text  # noqa: E402
 from common.record import Document, make_id  # noqa: E402
 from dedup import minhash as mh  # noqa: E402
 from dedup.lsh import byte_batches  # noqa: E402
 
 
 def base_texts() -> list:
-    texts = []
-    for path in sorted((DATA / "c4").glob("*.json.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            texts += [json.loads(line)["text"] for line in f]
-    for path in sorted((DATA / "books" / "clean").glob("*.txt.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            words = f.read().split()
+    texts = list(real_text.c4_texts())
+    for book in real_text.book_texts():
+        words = book.split()
         texts += [" ".join(words[i:i + 400]) for i in range(0, len(words) - 400, 400)]
-    with gzip.open(DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz", "rt", encoding="utf-8") as f:
-        for match in re.finditer(r'Body="([^"]*)"', f.read()):
-            body = re.sub(r"<[^>]+>", " ", html.unescape(html.unescape(match.group(1))))
-            if len(body.split()) >= 30:
-                texts.append(body)
+    texts += list(real_text.stackexchange_bodies(30))
     texts += [line for line in (DATA / "benchmarks" / "hellaswag_val_correct.first400.txt").read_text().splitlines() if line]
     return texts
 

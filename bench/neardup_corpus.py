@@ -24,6 +24,7 @@ from typing import List, Tuple
 
 import numpy as np
 
+from bench import real_text
 from common.record import Document, make_id
 from dedup import minhash as mh
 
@@ -38,23 +39,15 @@ def _passages(text: str) -> List[str]:
 
 
 def base_texts() -> List[str]:
-    texts = []
-    for path in sorted((DATA / "c4").glob("*.json.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            texts += [json.loads(line)["text"] for line in f]
-    for path in sorted((DATA / "books" / "clean").glob("*.txt.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            texts += _passages(f.read())
+    texts = list(real_text.c4_texts())
+    for book in real_text.book_texts():
+        texts += _passages(book)
     with bz2.open(next((DATA / "wikipedia").glob("*.bz2")), "rt", encoding="utf-8") as f:
         for match in re.finditer(r"<text[^>]*>(.*?)</text>", f.read(), re.S):
             body = html.unescape(match.group(1))
             if not body.lstrip().lower().startswith("#redirect"):
                 texts += _passages(body) or ([body] if len(body.split()) >= 30 else [])
-    with gzip.open(DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz", "rt", encoding="utf-8") as f:
-        for match in re.finditer(r'Body="([^"]*)"', f.read()):
-            body = re.sub(r"<[^>]+>", " ", html.unescape(html.unescape(match.group(1))))
-            if len(body.split()) >= 30:
-                texts.append(body)
+    texts += list(real_text.stackexchange_bodies(30))
     with gzip.open(DATA / "benchmarks" / "boolq_val.llmfoundry.jsonl.gz", "rt", encoding="utf-8") as f:
         seen = set()
         for line in f:
