@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline import atomic
+
 REPORT = "report.html"
 MAX_ROWS = 200_000        # per source: the report samples the first rows of big outputs
 META_FIELDS = ("language", "language_score", "lang", "perplexity", "bucket", "wikiref_score", "wikiref_applied")
@@ -463,10 +465,7 @@ def render(out: str) -> str:
 
 def write(out: str) -> str:
     path = os.path.join(out, REPORT)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(render(out))
-    os.replace(tmp, path)
+    atomic.write_text(path, render(out))
     return path
 
 

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import importlib.metadata
 import json
-import os
 import platform
 import posixpath
 import resource
@@ -21,6 +20,8 @@ import time
 from typing import Dict, List, Optional
 
 from apache_beam.io.filesystems import FileSystems
+
+from pipeline import atomic
 
 RUN_JSON = "run.json"
 PACKAGES = ("llamadata", "apache-beam", "pyarrow", "numpy", "sentencepiece", "fasttext-numpy2-wheel",
@@ -73,14 +74,7 @@ class RunRecord:
         if not FileSystems.exists(self.output):
             FileSystems.mkdirs(self.output)
         data = (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode("utf-8")
-        if "://" in path:  # object stores publish an object whole when it is closed
-            with FileSystems.create(path) as f:
-                f.write(data)
-            return path
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)  # a Ctrl-C mid-write leaves the previous run.json, never half of one
+        atomic.write_bytes(path, data)  # a Ctrl-C mid-write leaves the previous run.json, never half of one
         return path
 
 
