@@ -29,6 +29,7 @@ import sys
 import tempfile
 from typing import Iterable, Iterator, Optional
 
+from common import atomic
 from common.fetch import sha256_of
 from filters.text_normalizer import normalize_document
 
@@ -136,20 +137,16 @@ def train_reference_lm(texts: Iterable[str], out_dir: str, name: str = "en", **p
         sp_out = os.path.join(out_dir, f"{name}.sp.model")
         lm_out = os.path.join(out_dir, f"{name}.arpa.bin")
         # Temporary names, then renames: a killed run never leaves a model cut short under its name.
-        with open(sp_out + ".tmp", "wb") as f:
-            f.write(sp_bytes.getvalue())
-        shutil.copyfile(binary, lm_out + ".tmp")
-        os.replace(sp_out + ".tmp", sp_out)
-        os.replace(lm_out + ".tmp", lm_out)
+        atomic.write_bytes(sp_out, sp_bytes.getvalue())
+        atomic.copy_file(binary, lm_out)
         info = {
             "sp_model": sp_out, "kenlm_model": lm_out, "documents": documents, "lines": lines, "chars": chars,
             "vocab_size": sp.get_piece_size(), "order": int(cfg["order"]),
             "sha256": {"sp_model": sha256_of(sp_out), "kenlm_model": sha256_of(lm_out)},
         }
         note = os.path.join(out_dir, f"{name}.lm.json")
-        with open(note + ".tmp", "w", encoding="utf-8") as f:
+        with atomic.writing(note, "w", encoding="utf-8") as f:
             json.dump({k: v for k, v in info.items() if k not in ("sp_model", "kenlm_model")}, f, indent=1, sort_keys=True)
-        os.replace(note + ".tmp", note)
         return info
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ import time
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from common import atomic
 from common.record import Document
 
 POSITIVE = "__label__wiki"
@@ -122,6 +123,7 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
     max_chars = int(params["max_chars"])
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     fd, train_file = tempfile.mkstemp(prefix="wikiref-", suffix=".txt")
+    part = atomic.temp_name(out_path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             # Interleaved classes: fastText's SGD sees both from the start.
@@ -133,7 +135,7 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
         lr = float(params["lr"])
         for attempt in range(5):
             proc = subprocess.run(
-                [sys.executable, "-m", "filters.fasttext_train", train_file, out_path + ".part",
+                [sys.executable, "-m", "filters.fasttext_train", train_file, part,
                  json.dumps({**params, "lr": lr})],
                 capture_output=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             if proc.returncode == 0:
@@ -143,9 +145,13 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
             if "NaN" not in err or attempt == 4:
                 raise RuntimeError(f"fastText training failed: {err[-1500:]}")
             lr /= 2
+    except BaseException:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
     finally:
         os.unlink(train_file)
-    os.replace(out_path + ".part", out_path)
+    atomic.replace(part, out_path)
     return {"positives": len(positives), "negatives": len(negatives), "lr": lr}
 
 

@@ -29,7 +29,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from common import events as ev
 from common.cli import UsageError
 from filters import decontam
-from pipeline import atomic
+from common import atomic
 from pipeline.stages import REJECTS, Counters, add_rejects, collecting_rejects, rejected
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

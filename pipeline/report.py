@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline import atomic
+from common import atomic
 
 REPORT = "report.html"
 MAX_ROWS = 200_000        # per source: the report samples the first rows of big outputs

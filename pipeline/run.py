@@ -28,7 +28,7 @@ from pipeline.options import LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
-from pipeline import atomic
+from common import atomic
 from pipeline import run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs

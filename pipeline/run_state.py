@@ -13,7 +13,7 @@ Rules (`begin` at the start of every command, `finish` after each stage, `comple
   with an older run's);
 - running a stage first removes its own outputs and every later stage's (they describe the old
   input; stats.json excepted, rewritten whole by curation), then the temporary files a killed run
-  left (`pipeline.atomic.clean_stale`);
+  left (`common.atomic.clean_stale`);
 - a subset run (`--sources=c4`) into a folder whose `curated/` holds other sources refuses: the
   stats, tokenizer, tokens and mixture would describe two runs at once. Rerun every source that is
   there (or more), or use a new `--output`.
@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence
 from apache_beam.io.filesystems import FileSystems
 
 from common.cli import UsageError
-from pipeline import atomic
+from common import atomic
 
 FILE = "run_state.json"
 ORDER = ("curate", "tokenizer", "tokenize", "mixture")

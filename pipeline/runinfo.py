@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline import atomic
+from common import atomic
 
 RUN_JSON = "run.json"
 PACKAGES = ("llamadata", "apache-beam", "pyarrow", "numpy", "sentencepiece", "fasttext-numpy2-wheel",

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from common import events as ev
 from common.record import Document, curated_schema, meta_json, split_meta
-from pipeline import atomic
+from common import atomic
 
 
 def shard_of(doc_id: str, num_shards: int) -> int:

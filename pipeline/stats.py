@@ -16,7 +16,7 @@ from typing import Iterable, List, Optional
 import apache_beam as beam
 
 from common import events as ev
-from pipeline import atomic
+from common import atomic
 
 
 def recipe_identity(recipe: dict) -> dict:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
-from pipeline import atomic, run_state
+from common import atomic
+from pipeline import run_state
 from tests.conftest import run_pipeline
 
 
@@ -80,3 +82,28 @@ def test_cli_refusal_is_one_line(tmp_path):
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
     assert "error: --sources=books:" in last and "arxiv" in last and "Traceback" not in proc.stderr
+
+
+def test_atomic_writing_leaves_nothing_on_error_and_needs_no_beam(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "sub" / "ckpt.bin"
+    with atomic.writing(target) as f:
+        f.write(b"first")
+    try:
+        with atomic.writing(target) as f:
+            f.write(b"half")
+            raise RuntimeError("killed mid-write")
+    except RuntimeError:
+        pass
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["ckpt.bin"]
+    atomic.copy_file(target, tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == b"first"
+    # The trainer's layer writes through common.atomic without Beam: importing it loads no Beam module.
+    code = ("import sys; from common import atomic; atomic.write_text(sys.argv[1], 'x'); "
+            "assert not any(m.startswith('apache_beam') for m in sys.modules), 'beam imported'")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.txt")], check=True,
+                   cwd=str(Path(__file__).resolve().parents[1]))
+    assert (tmp_path / "x.txt").read_text() == "x"

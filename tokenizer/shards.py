@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import uuid
 from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+
+from common import atomic
 
 TOKEN_DTYPE = np.dtype("<u2")
 OFFSET_DTYPE = np.dtype("<u8")
@@ -117,9 +118,8 @@ class ShardWriter:
 
     def __init__(self, bin_path: str, idx_path: str):
         self.bin_path, self.idx_path = bin_path, idx_path
-        tag = uuid.uuid4().hex
-        self._bin = _HashingWriter(f"{bin_path}.tmp-{tag}")
-        self._idx_tmp = f"{idx_path}.tmp-{tag}"
+        self._bin = _HashingWriter(atomic.temp_name(bin_path))
+        self._idx_tmp = atomic.temp_name(idx_path)
         self.offsets = [0]
 
     def add(self, ids: np.ndarray) -> None:
@@ -140,7 +140,8 @@ class ShardWriter:
         idx = _HashingWriter(self._idx_tmp)
         idx.write(np.asarray(self.offsets, dtype=OFFSET_DTYPE).tobytes())
         idx.close()
-        FileSystems.rename([self._bin.path, self._idx_tmp], [self.bin_path, self.idx_path])
+        atomic.replace(self._bin.path, self.bin_path)
+        atomic.replace(self._idx_tmp, self.idx_path)
         return {"tokens": int(self.offsets[-1]), "documents": len(self.offsets) - 1,
                 "sha256_bin": self._bin.sha.hexdigest(), "sha256_idx": idx.sha.hexdigest()}
 

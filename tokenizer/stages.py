@@ -16,7 +16,7 @@ import sentencepiece as spm
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline import atomic
+from common import atomic
 from tokenizer import mixture, shards, train
 from tokenizer.beam_tokenize import NAMESPACE, TokenizeShards
 from tokenizer.sample import TrainingSample

@@ -44,6 +44,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common import atomic
+
 UNCONDITIONAL_CONTEXT = "Answer:"
 
 # Prompt per task, by the task name's prefix (the longest prefix that matches wins).
@@ -373,9 +375,7 @@ def main(argv=None) -> int:
         result["heldout"] = heldout_perplexity(loaded.logits_fn, loaded.data_dir, loaded.max_len, args.batch_size,
                                                args.device, args.heldout_tokens)
     out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    tmp.replace(out)
+    atomic.write_text(str(out), json.dumps(result, indent=2, sort_keys=True) + "\n")
     for name, r in result["tasks"].items():
         print(f"{name}: n={r['n']} acc={r['acc']:.4f} ± {r['acc_stderr']:.4f} (chance {r['chance']:.3f}, {r['norm']})")
     for name, r in result.get("heldout", {}).items():

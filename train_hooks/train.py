@@ -43,6 +43,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from common import atomic
 from common.cli import UsageError, guarded
 from train_hooks.data import IGNORE, MixturePlan, rank_slice
 from train_hooks.model import CONFIGS, Llama, ModelConfig, count_params, flops_per_token, get_config
@@ -266,13 +267,12 @@ def save_checkpoint(out: Path, raw, opt, progress: dict, rt: Runtime, use_fsdp: 
         model_sd, opt_sd = get_state_dict(raw, opt)
         dcp.save({"model": model_sd, "optimizer": opt_sd}, checkpoint_id=str(out / FSDP_CHECKPOINT))
         if rt.main:
-            torch.save(meta, out / (CHECKPOINT + ".tmp"))
-            os.replace(out / (CHECKPOINT + ".tmp"), out / CHECKPOINT)
+            with atomic.writing(out / CHECKPOINT) as f:
+                torch.save(meta, f)
     elif rt.main:
         # Write then rename: a crash mid-save leaves the previous checkpoint intact.
-        torch.save({**meta, "model": raw.state_dict(), "optimizer": opt.state_dict()},
-                   out / (CHECKPOINT + ".tmp"))
-        os.replace(out / (CHECKPOINT + ".tmp"), out / CHECKPOINT)
+        with atomic.writing(out / CHECKPOINT) as f:
+            torch.save({**meta, "model": raw.state_dict(), "optimizer": opt.state_dict()}, f)
     if rt.distributed:
         dist.barrier()
 
@@ -473,9 +473,7 @@ def train(args) -> dict:
                         device=device_name if rt.device.type == "cuda" else "cpu", count=rt.world),
                "plan_steps": plan_steps, "plan_done": progress["samples"] >= plan.n_samples}
     if rt.main:
-        tmp = out / "summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        os.replace(tmp, out / "summary.json")
+        atomic.write_text(str(out / "summary.json"), json.dumps(summary, indent=2) + "\n")
         print(summary_text(summary, out), flush=True)
     rt.close()
     return summary

@@ -2,18 +2,20 @@
 one, then renamed over it (`os.replace` locally: atomic; on object stores delete + rename, the
 final name never holds a partial file). A killed run leaves only temporary names, which
 `clean_stale` removes at the start of the next run.
+
+The one tmp-and-rename of the project: `pipeline/`, `tokenizer/`, `filters/` and `train_hooks/` all
+write through it. Beam is imported only for paths that are not local, so the trainer runs where
+Beam is not installed.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
 import shutil
 import uuid
 from typing import List
-
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 TMP_TAG = ".tmp-"
 # Temporary names this project (and Beam's file sinks) leave when killed.
@@ -30,11 +32,18 @@ def temp_name(path: str) -> str:
     return (posixpath.join if not is_local(path) else os.path.join)(folder, f".{base}{TMP_TAG}{uuid.uuid4().hex}")
 
 
+def _filesystems():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
 def replace(tmp: str, path: str) -> None:
     """Move the finished `tmp` onto `path`."""
     if is_local(path):
         os.replace(tmp, path)
         return
+    FileSystems = _filesystems()
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
@@ -45,7 +54,20 @@ def write_bytes(path: str, data: bytes) -> None:
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-    tmp = temp_name(path)
+    tmp = temp_name(str(path))
+    if is_local(str(path)):
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return
+    from apache_beam.io.filesystem import CompressionTypes
+
+    FileSystems = _filesystems()
     try:
         with FileSystems.create(tmp, compression_type=CompressionTypes.UNCOMPRESSED) as f:
             f.write(data)
@@ -58,6 +80,31 @@ def write_bytes(path: str, data: bytes) -> None:
 
 def write_text(path: str, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def writing(path, mode: str = "wb", **open_kw):
+    """`with writing(path) as f:` a local file opened under a temporary name, renamed onto `path`
+    when the block ends without an exception; removed when it raises (torch.save, json.dump...)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    tmp = temp_name(path)
+    try:
+        with open(tmp, mode, **open_kw) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def copy_file(src, dst) -> None:
+    """Copy a local file onto `dst` through a temporary name."""
+    with open(src, "rb") as fin, writing(dst) as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
 
 
 def is_stale(name: str) -> bool:
@@ -79,6 +126,7 @@ def clean_stale(out_dir: str) -> List[str]:
         for path in found:
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
         return sorted(found)
+    FileSystems = _filesystems()
     for depth in range(1, 4):
         pattern = posixpath.join(out_dir, *(["*"] * depth))
         for result in FileSystems.match([pattern]):
