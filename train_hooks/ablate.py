@@ -18,22 +18,24 @@ or one recipe with a `--set` change. Steps (each resumable: rerun the same comma
    passages (tokenizer-independent), and the zero-shot tasks with LLaMA's protocol
    (train_hooks/eval.py), aggregated as DCLM's CORE (centred accuracy, averaged).
 4. Per metric and arm the mean ± standard error over seeds; each arm against the baseline (the first
-   arm, or `--baseline`) with the difference's 95% interval (Welch), and a plain sentence when the
-   interval holds 0 (train_hooks/ablate_stats.py). OUT/ablation.json and a self-contained
+   arm, or `--baseline`): the difference with its 95% interval over seeds (Welch) and over the
+   test's own items (paired: the same passages and task items score both arms), and a plain
+   sentence when either interval holds 0 — within noise (train_hooks/ablate_stats.py). OUT/ablation.json and a self-contained
    OUT/ablation.html (train_hooks/ablate_report.py).
 
 Presets (each overridable option by option):
 - `cpu`, CPU minutes: model `tiny` (d 64, 2 layers) with a 4,096-piece vocabulary = 655,680
   parameters (393,536 in matrix multiplies), context 64, 2,048 tokens a step, 262,144 tokens per arm
-  and seed (128 steps), 3 seeds; reference 100 kB per source; 500 items per task; one CPU thread
+  and seed (127 steps: a sample is context + 1 tokens), 3 seeds; reference 100 kB per source; 500 items per task; one CPU thread
   (tiny models run fastest so, and the numbers are then reproducible byte for byte).
 - `gpu`, about one GPU-hour for two arms: model `small` (d 512, 8 layers) with 32,000 pieces =
   60,039,680 parameters, context 1,024, 65,536 tokens a step, 268,435,456 tokens per arm and seed
-  (4,096 steps), 3 seeds: 1.61e9 tokens × 3.1e8 FLOPs/token = 5.0e17 FLOPs, 42 minutes on an H100 at
+  (4,093 steps), 3 seeds: 1.61e9 tokens × 3.1e8 FLOPs/token = 5.0e17 FLOPs, 42 minutes on an H100 at
   20% MFU (an estimate: no GPU measured it yet), plus evaluation; torch.compile; every task item.
 
 Determinism: same inputs and options → the same ablation.json and ablation.html, byte for byte, on
-CPU (same thread count); timings go to OUT/timing.json, apart. OUT/plan.json records the options and
+CPU (same thread count); timings go to OUT/timing.json, apart (CPU and wall seconds per step, summed
+over the invocations of a resumed ablation). OUT/plan.json records the options and
 the inputs' SHA-256: a rerun with other ones is refused (exit 2) rather than mixing two ablations.
 Imports train_hooks/, tokenizer/ (its Beam-free modules) and common/, never pipeline/ or Beam.
 """
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -220,7 +223,8 @@ def check_plan(out: Path, plan: Dict) -> None:
 # The steps
 # --------------------------------------------------------------------------------------------
 class Clock:
-    """CPU and wall seconds per step, for OUT/timing.json (kept out of ablation.json)."""
+    """CPU seconds (this process: torch's and SentencePiece's threads included) and wall seconds per
+    step, for OUT/timing.json (kept out of ablation.json, which must not change from run to run)."""
 
     def __init__(self):
         self.steps: Dict[str, Dict[str, float]] = {}
@@ -238,6 +242,16 @@ class Clock:
                 step["wall_s"] += time.perf_counter() - self.wall
 
         return _Timer()
+
+    def added_to(self, path: Path) -> Dict:
+        """These seconds plus those of earlier invocations on the same OUT (a resumed ablation)."""
+        total = json.loads(path.read_text()) if path.exists() else {"invocations": 0, "steps": {}}
+        total["invocations"] += 1
+        for name, t in self.steps.items():
+            step = total["steps"].setdefault(name, {"cpu_s": 0.0, "wall_s": 0.0})
+            step["cpu_s"] += t["cpu_s"]
+            step["wall_s"] += t["wall_s"]
+        return total
 
 
 def log(msg: str) -> None:
@@ -345,7 +359,8 @@ def train_run(out: Path, s: Dict, arm: str, seed: int) -> Path:
     summary = run_dir / "summary.json"
     if summary.exists() and json.loads(summary.read_text()).get("plan_done"):
         return run_dir
-    steps = -(-s["tokens"] // s["batch_tokens"])
+    samples = -(-s["tokens"] // (s["context"] + 1))           # about: the plan's samples are context + 1 tokens
+    steps = -(-samples // (s["batch_tokens"] // s["context"]))
     argv = ["--data", str(out / "data" / arm), "--out", str(run_dir), "--model", s["model"], "--device", s["device"],
             "--seed", str(seed), "--context", str(s["context"]), "--batch_tokens", str(s["batch_tokens"]),
             "--ckpt_every", str(max(1, steps // 10)), "--power_w", "400" if s["device"] == "cuda" else "65"]
@@ -367,9 +382,15 @@ def evaluate_run(run_dir: Path, data_dir: Path, s: Dict, passages: List[Dict], e
     from train_hooks import eval as E
 
     loaded = E.load(str(run_dir), str(data_dir), s["device"], "auto")
-    bpb = AE.bits_per_byte(loaded.logits_fn, passages, eos_id, loaded.max_len, s["batch_size"], s["device"])
-    tasks = E.evaluate(loaded, [tuple(t) for t in s["tasks"]], s["task_limit"] or None, s["batch_size"], s["device"])
-    result = {"bpb": bpb, "tasks": tasks, "core": AE.core_score(tasks), "dtype": loaded.dtype, "context": loaded.max_len}
+    bpb, passage_bits = AE.bits_per_byte(loaded.logits_fn, passages, eos_id, loaded.max_len, s["batch_size"],
+                                         s["device"])
+    limit = s["task_limit"] or None
+    tasks = E.evaluate(loaded, [tuple(t) for t in s["tasks"]], limit, s["batch_size"], s["device"])
+    for name, file in s["tasks"]:   # per item: right (1), wrong (0) or not scored (None), for paired intervals
+        gold = [r.gold for r in E.read_task(name, file, limit)]
+        tasks[name]["correct"] = [None if p is None else int(p == g) for p, g in zip(tasks[name]["predictions"], gold)]
+    result = {"bpb": bpb, "passage_bits": passage_bits, "tasks": tasks, "core": AE.core_score(tasks),
+              "dtype": loaded.dtype, "context": loaded.max_len}
     atomic.write_text(str(path), json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
 
@@ -389,21 +410,57 @@ def curve(run_dirs: List[Path]) -> Dict:
     return out
 
 
-def metrics_of(runs: Dict[str, Dict[int, Dict]], baseline: str) -> Dict[str, Dict]:
-    """Every metric's comparison across arms (train_hooks/ablate_stats.compare)."""
-    arms = list(runs)
-    first = runs[arms[0]][min(runs[arms[0]])]
-    names = [("bpb", "all", True, "bits/byte")] + [(f"bpb:{k}", k, True, "bits/byte") for k in sorted(first["bpb"]) if k != "all"]
+def _seed_mean(rows: List[List[Optional[float]]]) -> List[Optional[float]]:
+    """Per unit, the mean over seeds; None where any seed did not score it."""
+    return [None if any(v is None for v in col) else float(np.mean(col)) for col in zip(*rows)]
+
+
+def _paired(units: Dict[str, List[Optional[float]]], baseline: str, arm: str, **kw) -> Optional[Dict]:
+    pairs = [(a, b) for a, b in zip(units[baseline], units[arm]) if a is not None and b is not None]
+    return S.paired_items([a for a, _ in pairs], [b for _, b in pairs], **kw)
+
+
+def metrics_of(evals: Dict[str, Dict[int, Dict]], passages: List[Dict], baseline: str) -> Dict[str, Dict]:
+    """Every metric's comparison across arms (train_hooks/ablate_stats.compare), with the paired
+    interval over the reference passages or the task items beside the seeds'."""
+    arms = list(evals)
+    seeds = {a: sorted(evals[a]) for a in arms}
+    first = evals[arms[0]][seeds[arms[0]][0]]
+    others = [a for a in arms if a != baseline]
     out = {}
-    for metric, key, lower, unit in names:
-        out[metric] = S.compare({a: [runs[a][sd]["bpb"][key]["bpb"] for sd in sorted(runs[a])] for a in arms},
-                                baseline, metric, lower, unit)
-    if first["core"] is not None:
-        out["core"] = S.compare({a: [runs[a][sd]["core"]["core"] for sd in sorted(runs[a])] for a in arms},
-                                baseline, "core (centred accuracy)", False)
-        for task in sorted(first["tasks"]):
-            out[f"acc:{task}"] = S.compare({a: [runs[a][sd]["tasks"][task]["acc"] for sd in sorted(runs[a])] for a in arms},
-                                           baseline, f"acc:{task}", False)
+    bits = {a: _seed_mean([evals[a][sd]["passage_bits"] for sd in seeds[a]]) for a in arms}
+    for key in ["all"] + sorted(k for k in first["bpb"] if k != "all"):
+        idx = [i for i, p in enumerate(passages) if key == "all" or p["source"] == key]
+        nbytes = sum(passages[i]["bytes"] for i in idx)
+        units = {a: [bits[a][i] for i in idx] for a in arms}
+        items = {a: _paired(units, baseline, a, scale=1.0 / nbytes, mean=False, unit="reference passages")
+                 for a in others}
+        metric = "bpb" if key == "all" else f"bpb:{key}"
+        out[metric] = S.compare({a: [evals[a][sd]["bpb"][key]["bpb"] for sd in seeds[a]] for a in arms},
+                                baseline, metric, True, "bits/byte", items)
+    if first["core"] is None:
+        return out
+    task_items = {}
+    for task in sorted(first["tasks"]):
+        units = {a: _seed_mean([evals[a][sd]["tasks"][task]["correct"] for sd in seeds[a]]) for a in arms}
+        task_items[task] = {a: _paired(units, baseline, a, unit="task items") for a in others}
+        out[f"acc:{task}"] = S.compare({a: [evals[a][sd]["tasks"][task]["acc"] for sd in seeds[a]] for a in arms},
+                                       baseline, f"acc:{task}", False, "", task_items[task])
+    core_items = {}
+    for a in others:   # core is a mean of centred accuracies: its item noise adds up per task
+        per = [(task_items[t][a], first["core"]["tasks"][t]["baseline"]) for t in sorted(first["tasks"])]
+        if any(it is None for it, _ in per):
+            core_items[a] = None
+            continue
+        k = len(per)
+        diff = math.fsum(it["diff"] / (1 - b) for it, b in per) / k
+        se = math.sqrt(math.fsum((it["se"] / (1 - b)) ** 2 for it, b in per)) / k
+        n = sum(it["n"] for it, _ in per)
+        half = S.t_ppf(0.5 + S.CONFIDENCE / 2, max(1, n - k)) * se
+        core_items[a] = {"n": n, "unit": "task items", "diff": diff, "se": se, "ci": [diff - half, diff + half],
+                         "within": diff - half <= 0.0 <= diff + half}
+    out["core"] = S.compare({a: [evals[a][sd]["core"]["core"] for sd in seeds[a]] for a in arms},
+                            baseline, "core (centred accuracy)", False, "", core_items)
     return out
 
 
@@ -430,13 +487,12 @@ def run(args) -> Dict:
     if s["threads"] and s["device"] == "cpu":
         torch.set_num_threads(s["threads"])
     out = Path(args.out)
+    arms = {a["name"]: D.discover(a["path"], f"arm {a['name']}=", s["sources"]) for a in s["arms"]}
+    ref_inputs = D.reference_inputs(s["reference"]["inputs"], s["reference"]["sources"])
+    if str(out.resolve()) in {str(Path(a["path"]).resolve()) for a in s["arms"]}:
+        raise UsageError(f"--out {out}: is an arm's folder; write the ablation elsewhere")
     out.mkdir(parents=True, exist_ok=True)
     atomic.clean_stale(str(out))
-    arms = {a["name"]: D.discover(a["path"], f"arm {a['name']}", s["sources"]) for a in s["arms"]}
-    ref_inputs = D.reference_inputs(s["reference"]["inputs"], s["reference"]["sources"])
-    clash = {a["name"]: str(Path(a["path"]).resolve()) for a in s["arms"]}
-    if str(out.resolve()) in clash.values():
-        raise UsageError(f"--out {out}: is an arm's folder; write the ablation elsewhere")
     inputs = {"arms": {a: {src: ds.fingerprint() for src, ds in arms[a].items()} for a in arms},
               "reference": {src: ds.fingerprint() for src, ds in ref_inputs.items()},
               "tasks": {name: _sha(file) for name, file in s["tasks"]},
@@ -454,19 +510,21 @@ def run(args) -> Dict:
         params = count_params(Llama(cfg))
 
     runs: Dict[str, Dict[int, Dict]] = {}
+    evals: Dict[str, Dict[int, Dict]] = {}
     curves = {}
     for arm in arms:
-        runs[arm] = {}
+        runs[arm], evals[arm] = {}, {}
         for seed in range(s["seeds"]):
             with clock("train"):
                 run_dir = train_run(out, s, arm, seed)
             with clock("evaluate"):
-                ev = evaluate_run(run_dir, out / "data" / arm, s, passages, encoder.eos_id)
+                ev = evals[arm][seed] = evaluate_run(run_dir, out / "data" / arm, s, passages, encoder.eos_id)
             summary = json.loads((run_dir / "summary.json").read_text())
             last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
             runs[arm][seed] = {"steps": summary["step"], "tokens": summary["tokens"], "final_train_loss": last["loss"],
                                "bpb": ev["bpb"], "core": ev["core"],
-                               "tasks": {t: {k: v[k] for k in ("n", "acc", "acc_stderr", "chance", "norm")}
+                               "tasks": {t: {k: v[k] for k in ("n", "acc", "acc_stderr", "chance", "norm",
+                                                                "skipped_too_long") if k in v}
                                          for t, v in ev["tasks"].items()}}
             log(f"{arm} seed {seed}: bits per byte {ev['bpb']['all']['bpb']:.4f}"
                 + (f", core {ev['core']['core']:+.4f}" if ev["core"] else ""))
@@ -474,7 +532,7 @@ def run(args) -> Dict:
 
     from train_hooks import ablate_report
 
-    metrics = metrics_of(runs, s["baseline"])
+    metrics = metrics_of(evals, passages, s["baseline"])
     ref_sources = sorted(prepared["reference"]["sources"])
     result = {
         "format": FORMAT, "settings": s,
@@ -496,7 +554,8 @@ def run(args) -> Dict:
     text = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     atomic.write_text(str(out / "ablation.json"), text)
     atomic.write_text(str(out / "ablation.html"), ablate_report.render(json.loads(text)))
-    atomic.write_text(str(out / "timing.json"), json.dumps(clock.steps, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(str(out / "timing.json"), json.dumps(clock.added_to(out / "timing.json"), indent=2,
+                                                           sort_keys=True) + "\n")
     for line in result["notes"]:
         log(f"note: {line}")
     for line in result["verdicts"]:

@@ -123,10 +123,11 @@ def _parquet_files(folder: Path) -> List[str]:
 
 
 def discover(path: str, option: str, keep: Optional[Sequence[str]] = None) -> Dict[str, DocSource]:
-    """Sources of a pipeline output folder: curated Parquet if any, else token shards."""
+    """Sources of a pipeline output folder: curated Parquet if any, else token shards. `option`
+    prefixes the folder in messages ("arm raw=", "--reference ")."""
     root = Path(path)
     if not root.is_dir():
-        raise UsageError(f"{option} {path}: no such folder; give a pipeline --output folder")
+        raise UsageError(f"{option}{path}: no such folder; give a pipeline --output folder")
     found: Dict[str, DocSource] = {}
     if (root / "curated").is_dir():
         for folder in sorted(p for p in (root / "curated").iterdir() if p.is_dir()):
@@ -139,15 +140,15 @@ def discover(path: str, option: str, keep: Optional[Sequence[str]] = None) -> Di
         for name in sorted(mixture["sources"]):
             found[name] = DocSource(name, tokenized=(root, mixture["sources"][name], model))
     else:
-        raise UsageError(f"{option} {path}: neither curated/<source>/*.parquet nor mixture.json there; "
+        raise UsageError(f"{option}{path}: neither curated/<source>/*.parquet nor mixture.json there; "
                          "give a pipeline --output folder (python -m pipeline.run --stages=curate …)")
     if keep:
         missing = [s for s in keep if s not in found]
-        if missing and option != "--reference":
-            raise UsageError(f"{option} {path}: no source {', '.join(missing)} there (it has {', '.join(found) or 'none'})")
+        if missing and not option.startswith("--reference"):
+            raise UsageError(f"{option}{path}: no source {', '.join(missing)} there (it has {', '.join(found) or 'none'})")
         found = {s: d for s, d in found.items() if s in keep}
     if not found:
-        raise UsageError(f"{option} {path}: no documents of the sources asked for")
+        raise UsageError(f"{option}{path}: no documents of the sources asked for")
     return found
 
 
@@ -158,7 +159,7 @@ def reference_inputs(specs: Sequence[str], sources: Optional[Sequence[str]]) -> 
     for spec in specs:
         name, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
         if os.path.isdir(path):
-            found = discover(path, "--reference", sources)
+            found = discover(path, "--reference ", sources)
             if name:
                 if len(found) != 1:
                     raise UsageError(f"--reference {spec}: NAME= takes one source, {path} has {', '.join(found)}")

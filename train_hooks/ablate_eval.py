@@ -47,9 +47,10 @@ def rolling_windows(tokens: Sequence[int], prefix: int, max_len: int) -> List[Tu
 
 
 def bits_per_byte(logits_fn, passages: Sequence[Dict], eos_id: int, max_len: int, batch_size: int = 32,
-                  device: str = "cpu") -> Dict:
-    """Per reference source and `all`: passages, tokens, bytes, bits, bpb. `passages`: dicts with
-    `source`, `bytes` (UTF-8 bytes of the text) and `tokens` (ids without the closing EOS)."""
+                  device: str = "cpu") -> Tuple[Dict, List[float]]:
+    """(per reference source and `all`: passages, tokens, bytes, bits, bpb; the bits of each
+    passage, in order). `passages`: dicts with `source`, `bytes` (UTF-8 bytes of the text) and
+    `tokens` (ids without the closing EOS)."""
     from train_hooks.eval import loglikelihoods
 
     pairs, owner = [], []
@@ -68,7 +69,7 @@ def bits_per_byte(logits_fn, passages: Sequence[Dict], eos_id: int, max_len: int
         nbytes = sum(int(passages[i]["bytes"]) for i in idx)
         out[key] = {"passages": len(idx), "tokens": sum(len(passages[i]["tokens"]) for i in idx),
                     "bytes": nbytes, "bits": bits, "bpb": bits / nbytes if nbytes else float("nan")}
-    return out
+    return out, [-ll / math.log(2) for ll in per_passage]
 
 
 def random_baseline(task: str, chance: float) -> Tuple[float, str]:

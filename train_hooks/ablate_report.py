@@ -102,13 +102,17 @@ def render(r: Dict) -> str:
         row += [_pm(m["arms"][a]) for a in arms]
         for a in others:
             d = m["differences"][f"{a} - {s['baseline']}"]
-            ci = "no interval (one seed)" if d["ci"] is None else f"[{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]"
+            seeds = "—" if d["ci"] is None else f"[{d['ci'][0]:+.4f}, {d['ci'][1]:+.4f}]"
+            items = "—" if not d["items"] else f"[{d['items']['ci'][0]:+.4f}, {d['items']['ci'][1]:+.4f}]"
             cls = " class=noise" if d["within_noise"] in (True, None) else ""
-            word = {True: "within noise", None: "no interval"}.get(d["within_noise"], "outside noise")
-            row.append(f"<span{cls}>{d['diff']:+.4f} {ci} {word}</span>")
+            word = {True: "within noise", None: "no seed interval"}.get(d["within_noise"], "outside noise")
+            row.append(f"<span{cls}>{d['diff']:+.4f}; seeds {seeds}; items {items}: <b>{word}</b></span>")
         rows.append(row)
     parts.append("<h2>Metrics (mean ± standard error over seeds)</h2>"
-                 + _table(["metric"] + arms + [f"{a} − {s['baseline']} (95% interval)" for a in others], rows)
+                 + _table(["metric"] + arms + [f"{a} − {s['baseline']} (95% intervals)" for a in others], rows)
+                 + "<p>Two intervals for each difference: over seeds (Welch), and over the test's own units, "
+                   "paired (the same reference passages and task items score both arms). Within noise when "
+                   "either holds 0.</p>"
                  + "<p>bits per byte: −Σ log₂ P over the reference passages' UTF-8 bytes (lm-eval's rolling windows); "
                    "core: DCLM's aggregation (centred accuracy (acc − baseline)/(1 − baseline), averaged) over the tasks "
                    "run, not DCLM's 22-task CORE.</p>")
