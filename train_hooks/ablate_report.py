@@ -16,7 +16,7 @@ from train_hooks.ablate_stats import optional
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:62rem;margin:2rem auto;
 padding:0 1rem;color:#222}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;
-text-align:right;vertical-align:top}td:first-child,th:first-child,.setup td{text-align:left}.note{background:#fff4d6;
+text-align:right;vertical-align:top}td:first-child,th:first-child,.setup td,.setup th{text-align:left}.note{background:#fff4d6;
 padding:.4rem .6rem}.noise{color:#777}svg{max-width:100%;height:auto}code{background:#f4f4f4;padding:0 .2rem}"""
 
 
