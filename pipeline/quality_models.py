@@ -129,6 +129,9 @@ def ccnet_lm(recipe: dict, lang: str, download: bool) -> dict:
         local = fetch_model(url, pinned, lang)
         desc["bytes"][key] = os.path.getsize(local)
         desc["sha256"][key] = pinned or recorded_sha256(local)
+    if download:  # the report and the log show the reason: it names the bytes scored with
+        desc["reason"] += "; " + ", ".join(f"{names[k]} {desc['bytes'][k] / 1e6:,.1f} MB SHA-256 {desc['sha256'][k]}"
+                                           for k in names)
     return desc
 
 
@@ -136,7 +139,8 @@ def fetch_model(path_or_url: str, sha256: Optional[str], lang: str) -> str:
     """A local copy of one model file (downloaded once per machine into the cache), or QualityUnavailable."""
     try:
         if fetch.is_url(path_or_url):
-            return fetch.cached(path_or_url, sha256=sha256, on_progress=_Progress(path_or_url))
+            # Three retries (3.5 s of backoff): a host that refuses is told to the user in seconds.
+            return fetch.cached(path_or_url, sha256=sha256, retries=3, on_progress=_Progress(path_or_url))
         if "://" in path_or_url:  # gs:// and other Beam file systems
             from pipeline.quality import _local
 
