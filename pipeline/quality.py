@@ -234,7 +234,11 @@ class _LanguageModels(beam.DoFn):
                 by_lang[lang] = {"lang": lang, "applied": False, "source": "trained", "documents": 0, "chars": 0,
                                  "reason": f"not trained: no {lang} Wikipedia articles in the run's dumps (< "
                                            f"lm.min_training_chars={self.min_chars})"}
-        _write_note(self.models_dir, "reference_lm.json", by_lang)
+        # A model trained here is named by its file in the models folder: the note, and stats.json
+        # that copies it, stay the same bytes whatever the output folder.
+        _write_note(self.models_dir, "reference_lm.json", {
+            lang: dict(d, **{k: posixpath.basename(d[k]) for k in ("sp_model", "kenlm_model")})
+            if d.get("source") == "trained" and d.get("applied") else d for lang, d in by_lang.items()})
         missing = [by_lang[lang] for lang in self.languages if not by_lang[lang]["applied"]]
         if missing:
             raise ReferenceLMMissing(f"{LM_MISSING} for {', '.join(d['lang'] for d in missing)}: "
