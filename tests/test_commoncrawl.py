@@ -147,11 +147,11 @@ def test_wet_over_http_with_503s_and_a_paths_listing(tmp_path):
         out = tmp_path / "out"
         run_pipeline(f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",
                      "--set", f"commoncrawl.base_url={srv.base_url}", "--set", "commoncrawl.max_files=2",
-                     # cc_net's scope: groups of 50 of the dump's 1,600 shards. A 3-file listing puts
-                     # a and b in shards 533 and 1066, groups 10 and 21, so b's copies of a's pages
-                     # survive line dedup and exact document dedup removes them.
-                     "--set", "commoncrawl.line_dedup.scope=groups",
-                     *ISOLATE)
+                     *ISOLATE,
+                     # cc_net's scope (llama's own, after ISOLATE's global): groups of 50 of the dump's
+                     # 1,600 shards. A 3-file listing puts a and b in shards 533 and 1066, groups 10
+                     # and 21, so b's copies of a's pages survive line dedup and exact dedup removes them.
+                     "--set", "commoncrawl.line_dedup.scope=groups")
         assert srv.requests.count("/crawl-data/a.warc.wet.gz") == 3  # two 503s, then success
         assert "/crawl-data/c.warc.wet.gz" not in srv.requests  # capped at 2 files
     s = stats_of(out)

@@ -152,3 +152,22 @@ def test_a_step_that_did_not_apply_is_listed_first(served_run):
     page = (out / "report.html").read_text()
     assert page.index("Recipe incomplete") < page.index("<h2>")
     assert "commoncrawl: quality.wikiref (did not apply): not applied: 0 cited pages" in page
+
+
+def test_a_pinned_sha256_is_enforced(served_models, tmp_path, monkeypatch):
+    from common import fetch
+    from pipeline import quality_models
+
+    monkeypatch.setattr(fetch, "DEFAULT_CACHE", str(tmp_path / "cache"))
+    recipe = recipes.load()
+    good = {f"en.{ext}": hashlib.sha256(served_models[f"/cc_net/lm/en.{ext}"]).hexdigest() for ext in ("sp.model", "arpa.bin")}
+    with serve(served_models) as srv:
+        recipe["quality"]["lm"]["ccnet_url"] = f"{srv.base_url}/cc_net/lm/"
+        recipe["quality"]["lm"]["sha256"] = dict(good, **{"en.arpa.bin": "0" * 64})
+        with pytest.raises(quality_models.QualityUnavailable) as refused:
+            quality_models.plan(recipe, [], cc_bundled=False)
+        assert "SHA-256" in str(refused.value) and "--set commoncrawl.quality=false" in str(refused.value)
+        recipe["quality"]["lm"]["sha256"] = good
+        plan = quality_models.plan(recipe, [], cc_bundled=False)
+    assert plan.source == "ccnet" and plan.lms["en"]["sha256"] == {"sp_model": good["en.sp.model"],
+                                                                    "kenlm_model": good["en.arpa.bin"]}
