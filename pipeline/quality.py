@@ -202,7 +202,7 @@ class _TrainReferenceLM(beam.DoFn):
         chars = sum(len(t) for t in texts)
         if chars < self.min_chars:
             yield {"lang": lang, "applied": False, "source": "trained", "documents": len(texts), "chars": chars,
-                   "reason": f"not trained: {chars} characters of {lang} Wikipedia opening text (< "
+                   "reason": f"not trained: {chars:,} characters of {lang} Wikipedia opening text (< "
                              f"lm.min_training_chars={self.min_chars})"}
             return
         work = tempfile.mkdtemp(prefix="reference-lm-")

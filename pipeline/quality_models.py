@@ -80,9 +80,23 @@ def _files(languages) -> str:
     return ", ".join(f"{lang}.sp.model and {lang}.arpa.bin" for lang in languages)
 
 
+class _QuietLMMissing(logging.Filter):
+    """Beam logs a failing DoFn's traceback before the job fails; for a missing reference LM the
+    launcher's one line says it all (`lm_missing_line`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pipeline.quality import LM_MISSING
+
+        return LM_MISSING not in record.getMessage()
+
+
+_QUIET = _QuietLMMissing()
+
+
 def plan(recipe: dict, wikipedia_inputs: List[str], cc_bundled: bool, download: bool = True) -> Plan:
     """The plan of a run's quality stage; `download`: fetch cc_net's models now (the DirectRunner,
     whose workers share this machine's cache), else let each worker machine fetch them."""
+    logging.getLogger("apache_beam.runners.common").addFilter(_QUIET)  # idempotent
     languages = list(recipe["commoncrawl"]["language"]["languages"])
     source = lm_source(recipe, bool(wikipedia_inputs), cc_bundled)
     dumps = list(wikipedia_inputs)
@@ -269,7 +283,7 @@ def lm_missing_line(error: BaseException) -> Optional[str]:
     at = text.find(LM_MISSING)
     if at < 0:
         return None
-    line = text[at:].split("\n", 1)[0].strip().rstrip("'\"")
+    line = text[at:].split("\n", 1)[0].split(" [while running", 1)[0].strip().rstrip("'\"")
     langs = line[len(LM_MISSING):].split(":", 1)[0].replace("for", "").strip().split(", ")
     return f"{line}; {ways_out(_files(langs))}"
 

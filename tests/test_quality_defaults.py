@@ -76,6 +76,22 @@ def test_no_wikipedia_and_no_reachable_models_stops_before_curating(wet, tmp_pat
     assert not (out / "curated").exists() and not (out / "stats.json").exists() and not (out / "run.json").exists()
 
 
+def test_too_little_wikipedia_text_stops_with_one_line_before_any_output(wet, tmp_path):
+    out = tmp_path / "out"
+    proc = run_pipeline(f"--output={out}", *CC_ONLY, f"--commoncrawl_input={wet}/few.warc.wet.gz",
+                        "--wikipedia_input=samples/wikipedia/enwiki-sample-pages-articles.xml.bz2", check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line == ("pipeline.run: error: quality: no reference LM for en: not trained: 1,692 characters of en "
+                    "Wikipedia opening text (< lm.min_training_chars=50000); give --wikipedia_input=DUMP to train it "
+                    "cc_net's way, --set quality.lm.ccnet_url=DIR_OR_URL/ where en.sp.model and en.arpa.bin are (or "
+                    "quality.lm.sp_model and quality.lm.kenlm_model), or --set commoncrawl.quality=false to skip the "
+                    "quality step on purpose"), line
+    assert "Traceback" not in proc.stderr
+    assert not (out / "curated").exists() and not (out / "stats.json").exists()
+    assert json.loads((out / "run.json").read_text())["status"].startswith("failed: QualityUnavailable")
+
+
 @pytest.fixture(scope="module")
 def served_models(tmp_path_factory):
     """cc_net's file names, made cc_net's way from the real enwiki sample's article openings."""
