@@ -9,7 +9,7 @@ import hashlib
 import os
 import tempfile
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import requests
 
@@ -35,8 +35,10 @@ def _sleep_for(attempt: int, backoff: float, response: Optional[requests.Respons
 
 
 def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, timeout: float = 60.0,
-             sha256: Optional[str] = None, session: Optional[requests.Session] = None) -> str:
-    """Download `url` to `dest` (atomically: temp file, then rename). Returns `dest`."""
+             sha256: Optional[str] = None, session: Optional[requests.Session] = None,
+             on_progress: Optional[Callable[[int, Optional[int]], None]] = None) -> str:
+    """Download `url` to `dest` (atomically: temp file, then rename). Returns `dest`.
+    `on_progress(bytes so far, Content-Length or None)` is called once at the start and per chunk."""
     sess = session or requests.Session()
     last = "no attempt"
     for attempt in range(retries + 1):
@@ -51,11 +53,19 @@ def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, tim
                 digest = hashlib.sha256()
                 os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".part-")
+                total = response.headers.get("Content-Length")
+                total = int(total) if total and total.isdigit() else None
+                done = 0
                 try:
+                    if on_progress:
+                        on_progress(0, total)
                     with os.fdopen(fd, "wb") as out:
                         for chunk in response.iter_content(chunk_size=1 << 20):
                             out.write(chunk)
                             digest.update(chunk)
+                            done += len(chunk)
+                            if on_progress:
+                                on_progress(done, total)
                     if sha256 and digest.hexdigest() != sha256.lower():
                         raise FetchError(f"GET {url}: SHA-256 {digest.hexdigest()} != expected {sha256}")
                     os.replace(tmp, dest)

@@ -39,8 +39,9 @@ def origin_note(path: str) -> Optional[dict]:
     return None
 
 
-def locate(spec: dict) -> Tuple[str, str]:
-    """(local path or URL, a sentence on where it comes from) for a model spec; nothing downloaded."""
+def locate(spec: dict) -> Tuple[Optional[str], str]:
+    """(local path or URL, a sentence on where it comes from) for a model spec; nothing downloaded.
+    The path is None for a file that only set-up brings and that is not there."""
     path: str = spec.get("path", "auto")
     if path != "auto":
         return path, ("URL " if fetch.is_url(path) else "path ") + path + " (recipe models.json)"
@@ -51,8 +52,10 @@ def locate(spec: dict) -> Tuple[str, str]:
             where = f"{os.path.normpath(candidate)} ({what}" + (
                 f"; from {note['from']}; licence {note['licence']})" if note else ")")
             return os.path.normpath(candidate), where
-    return spec["url"], f"{spec['url']} (downloaded once into the cache; nothing found in " \
-                        f"{', '.join(w for _, w in search_dirs())})"
+    searched = ", ".join(w for _, w in search_dirs())
+    if not spec.get("url"):  # only set-up brings it (scripts/fetch_models.py): nothing to download
+        return None, f"not found in {searched}; scripts/fetch_models.py (run by set-up) brings it"
+    return spec["url"], f"{spec['url']} (downloaded once into the cache; nothing found in {searched})"
 
 
 def resolve(spec: dict) -> str:

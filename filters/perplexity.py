@@ -14,8 +14,11 @@ the newline with the other control characters, so the lines are glued), encodes 
 rounded to 0.1. `lines` mode is DocLM's per-line loop (what it does when it normalises itself):
 each normalised non-empty line is scored on its own, Σ log10 scores over Σ (pieces + 1).
 
-Low perplexity = text that reads like Wikipedia. Buckets by the corpus' perplexity percentiles:
-`head` (< 30th), `middle` (< 60th), `tail` (the rest); cc_net keeps head and middle.
+Low perplexity = text that reads like Wikipedia. Buckets by perplexity percentiles: `head` (< 30th),
+`middle` (< 60th), `tail` (the rest); cc_net keeps head and middle. cc_net does not compute the
+percentiles per run: it reads them per language from its `cutoff.csv`, made once from a sample under
+its published models (`cutoffs_from_config`); `cutoffs_from_histogram` computes them from a run's own
+perplexities (for an LM the run trained itself, which has no published table).
 """
 from __future__ import annotations
 
@@ -133,9 +136,12 @@ def exact_cutoffs(perplexities: Sequence[float], head_pct: float, middle_pct: fl
     return cutoffs_from_histogram(histogram, head_pct, middle_pct)
 
 
-def cutoffs_from_config(cfg: Mapping) -> Cutoffs:
-    """Given cutoffs from the recipe's `cutoffs` block (mode "given")."""
-    return Cutoffs(float(cfg["head"]), float(cfg["middle"]))
+def cutoffs_from_config(cfg: Mapping, lang: str) -> Cutoffs:
+    """Given cutoffs of `lang` from the recipe's `cutoffs` block: `given` maps a language to
+    [head, middle] (cc_net's cutoff.csv rows 30 and 60 by default). KeyError for a language
+    the table lacks (the launcher refuses such a run before curating)."""
+    head, middle = cfg["given"][lang]
+    return Cutoffs(float(head), float(middle))
 
 
 def drop_reason(bucket: str) -> str:

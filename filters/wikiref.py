@@ -3,6 +3,8 @@
 - Positives: web pages whose URL appears inside a `<ref>…</ref>` of a Wikipedia article (matched
   on a normalised URL), fetched over HTTP (opt-in), or a user's file of cited-page texts.
 - Negatives: random CommonCrawl pages, as many as there are positives (balanced classes).
+  RedPajama v1 took both from cc_net's head and middle buckets, positives of >= 1,000 characters
+  (the pipeline passes only such pages here).
 - Model: fastText supervised, labels `__label__wiki` / `__label__cc`, one thread and a fixed seed
   so that the same training text gives the same model bytes; cross-fitted over folds, so that
   every labelled page is scored by a model that did not see it, which gives the held-out AUC.
@@ -97,17 +99,28 @@ def normalize_url(url: str) -> Optional[str]:
     return host + path + ("?" + query if query else "")
 
 
-def classifier_text(text: str, max_chars: int = 20000) -> str:
-    """The text fastText sees: lowercased, whitespace runs (newlines too) made one space, one line
-    (fastText reads one example a line). Not cc_net's full normalisation: the classifier needs no
-    accent or punctuation mapping, and this runs on every page the buckets keep, so it stays a
-    couple of C-level passes."""
-    return " ".join(text[:max_chars].lower().split())
+TEXT_MODES = ("raw", "lowercase")
 
 
-# Used where a caller gives no value (the pipeline passes the recipe's `quality.wikiref.train`).
-TRAIN_DEFAULTS = {"epoch": 25, "lr": 1.0, "word_ngrams": 2, "dim": 32, "min_count": 1, "bucket": 100000, "seed": 0,
-                  "max_chars": 20000}
+def classifier_text(text: str, max_chars: int = 20000, mode: str = "raw") -> str:
+    """The text fastText sees, on one line (fastText reads one example a line).
+
+    `raw` (RedPajama v1's `classify.py`/`create_corpus.py`): the page's lines joined by single
+    spaces, nothing else changed, so fastText's own whitespace split makes the tokens (a no-break
+    space stays inside its token, as there). `lowercase` (the `tutorial` preset): lowercased and
+    every whitespace run made one space. Both are a couple of C-level passes: this runs on every
+    page the buckets keep."""
+    if mode == "raw":
+        return " ".join(text[:max_chars].strip().splitlines())
+    if mode == "lowercase":
+        return " ".join(text[:max_chars].lower().split())
+    raise ValueError(f"wikiref text mode must be one of {TEXT_MODES}, not {mode!r}")
+
+
+# Used where a caller gives no value: RedPajama v1's `fasttext supervised` (its defaults) on raw text.
+# The pipeline passes the recipe's `quality.wikiref.presets[settings]`.
+TRAIN_DEFAULTS = {"text": "raw", "epoch": 5, "lr": 0.1, "word_ngrams": 1, "dim": 100, "min_count": 1,
+                  "bucket": 2000000, "seed": 0, "max_chars": 20000}
 
 
 def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_path: str, params: dict) -> dict:
@@ -129,9 +142,9 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
             # Interleaved classes: fastText's SGD sees both from the start.
             for i in range(max(len(positives), len(negatives))):
                 if i < len(positives):
-                    f.write(f"{POSITIVE} {classifier_text(positives[i], max_chars)}\n")
+                    f.write(f"{POSITIVE} {classifier_text(positives[i], max_chars, params['text'])}\n")
                 if i < len(negatives):
-                    f.write(f"{NEGATIVE} {classifier_text(negatives[i], max_chars)}\n")
+                    f.write(f"{NEGATIVE} {classifier_text(negatives[i], max_chars, params['text'])}\n")
         lr = float(params["lr"])
         for attempt in range(5):
             proc = subprocess.run(
@@ -158,14 +171,15 @@ def train_classifier(positives: Sequence[str], negatives: Sequence[str], out_pat
 class WikirefScorer:
     """P(wiki) of a text under a trained model (load once per process: not picklable)."""
 
-    def __init__(self, model_path: str, max_chars: int = 20000):
+    def __init__(self, model_path: str, max_chars: int = 20000, text_mode: str = "raw"):
         import fasttext
 
         self.model = fasttext.load_model(model_path)
         self.max_chars = max_chars
+        self.text_mode = text_mode
 
     def score(self, text: str) -> float:
-        labels, probs = self.model.predict([classifier_text(text, self.max_chars)], k=2)
+        labels, probs = self.model.predict([classifier_text(text, self.max_chars, self.text_mode)], k=2)
         for label, prob in zip(labels[0], probs[0]):
             if label == POSITIVE:
                 return round(min(1.0, float(prob)), 4)
@@ -175,8 +189,8 @@ class WikirefScorer:
 class WikirefFilter:
     """doc → doc with meta wikiref_score, or `wikiref_below_threshold`."""
 
-    def __init__(self, model_path: str, threshold: float = 0.25, max_chars: int = 20000):
-        self.scorer = WikirefScorer(model_path, max_chars)
+    def __init__(self, model_path: str, threshold: float = 0.25, max_chars: int = 20000, text_mode: str = "raw"):
+        self.scorer = WikirefScorer(model_path, max_chars, text_mode)
         self.threshold = threshold
 
     def __call__(self, doc: Document):
@@ -266,7 +280,7 @@ def cross_fit(positives: Sequence[Tuple[int, str]], negatives: Sequence[Tuple[in
         counts.append({"fold": fold, **train_classifier(train_pos, train_neg, path, params)})
         paths.append(path)
         if folds > 1:
-            scorer = WikirefScorer(path, int(params.get("max_chars", 20000)))
+            scorer = WikirefScorer(path, int(params.get("max_chars", 20000)), params.get("text", "raw"))
             pos_scores += [scorer.score(t) for f, t in positives if f == fold]
             neg_scores += [scorer.score(t) for f, t in negatives if f == fold]
     return paths, pos_scores, neg_scores, counts

@@ -9,14 +9,18 @@ Wikipedia-reference classifier. Recipe: `pipeline/recipes/llama/quality.json`.
                                       │ a histogram per lang)   ▼   │ AUC; applied or not)
                                               cited pages ⋈ URLs ───┘
 
-One reference LM per kept language, trained the cc_net way from the opening text of that
-language's Wikipedia articles and saved under cc_net's names (`<lang>.sp.model`,
-`<lang>.arpa.bin`), or given by path/URL (cc_net's published models drop in). A language whose
-Wikipedia text is under `lm.min_training_chars` gets no LM: its pages are not bucketed (cc_net's
-bucket `all`, perplexity null), kept, and the log and stats.json say why. The classifier is applied
-only when it is trustworthy (`filters.wikiref.decide`); otherwise pages pass with
-`wikiref_applied: false`. Models the run trains go to `models_dir` with a JSON note of how each was
-made; every model is a singleton side input, loaded once per worker process (`Shared`).
+One reference LM per kept language: cc_net's published pair, or one given by path/URL, passed in
+as descriptors (`lms`, made in the launcher by `pipeline.quality_models`), or trained the cc_net
+way from the opening text of that language's Wikipedia articles and saved under cc_net's names
+(`<lang>.sp.model`, `<lang>.arpa.bin`). A language whose Wikipedia text is under
+`lm.min_training_chars` gets no LM, and the job stops (`ReferenceLMMissing`, one line the launcher
+turns into exit 2): its pages would otherwise pass unscored. Cutoffs: cc_net's per-language table
+(`given`) or this run's own percentiles (`computed`). The classifier is trained as RedPajama v1
+did, on pages of the kept buckets, and applied only when it is trustworthy
+(`filters.wikiref.decide`); otherwise pages pass with `wikiref_applied: false` and the run lists
+the step at the top of its summary (`pipeline.completeness`). Models the run trains go to
+`models_dir` with a JSON note of how each was made; every model is a singleton side input, loaded
+once per worker process (`Shared`).
 
 Drop reasons: `perplexity_tail` (and `perplexity_head`/`perplexity_middle` if a recipe keeps fewer
 buckets) and `wikiref_below_threshold`. `meta`: perplexity, bucket, wikiref_score, wikiref_applied.
@@ -109,6 +113,14 @@ def fold_of(doc_id: str, folds: int) -> int:
     return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) % max(1, folds)
 
 
+# Starts the one line the launcher shows when the job stopped for want of a reference LM.
+LM_MISSING = "quality: no reference LM"
+
+
+class ReferenceLMMissing(RuntimeError):
+    """A kept language without a reference LM: the job stops rather than pass its pages unscored."""
+
+
 class _Loaded:
     """Holder for a per-process model (Shared needs an object that accepts a weak reference)."""
 
@@ -190,8 +202,8 @@ class _TrainReferenceLM(beam.DoFn):
         chars = sum(len(t) for t in texts)
         if chars < self.min_chars:
             yield {"lang": lang, "applied": False, "source": "trained", "documents": len(texts), "chars": chars,
-                   "reason": f"not applied: {chars} characters of {lang} Wikipedia opening text (< "
-                             f"lm.min_training_chars={self.min_chars}); {lang} pages are not bucketed"}
+                   "reason": f"not trained: {chars:,} characters of {lang} Wikipedia opening text (< "
+                             f"lm.min_training_chars={self.min_chars})"}
             return
         work = tempfile.mkdtemp(prefix="reference-lm-")
         try:
@@ -207,7 +219,8 @@ class _TrainReferenceLM(beam.DoFn):
 
 class _LanguageModels(beam.DoFn):
     """[LM descriptors] → {lang: descriptor}, with the languages that had no Wikipedia text at
-    all filled in as not applied; writes the note `reference_lm.json`."""
+    all filled in as not applied; writes the note `reference_lm.json`, then stops the job
+    (`ReferenceLMMissing`) if a kept language has no LM."""
 
     def __init__(self, languages: Sequence[str], models_dir: str, min_chars: int):
         self.languages = list(languages)
@@ -219,9 +232,17 @@ class _LanguageModels(beam.DoFn):
         for lang in self.languages:
             if lang not in by_lang:
                 by_lang[lang] = {"lang": lang, "applied": False, "source": "trained", "documents": 0, "chars": 0,
-                                 "reason": f"not applied: no {lang} Wikipedia articles in the run's dumps (< "
-                                           f"lm.min_training_chars={self.min_chars}); {lang} pages are not bucketed"}
-        _write_note(self.models_dir, "reference_lm.json", by_lang)
+                                 "reason": f"not trained: no {lang} Wikipedia articles in the run's dumps (< "
+                                           f"lm.min_training_chars={self.min_chars})"}
+        # A model trained here is named by its file in the models folder: the note, and stats.json
+        # that copies it, stay the same bytes whatever the output folder.
+        _write_note(self.models_dir, "reference_lm.json", {
+            lang: dict(d, **{k: posixpath.basename(d[k]) for k in ("sp_model", "kenlm_model")})
+            if d.get("source") == "trained" and d.get("applied") else d for lang, d in by_lang.items()})
+        missing = [by_lang[lang] for lang in self.languages if not by_lang[lang]["applied"]]
+        if missing:
+            raise ReferenceLMMissing(f"{LM_MISSING} for {', '.join(d['lang'] for d in missing)}: "
+                                     + "; ".join(d["reason"] for d in missing))
         yield by_lang
 
 
@@ -340,14 +361,16 @@ class _KeyAndExample(beam.DoFn):
 
     MAYBE_CITED = "maybe_cited"
 
-    def __init__(self, folds: int, max_chars: int):
+    def __init__(self, folds: int, max_chars: int, positive_min_chars: int):
         self.folds = folds
         self.max_chars = max_chars
+        self.positive_min_chars = positive_min_chars
 
     def process(self, doc: Document, bloom):
         example = _classifier_example(doc, self.folds, self.max_chars)
         yield example
-        key = wikiref.normalize_url(doc.url) if doc.url else None
+        # RP1's create_corpus.py: a cited page shorter than 1,000 characters is no positive.
+        key = wikiref.normalize_url(doc.url) if doc.url and len(doc.text) >= self.positive_min_chars else None
         if key and key in bloom:
             yield beam.pvalue.TaggedOutput(self.MAYBE_CITED, (key, example))
 
@@ -362,10 +385,11 @@ def _cited_examples(element):
 class _FetchCited(beam.DoFn):
     """Cited pages over HTTP (optional): one worker, rate-limited and retried."""
 
-    def __init__(self, cfg: dict, folds: int, max_chars: int):
+    def __init__(self, cfg: dict, folds: int, max_chars: int, min_chars: int):
         self.cfg = cfg
         self.folds = folds
         self.max_chars = max_chars
+        self.min_chars = min_chars
 
     def process(self, sample):
         got = []
@@ -374,14 +398,15 @@ class _FetchCited(beam.DoFn):
             retries=int(self.cfg["retries"]), timeout=float(self.cfg["timeout_s"]))
         for (key, _), (url, text, note) in zip(sample, pages):
             beam.metrics.Metrics.counter(NAMESPACE, "wikiref_fetch_" + ("ok" if text else "failed")).inc()
-            if text and text.strip():
+            if text and len(text.strip()) >= self.min_chars:
                 got.append((sort_key(key, "fetched"), fold_of(key, self.folds), text[: self.max_chars]))
         yield got
 
 
-def read_cited_texts(pattern: str, folds: int, max_chars: int) -> List[tuple]:
+def read_cited_texts(pattern: str, folds: int, max_chars: int, min_chars: int = 0) -> List[tuple]:
     """A user's cited-page texts: JSON lines with a `text` field (`.jsonl`, `.json.gz`), or plain
-    text files, one page each. Read in the launcher: it is a small, user-made file."""
+    text files, one page each; those under `min_chars` characters left out (RP1's floor). Read in
+    the launcher: it is a small, user-made file."""
     import gzip
     import io
 
@@ -396,9 +421,12 @@ def read_cited_texts(pattern: str, folds: int, max_chars: int) -> List[tuple]:
                 if line.strip():
                     text = json.loads(line)["text"]
                     key = f"{path}#{n}"
-                    out.append((sort_key(key, "cited_texts"), fold_of(key, folds), text[:max_chars]))
+                    if len(text) >= min_chars:
+                        out.append((sort_key(key, "cited_texts"), fold_of(key, folds), text[:max_chars]))
         else:
-            out.append((sort_key(path, "cited_texts"), fold_of(path, folds), raw.decode("utf-8")[:max_chars]))
+            text = raw.decode("utf-8")
+            if len(text) >= min_chars:
+                out.append((sort_key(path, "cited_texts"), fold_of(path, folds), text[:max_chars]))
     return out
 
 
@@ -420,6 +448,7 @@ class _TrainWikiref(beam.DoFn):
         positives, negatives = wikiref.balanced(found, uncited, int(cfg["max_positives"]))
         note = {"cited_pages": len(cited), "fetched_pages": len(fetched), "cited_texts": len(self.given_texts),
                 "positives": len(positives), "negatives": len(negatives), "folds": folds,
+                "settings": cfg["settings"], "train": training_params(cfg),
                 "min_positives": int(cfg["min_positives"]), "min_auc": float(cfg["min_auc"]),
                 "threshold": float(cfg["threshold"]), "auc": None, "models": []}
         paths = []
@@ -428,7 +457,7 @@ class _TrainWikiref(beam.DoFn):
             try:
                 local, pos_scores, neg_scores, counts = wikiref.cross_fit(
                     [(f, t) for _, f, t in positives], [(f, t) for _, f, t in negatives], folds,
-                    {**cfg["train"], "max_chars": int(cfg["max_chars"])}, work)
+                    {**training_params(cfg), "max_chars": int(cfg["max_chars"])}, work)
                 held_out = wikiref.auc(pos_scores, neg_scores)
                 note["auc"] = None if held_out is None else round(held_out, 4)
                 applied, reason = wikiref.decide(len(positives), held_out, int(cfg["min_positives"]), float(cfg["min_auc"]))
@@ -445,6 +474,17 @@ class _TrainWikiref(beam.DoFn):
         yield {"applied": applied, "models": paths, "threshold": float(cfg["threshold"]), "reason": reason}
 
 
+def training_params(cfg: dict) -> dict:
+    """The fastText settings and text mode of `quality.wikiref.settings` (a name in `presets`)."""
+    presets = cfg["presets"]
+    if cfg["settings"] not in presets:
+        raise ValueError(f"quality.wikiref.settings={cfg['settings']!r}: not one of the presets {sorted(presets)}")
+    params = dict(presets[cfg["settings"]])
+    if params["text"] not in wikiref.TEXT_MODES:
+        raise ValueError(f"quality.wikiref.presets.{cfg['settings']}.text must be one of {wikiref.TEXT_MODES}")
+    return params
+
+
 def given_classifier(cfg: dict) -> dict:
     """A user's trained model (path/URL): applied as it is, one model for every page."""
     return {"applied": True, "models": [cfg["model"]], "threshold": float(cfg["threshold"]),
@@ -452,10 +492,11 @@ def given_classifier(cfg: dict) -> dict:
 
 
 class _ScoreWikiref(beam.DoFn):
-    def __init__(self, handle, folds: int, max_chars: int):
+    def __init__(self, handle, folds: int, max_chars: int, text_mode: str):
         self.handle = handle
         self.folds = folds
         self.max_chars = max_chars
+        self.text_mode = text_mode
         self.scorers = {}
 
     def setup(self):
@@ -471,7 +512,7 @@ class _ScoreWikiref(beam.DoFn):
         scorer = self.scorers.get(path)
         if scorer is None:
             scorer = self.scorers[path] = self.handle.acquire(
-                lambda: _Loaded(wikiref.WikirefScorer(_local(path), self.max_chars)), tag=path).value
+                lambda: _Loaded(wikiref.WikirefScorer(_local(path), self.max_chars, self.text_mode)), tag=path).value
         score = scorer.score(doc.text)
         if score < classifier["threshold"]:
             self.counters.inc("drop:" + wikiref.DROP_REASON)
@@ -493,29 +534,57 @@ def cited_to_fetch(refs, n: int):
             | "FetchUrls" >> beam.Map(lambda sample: [kv for _, kv in sample]))
 
 
+def cutoffs_mode(cutoffs_cfg: dict, resolved_lms: dict) -> str:
+    """'given' or 'computed': `auto` is cc_net's table with cc_net's published models (the table
+    was made under them), the run's own percentiles with an LM trained in the run or given by path."""
+    mode = cutoffs_cfg["mode"]
+    if mode == "auto":
+        ccnet = bool(resolved_lms) and all(d.get("source") == "ccnet" for d in resolved_lms.values())
+        return "given" if ccnet else "computed"
+    if mode not in ("given", "computed"):
+        raise ValueError(f"quality.perplexity.cutoffs.mode must be 'auto', 'given' or 'computed', not {mode!r}")
+    return mode
+
+
+def _with_note(value, models_dir: str, name: str, note: dict):
+    _write_note(models_dir, name, note)
+    return value
+
+
 # ---------------------------------------------------------------- the composite --------------
 class CCNetQuality(beam.PTransform):
     """docs (with meta language) → (docs with perplexity, bucket, wikiref_score/applied; drop events).
 
-    `wikipedia_dumps`: the dump files whose articles' opening text trains the reference LMs and
-    whose `<ref>` URLs mark the cited pages; `languages`: the kept languages (one LM each).
+    `wikipedia_dumps`: the dump files whose `<ref>` URLs mark the cited pages and, for a language
+    without an LM in `lms` or the recipe's sp_model/kenlm_model, whose articles' opening text
+    trains it; `languages`: the kept languages (one LM each); `lms`: {lang: descriptor} of LMs
+    the launcher resolved (cc_net's published models, given ones: `pipeline.quality_models`).
     """
 
     def __init__(self, recipe: dict, models_dir: str, wikipedia_dumps: Optional[List[str]] = None,
-                 languages: Optional[Sequence[str]] = None, label=None):
+                 languages: Optional[Sequence[str]] = None, lms: Optional[dict] = None, label=None):
         super().__init__(label)
         self.recipe = recipe
         self.cfg = recipe["quality"]
         self.models_dir = models_dir
         self.languages = list(languages or recipe["commoncrawl"]["language"]["languages"])
-        # Globs (the bundled samples' pattern, a user's --wikipedia_input): matched on the workers.
+        # Globs (a user's --wikipedia_input, the demo's reference text): matched on the workers.
         self.dumps = list(wikipedia_dumps or [])
+        self.lms = dict(lms or {})
         mode = self.cfg["perplexity"]["mode"]
         if mode not in ppl.MODES:
             raise ValueError(f"quality.perplexity.mode must be one of {ppl.MODES}, not {mode!r}")
+        self.cutoffs_mode = cutoffs_mode(self.cfg["perplexity"]["cutoffs"], self._resolved_lms())
+        if self.cutoffs_mode == "given":
+            missing = [lang for lang in self.languages if lang not in self.cfg["perplexity"]["cutoffs"]["given"]]
+            if missing:
+                raise ValueError(f"quality.perplexity.cutoffs.given has no cutoffs for {', '.join(missing)}")
         w = self.cfg["wikiref"]
+        if w["enabled"] and not w["model"]:
+            training_params(w)  # a misnamed preset fails here, not on a worker
         # Read here, in the launcher: a user's small file, travelling to the workers with the graph.
-        self.cited_texts = read_cited_texts(w["cited_texts"], int(w["folds"]), int(w["max_chars"])) \
+        self.cited_texts = read_cited_texts(w["cited_texts"], int(w["folds"]), int(w["max_chars"]),
+                                            int(w["positive_min_chars"])) \
             if w["enabled"] and w["cited_texts"] and not w["model"] else []
 
     def expand(self, docs):
@@ -531,17 +600,24 @@ class CCNetQuality(beam.PTransform):
         kept, events = out.docs, [out[ev.EVENTS]]
         w = cfg["wikiref"]
         if w["enabled"]:
-            classifier = self._classifier(p, scored, refs)
+            # RP1: both classes come from the pages the buckets keep (head and middle).
+            classifier = self._classifier(p, kept, refs)
+            text_mode = "raw" if w["model"] else training_params(w)["text"]
             out = kept | "Wikiref" >> beam.ParDo(
-                _ScoreWikiref(shared.Shared(), int(w["folds"]), int(w["max_chars"])),
+                _ScoreWikiref(shared.Shared(), int(w["folds"]), int(w["max_chars"]), text_mode),
                 beam.pvalue.AsSingleton(classifier)).with_outputs(ev.EVENTS, main="docs")
             kept = out.docs
             events.append(out[ev.EVENTS])
         return kept, tuple(events) | "QualityEvents" >> beam.Flatten()
 
     # -- pieces of the graph --------------------------------------------------------------------
+    def _resolved_lms(self) -> dict:
+        """{lang: descriptor} of the languages whose LM is not trained in the job."""
+        out = {lang: d for lang in self.languages if (d := self.lms.get(lang) or given_lm(self.cfg["lm"], lang))}
+        return out
+
     def _needs_training(self) -> bool:
-        return any(given_lm(self.cfg["lm"], lang) is None for lang in self.languages)
+        return len(self._resolved_lms()) < len(self.languages)
 
     def _dump_pass(self, p):
         w = self.cfg["wikiref"]
@@ -556,13 +632,13 @@ class CCNetQuality(beam.PTransform):
 
     def _language_models(self, p, openings):
         lm = self.cfg["lm"]
-        given = [d for lang in self.languages if (d := given_lm(lm, lang)) is not None]
-        found = [p | "GivenLMs" >> beam.Create(given)]
+        resolved = self._resolved_lms()
+        found = [p | "GivenLMs" >> beam.Create([resolved[lang] for lang in sorted(resolved)])]
         if self._needs_training():
             train = dict(lm["train"])
             max_docs = int(train.pop("max_docs"))
             train.pop("max_chars", None)
-            langs = [lang for lang in self.languages if given_lm(lm, lang) is None]
+            langs = [lang for lang in self.languages if lang not in resolved]
             found.append(
                 openings
                 | "OpeningsToTrain" >> beam.Filter(lambda kv, keep: kv[0] in keep, frozenset(langs))
@@ -577,11 +653,13 @@ class CCNetQuality(beam.PTransform):
 
     def _cutoffs(self, scored, lms):
         c = self.cfg["perplexity"]["cutoffs"]
-        if c["mode"] == "given":
-            given = tuple(ppl.cutoffs_from_config(c))
-            return scored.pipeline | "GivenCutoffs" >> beam.Create([{lang: given for lang in self.languages}])
-        if c["mode"] != "computed":
-            raise ValueError(f"quality.perplexity.cutoffs.mode must be 'given' or 'computed', not {c['mode']!r}")
+        if self.cutoffs_mode == "given":
+            given = {lang: tuple(ppl.cutoffs_from_config(c, lang)) for lang in self.languages}
+            note = {lang: {"mode": "given", "head": head, "middle": middle, "source": "quality.perplexity.cutoffs.given"
+                           + (" (cc_net's cutoff.csv, rows 30 and 60)" if self._ccnet_table() else "")}
+                    for lang, (head, middle) in given.items()}
+            return (scored.pipeline | "GivenCutoffs" >> beam.Create([given])
+                    | "CutoffsNote" >> beam.Map(_with_note, self.models_dir, "perplexity_cutoffs.json", note))
         return (scored
                 | "HistogramBin" >> beam.FlatMap(lambda d, lm: [] if (lang := _scored_lang(d, lm)) is None else [
                     (lang, ppl.histogram_bin(math.inf if d.meta.get("perplexity") is None else d.meta["perplexity"]))], lms)
@@ -589,6 +667,14 @@ class CCNetQuality(beam.PTransform):
                 | "Histogram" >> beam.combiners.ToList()
                 | "Cutoffs" >> beam.ParDo(_CutoffsFromHistogram(
                     float(c["head_percentile"]), float(c["middle_percentile"]), self.models_dir)))
+
+    def _ccnet_table(self) -> bool:
+        """Whether the given cutoffs are still the bundled cc_net table (not a user's --set)."""
+        from pipeline import recipe as recipes
+
+        bundled = recipes.load()["quality"]["perplexity"]["cutoffs"]["given"]
+        c = self.cfg["perplexity"]["cutoffs"]["given"]
+        return all(c.get(lang) == bundled.get(lang) for lang in self.languages)
 
     def _classifier(self, p, scored, refs):
         w = self.cfg["wikiref"]
@@ -601,8 +687,9 @@ class CCNetQuality(beam.PTransform):
         ref_keys = refs | "RefKeys" >> beam.Map(lambda kv: kv[0]) | "DistinctRefs" >> beam.Distinct()
         bloom = ref_keys | "BloomOfRefs" >> beam.CombineGlobally(
             _BloomOfKeys(int(w["bloom_bits"]), int(w["bloom_hashes"])))
-        examples = scored | "Examples" >> beam.ParDo(_KeyAndExample(folds, max_chars), beam.pvalue.AsSingleton(bloom)
-                                                     ).with_outputs(_KeyAndExample.MAYBE_CITED, main="all")
+        examples = scored | "Examples" >> beam.ParDo(
+            _KeyAndExample(folds, max_chars, int(w["positive_min_chars"])), beam.pvalue.AsSingleton(bloom)
+        ).with_outputs(_KeyAndExample.MAYBE_CITED, main="all")
         cited = _sample({"refs": ref_keys | "RefKeyed" >> beam.Map(lambda k: (k, 1)),
                          "examples": examples[_KeyAndExample.MAYBE_CITED]}
                         | "JoinCited" >> beam.CoGroupByKey()
@@ -612,7 +699,7 @@ class CCNetQuality(beam.PTransform):
         fcfg = w["fetch_cited"]
         if fcfg["enabled"] and self.dumps:
             fetched = (cited_to_fetch(refs, int(fcfg["max_pages"]))
-                       | "FetchCited" >> beam.ParDo(_FetchCited(fcfg, folds, max_chars)))
+                       | "FetchCited" >> beam.ParDo(_FetchCited(fcfg, folds, max_chars, int(w["positive_min_chars"]))))
         else:
             fetched = p | "NoFetched" >> beam.Create([[]])
         return (p | "WikirefTrigger" >> beam.Create([None])

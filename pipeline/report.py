@@ -447,7 +447,8 @@ CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max
 padding:0 1rem;color:#222}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;
 text-align:right;vertical-align:top}td:first-child,th:first-child,td:last-child{text-align:left}
-svg{max-width:100%;height:auto}code{background:#f4f4f4;padding:0 .2rem}"""
+svg{max-width:100%;height:auto}code{background:#f4f4f4;padding:0 .2rem}
+.incomplete{border:2px solid #e76f51;background:#fff4f0;padding:.2rem 1rem;margin:1rem 0}"""
 
 
 def render(out: str) -> str:
@@ -458,6 +459,9 @@ def render(out: str) -> str:
     head = (f"<h1>llamadata run report</h1><p>Recipe <b>{html.escape(str(version.get('name')))}</b> "
             f"v{html.escape(str(version.get('version')))}; {len(d.sources)} source(s); {total_in:,} documents in, "
             f"{total_out:,} kept; conservation {'holds' if d.stats.get('conserved') else 'FAILED'}.</p>")
+    from pipeline import completeness
+
+    head += completeness.report_html(d.stats)  # first: the steps of the recipe that did not apply
     sections = "".join(section(d) for section in SECTIONS)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>llamadata report</title>'
             f"<style>{CSS}</style></head><body>{head}{sections}</body></html>\n")

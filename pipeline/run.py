@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import (DebugOptions, PipelineOptions,
 from apache_beam.runners.runner import PipelineState
 
 from common.cli import UsageError, guarded, interrupted
-from pipeline import dumps, preflight, progress, runinfo
+from pipeline import completeness, dumps, preflight, progress, quality_models, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
 from pipeline.options import LlamaDataOptions, check_flags
@@ -76,7 +76,8 @@ def curation_units(opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> 
     return units
 
 
-def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sources: List[str]) -> None:
+def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sources: List[str],
+                   quality_plan: Optional[quality_models.Plan] = None) -> None:
     """The curation graph: every source's composite, the web rules (llama-plus), near-dedup, the
     Parquet sink, the stats; with --write_rejects, the rule stages' drops under OUT/rejects/."""
     output = opts.output
@@ -92,7 +93,7 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
         if name == "commoncrawl":
             # A dump's quality models (cutoffs, classifier) are its own, as cc_net's are per dump.
             unit_models = posixpath.join(models_dir, unit) if dump else models_dir
-            kwargs["quality"] = quality_stage(recipe, unit_models, opts)
+            kwargs["quality"] = quality_stage(recipe, unit_models, opts, quality_plan)
             if dump:
                 kwargs["dump"] = dump
         label = unit.replace("/", ":")
@@ -144,14 +145,22 @@ def near_dedup(config: dict, label: str):
     return NearDedup(config, label)
 
 
-def quality_stage(recipe: dict, models_dir: str, opts):
+def quality_plan(opts: LlamaDataOptions, recipe: dict, download: bool) -> quality_models.Plan:
+    """Where the reference LMs come from (pipeline/quality_models.py): a user's Wikipedia input,
+    never the bundled sample, trains what scores a user's pages."""
+    wikipedia = source_inputs(opts, "wikipedia") if opts.wikipedia_input else []
+    bundled = not (opts.commoncrawl_input or opts.commoncrawl_dump)
+    return quality_models.plan(recipe, wikipedia, bundled, download)
+
+
+def quality_stage(recipe: dict, models_dir: str, opts, plan: Optional[quality_models.Plan] = None):
     if not recipe["commoncrawl"]["quality"]:
         return None
     from pipeline.quality import CCNetQuality
 
-    # The dumps train the reference LMs (their articles' opening text) and mark cited pages.
-    dumps = source_inputs(opts, "wikipedia")
-    return CCNetQuality(recipe, models_dir, wikipedia_dumps=dumps)
+    plan = plan or quality_plan(opts, recipe, download=False)
+    # The dumps mark cited pages and, when the plan trains the LMs, give their articles' opening text.
+    return CCNetQuality(recipe, models_dir, wikipedia_dumps=plan.dumps, lms=plan.lms)
 
 
 def is_dry_run(pipeline_args: List[str]) -> bool:
@@ -231,7 +240,8 @@ def _write_json(path: str, value: dict) -> None:
     atomic.write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
-def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str]) -> dict:
+def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str],
+                 plan: Optional[quality_models.Plan] = None) -> dict:
     sources = selected_sources(opts)
     units = [unit for unit, _, _, _ in curation_units(opts, recipe, sources)]
     stats_path = posixpath.join(opts.output, "stats.json")
@@ -244,12 +254,18 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
     options = PipelineOptions(pipeline_args)
     options.view_as(SetupOptions).save_main_session = False
     p = beam.Pipeline(options=options)
-    build_curation(p, opts, recipe, sources)
-    with progress.Reporter(opts.progress_every) as reporter:
-        result = p.run()  # the DirectRunner returns when done (the reporter thread prints meanwhile)
-        if opts.progress_every > 0 and not PipelineState.is_terminal(result.state):
-            reporter.poll_result(result)
-        result.wait_until_finish()
+    build_curation(p, opts, recipe, sources, plan)
+    try:
+        with progress.Reporter(opts.progress_every) as reporter:
+            result = p.run()  # the DirectRunner returns when done (the reporter thread prints meanwhile)
+            if opts.progress_every > 0 and not PipelineState.is_terminal(result.state):
+                reporter.poll_result(result)
+            result.wait_until_finish()
+    except Exception as e:  # a kept language left without a reference LM: one line, exit 2
+        line = quality_models.lm_missing_line(e)
+        if line:
+            raise quality_models.QualityUnavailable(line) from None
+        raise
     stats = preflight.read_stats(opts.output)
     merged = dumps.keep_earlier_entries(stats, previous, lambda unit: _curated_present(opts.output, unit))
     if merged is not stats:
@@ -261,7 +277,8 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str])
             from filters.decontam import merge_sources
 
             _write_json(contamination_path, merge_sources(now, previous_contamination, kept))
-    return attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
+    stats = attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
+    return completeness.attach(stats, opts.output, recipe)
 
 
 def print_help() -> None:
@@ -356,31 +373,41 @@ def run(argv: Optional[List[str]] = None) -> int:
         for unit, name, inputs, _ in curation_units(opts, recipe, sources):
             record.data["inputs"][unit] = preflight.input_files(
                 name, inputs, bool(getattr(opts, f"{name}_input")) or unit != name)
-        record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
+        record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items()
+                                 if isinstance(v, dict) and v.get("role") != "reference_text"}
     else:
         preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing
+    plan = None
+    if "curate" in stages and "commoncrawl" in sources and recipe["commoncrawl"]["quality"]:
+        # Before anything is written: a reference LM that cannot be had stops the run here, exit 2.
+        plan = quality_plan(opts, recipe, download=is_direct_runner(argv))
+        record.data["quality_models"] = quality_models.training_files(plan, recipe)
     # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
     run_state.begin(opts.output, stages, sources if "curate" in stages else None)
-    print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
-          file=sys.stderr, flush=True)
+    banner = runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources})
+    if plan is not None:
+        banner += "".join("\n" + line for line in quality_models.banner_lines(record.data["quality_models"]))
+    print(banner, file=sys.stderr, flush=True)
     try:
-        code = run_stages(opts, recipe, argv, stages, record)
+        code = run_stages(opts, recipe, argv, stages, record, plan)
     except BaseException as e:
         record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
                      f"failed: {type(e).__name__}: {str(e)[:300]}")
         raise
+    record.data.update(completeness.fields(record.data.get("stats")))
     record.write("ok" if code == 0 else f"failed: exit {code}")
     print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
           file=sys.stderr, flush=True)
     return code
 
 
-def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: List[str], record) -> int:
+def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: List[str], record,
+               plan: Optional[quality_models.Plan] = None) -> int:
     """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError."""
     stats = None
     if "curate" in stages:
         with record.stage("curate"):
-            stats = run_curation(opts, recipe, argv)
+            stats = run_curation(opts, recipe, argv, plan)
         record.data["stats"] = stats
         if not stats["conserved"]:
             log.error("conservation check failed: see %s/stats.json", opts.output)

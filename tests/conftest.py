@@ -13,10 +13,10 @@ LID_MODEL = SHARED / "models" / "lid.176.ftz"
 BEAM_ARGS = ["--runner=DirectRunner"]
 
 
-def run_pipeline(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`python -m pipeline.run ARGS` in a subprocess, as a user would run it."""
+def run_pipeline(*args: str, check: bool = True, env: dict = None) -> subprocess.CompletedProcess:
+    """`python -m pipeline.run ARGS` in a subprocess, as a user would run it (`env`: its environment)."""
     proc = subprocess.run([sys.executable, "-m", "pipeline.run", *BEAM_ARGS, *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200)
+                          capture_output=True, text=True, timeout=1200, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"pipeline.run failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc

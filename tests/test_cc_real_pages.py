@@ -98,3 +98,12 @@ def test_the_run_says_why_the_classifier_was_not_applied(real_run):
     lm = stats["models"]["reference_lm"]["en"]
     assert lm["applied"] and lm["documents"] > 100
     assert (out / "models" / "en.sp.model").exists() and (out / "models" / "en.arpa.bin").exists()
+
+
+def test_with_wikipedia_input_the_lm_trains_from_it_with_computed_cutoffs(real_run):
+    out, _, log = real_run
+    run = json.loads((out / "run.json").read_text())
+    assert run["quality_models"]["reference_lm"] == {"source": "wikipedia", "trained_from": [str(ENWIKI)]}
+    assert run["quality_models"]["wikiref"]["cited_urls_from"] == [str(ENWIKI)]
+    assert f"quality reference LM: trained from {ENWIKI}" in log
+    assert json.loads((out / "stats.json").read_text())["models"]["perplexity_cutoffs"]["en"]["mode"] == "computed"

@@ -14,8 +14,10 @@ from tests.conftest import SHARED, run_pipeline
 from tests.http_server import serve
 from tests.wet_builder import wet_bytes
 
+# The reading, line dedup and language id of the CommonCrawl path alone: the quality step skipped on
+# purpose (the run records it as the user's choice), line dedup over the whole run.
 ISOLATE = ["--stages=curate", "--sources=commoncrawl", "--set", "commoncrawl.quality=false",
-           "--set", "neardup.enabled=false"]
+           "--set", "neardup.enabled=false", "--set", "commoncrawl.line_dedup.scope=global"]
 NAV = "Home\nNews\nSport\nContact us\nCookie policy\n© 2023 Example Media Ltd"
 
 
@@ -72,8 +74,22 @@ def wet_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cc_run(wet_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("cc") / "out"
-    run_pipeline(f"--output={out}", f"--commoncrawl_input={wet_dir}/*.wet.gz", *ISOLATE)
+    proc = run_pipeline(f"--output={out}", f"--commoncrawl_input={wet_dir}/*.wet.gz", *ISOLATE)
+    (out.parent / "run.stderr").write_text(proc.stderr)
     return out
+
+
+def test_quality_skipped_on_purpose_is_recorded_as_the_users_choice(cc_run):
+    stats = json.loads((cc_run / "stats.json").read_text())
+    assert stats["recipe_complete"] is False
+    assert stats["incomplete"] == [{"source": "commoncrawl", "step": "quality", "by": "user", "reason":
+                                    "skipped on purpose: commoncrawl.quality=false (no perplexity buckets, no "
+                                    "Wikipedia-reference classifier)"}]
+    summary = (cc_run.parent / "run.stderr").read_text().split("RECIPE INCOMPLETE", 1)[1]
+    assert summary.splitlines()[1].startswith("  - commoncrawl: quality (the user's choice): skipped on purpose")
+    page = (cc_run / "report.html").read_text()
+    assert page.index("commoncrawl: quality (the user&#x27;s choice)") < page.index("<h2>")
+    assert "quality reference LM" not in (cc_run.parent / "run.stderr").read_text()  # no model trains or scores
 
 
 def test_conservation_and_reasons(cc_run):
@@ -131,11 +147,11 @@ def test_wet_over_http_with_503s_and_a_paths_listing(tmp_path):
         out = tmp_path / "out"
         run_pipeline(f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",
                      "--set", f"commoncrawl.base_url={srv.base_url}", "--set", "commoncrawl.max_files=2",
-                     # cc_net's scope: groups of 50 of the dump's 1,600 shards. A 3-file listing puts
-                     # a and b in shards 533 and 1066, groups 10 and 21, so b's copies of a's pages
-                     # survive line dedup and exact document dedup removes them.
-                     "--set", "commoncrawl.line_dedup.scope=groups",
-                     *ISOLATE)
+                     *ISOLATE,
+                     # cc_net's scope (llama's own, after ISOLATE's global): groups of 50 of the dump's
+                     # 1,600 shards. A 3-file listing puts a and b in shards 533 and 1066, groups 10
+                     # and 21, so b's copies of a's pages survive line dedup and exact dedup removes them.
+                     "--set", "commoncrawl.line_dedup.scope=groups")
         assert srv.requests.count("/crawl-data/a.warc.wet.gz") == 3  # two 503s, then success
         assert "/crawl-data/c.warc.wet.gz" not in srv.requests  # capped at 2 files
     s = stats_of(out)

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import dumps
 from tests.conftest import ROOT, run_pipeline
+from tests.quality_fixtures import ENWIKI
 
 A, B = "CC-MAIN-2023-06", "CC-MAIN-2023-14"
 
@@ -29,12 +30,14 @@ def dump_runs(tmp_path_factory):
         (tmp / name).mkdir()
         shutil.copy(path, tmp / name / path.name)
     arg = {d: f"--commoncrawl_dump={d}={tmp / d}/*.warc.wet.gz" for d in (A, B)}
+    # The dumps are the user's pages: their reference LM is trained from a Wikipedia dump given with them.
+    wiki = f"--wikipedia_input={ENWIKI}"
     later, once = tmp / "later", tmp / "once"
-    run_pipeline(f"--output={later}", "--sources=commoncrawl", arg[A])
+    run_pipeline(f"--output={later}", "--sources=commoncrawl", arg[A], wiki)
     first = _files(later)
-    run_pipeline(f"--output={later}", "--sources=commoncrawl", arg[B])
+    run_pipeline(f"--output={later}", "--sources=commoncrawl", arg[B], wiki)
     second = _files(later)
-    run_pipeline(f"--output={once}", "--sources=commoncrawl", arg[A], arg[B])
+    run_pipeline(f"--output={once}", "--sources=commoncrawl", arg[A], arg[B], wiki)
     return later, first, second, once
 
 
@@ -82,9 +85,13 @@ def test_stats_say_per_dump_whether_its_quality_models_were_applied(dump_runs):
     for d in (A, B):
         lm = notes[dumps.source_name(d)]["reference_lm"]["en"]
         wikiref = notes[dumps.source_name(d)]["wikiref_training"]
-        # The bundled samples are under the LM floor and cite no page: neither applied, and why.
-        assert lm["applied"] is False and "lm.min_training_chars" in lm["reason"]
+        # The LM trained from the given dump's openings; no page of the samples is cited: not applied, and why.
+        assert lm["applied"] is True and lm["source"] == "trained" and lm["documents"] > 100
         assert wikiref["applied"] is False and wikiref["reason"].startswith("not applied")
+    stats = json.loads((later / "stats.json").read_text())
+    assert stats["recipe_complete"] is False
+    assert [(s["source"], s["step"], s["by"]) for s in stats["incomplete"]] == [
+        (dumps.source_name(d), "quality.wikiref", "run") for d in (A, B)]
 
 
 def test_bad_dump_name_is_one_line_naming_the_option(tmp_path):

@@ -146,7 +146,7 @@ def test_lm_train_cli_on_text_files(tmp_path):
 
 
 def test_buckets_by_given_cutoffs():
-    given = ppl.cutoffs_from_config({"mode": "given", "head": 340, "middle": 520})
+    given = ppl.cutoffs_from_config({"mode": "given", "given": {"en": [340, 520]}}, "en")
     observed = [r["metadata"]["perplexity"] for r in ccnet_records()]  # cc_net's head bucket: all < 340
     assert {ppl.bucket_of(v, given) for v in observed} == {"head"}
     assert ppl.bucket_of(339.9, given) == "head"

@@ -1,4 +1,6 @@
 """The recipe as data (defaults + overrides) and the stats conservation rule."""
+import json
+
 import pytest
 
 from common import events as ev
@@ -24,8 +26,11 @@ def test_named_recipes_llama_has_no_near_dedup_and_plus_extends_it():
     llama, plus = recipe.load("llama"), recipe.load("llama-plus")
     assert llama["version"]["name"] == "llama" and plus["version"]["name"] == "llama-plus"
     assert llama["neardup"]["enabled"] is False and plus["neardup"]["enabled"] is True
-    # Everything llama-plus does not overlay is llama's.
-    assert plus["commoncrawl"] == llama["commoncrawl"] and plus["neardup"]["bands"] == llama["neardup"]["bands"]
+    # Everything llama-plus does not overlay is llama's; its line dedup runs over the whole run.
+    assert (llama["commoncrawl"]["line_dedup"]["scope"], plus["commoncrawl"]["line_dedup"]["scope"]) == ("groups", "global")
+    plus_cc = json.loads(json.dumps(plus["commoncrawl"]))
+    plus_cc["line_dedup"]["scope"] = "groups"
+    assert plus_cc == llama["commoncrawl"] and plus["neardup"]["bands"] == llama["neardup"]["bands"]
 
 
 @pytest.mark.parametrize("item, words", [

