@@ -637,9 +637,9 @@ def train(args) -> dict:
         if metrics:
             metrics.close()
     progress["device_seconds"] += (time.perf_counter() - run_start) * rt.world
-    if steps_done or resume_ckpt is None:
+    if saved_step != progress["step"]:      # not just written by --ckpt_every (that would rotate it out)
         checkpoint()
-    elif rt.main:
+    elif steps_done == 0 and rt.main:
         print(f"train: nothing to run: {out / CHECKPOINT} is at step {progress['step']:,} "
               f"({'the plan is done' if progress['samples'] >= plan.n_samples else f'--max_steps {max_steps}'}); "
               "it is left as it is", flush=True)
