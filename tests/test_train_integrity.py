@@ -359,3 +359,24 @@ def test_plan_padding_max_steps_and_estimate_are_said_before_step_1(mixture_dir,
             f"would run {-(-n // fit)} steps with less than a tenth padding") in err
     # The suggestion keeps its promise.
     assert T.plan_padding(D.MixturePlan(mixture_dir, 64), fit, 0, -(-n // fit))[0] < 0.1 * fit * -(-n // fit)
+
+
+def test_fsdp_shards_are_checked_before_resuming(mixture_dir, tmp_path):
+    """Sharded (FSDP2, two CPU ranks under torchrun): checkpoint.pt records every shard file's SHA-256."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                str(ROOT / "train_hooks" / "train.py"), "--data", str(mixture_dir), "--out", str(tmp_path / "run"),
+                "--fsdp", "on", *FAST[:4], "--batch_tokens", str(4 * 64), "--max_steps"]
+    proc = subprocess.run([*torchrun, "1"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = C.load(tmp_path / "run" / C.CHECKPOINT)
+    shards = tmp_path / "run" / T.FSDP_CHECKPOINT
+    assert "model" not in meta and meta["fsdp_files"] == C.folder_digests(shards) and len(meta["fsdp_files"]) >= 2
+    victim = next(p for p in sorted(shards.iterdir()) if p.suffix == ".distcp")
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    victim.write_bytes(raw)
+    proc = subprocess.run([*torchrun, "2", "--resume"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert (f"train_hooks/train.py: error: --resume: {shards} does not match the checksums "
+            f"{tmp_path / 'run' / C.CHECKPOINT} recorded") in proc.stderr
+    assert C.load(tmp_path / "run" / C.CHECKPOINT)["step"] == 1
