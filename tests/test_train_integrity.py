@@ -146,7 +146,7 @@ def test_truncated_checkpoint_and_no_good_previous(run2, mixture_dir, tmp_path):
         (out / name).write_bytes(raw[:len(raw) // 2])
     with pytest.raises(C.CheckpointError) as e:
         train(mixture_dir, out, "--max_steps", "4", "--resume")
-    assert str(e.value) == (f"--resume: {out / C.CHECKPOINT} is truncated or not written by train_hooks (no checksum "
+    assert str(e.value) == (f"--resume: {out / C.CHECKPOINT} is truncated, or not written by this trainer (no checksum "
                             "at its end); no good previous checkpoint is kept beside it")
     line = usage_line(["-m", "train_hooks.export", "--ckpt", str(out / C.CHECKPOINT), "--hf", str(tmp_path / "hf")],
                       "python -m train_hooks.export")

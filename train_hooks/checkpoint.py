@@ -54,32 +54,34 @@ def file_sha256(path, upto: Optional[int] = None) -> str:
     return h.hexdigest()
 
 
-def _seal(path: str) -> str:
-    """Make torch.save's zip at `path` carry its checksum as the zip comment; returns the digest."""
-    with open(path, "r+b") as f:
-        f.seek(-EOCD_SIZE, os.SEEK_END)
-        eocd = f.read(EOCD_SIZE)
-        if eocd[:4] != EOCD or eocd[20:22] != b"\0\0":
-            raise RuntimeError(f"{path}: torch.save did not end with a comment-free zip record")
-        f.seek(-2, os.SEEK_END)
-        f.write(struct.pack("<H", TRAILER))
-    digest = file_sha256(path)
-    with open(path, "ab") as f:
-        f.write(MAGIC + digest.encode())
-        f.flush()
-        os.fsync(f.fileno())
-    return digest
+def _seal(f) -> str:
+    """Make torch.save's zip in the open file `f` carry its checksum as the zip comment; returns the digest."""
+    f.flush()
+    f.seek(-EOCD_SIZE, os.SEEK_END)
+    eocd = f.read(EOCD_SIZE)
+    if eocd[:4] != EOCD or eocd[20:22] != b"\0\0":
+        raise RuntimeError(f"{f.name}: torch.save did not end with a comment-free zip record")
+    f.seek(-2, os.SEEK_END)
+    f.write(struct.pack("<H", TRAILER))
+    f.seek(0)
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(CHUNK), b""):
+        h.update(chunk)
+    f.seek(0, os.SEEK_END)
+    f.write(MAGIC + h.hexdigest().encode())
+    f.flush()
+    os.fsync(f.fileno())
+    return h.hexdigest()
 
 
 def save(path, obj: dict, keep_previous: bool = True) -> str:
-    """torch.save `obj` to `path` through a temporary name, sealed with its SHA-256; the file it
-    replaces becomes PREVIOUS (a hard link first, so `path` is never missing). Returns the digest."""
+    """torch.save `obj` to `path` through common.atomic's temporary name, sealed with its SHA-256;
+    the file it replaces becomes PREVIOUS (a hard link first, so `path` is never missing). Returns
+    the digest."""
     path = os.fspath(path)
-    tmp = atomic.temp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-        digest = _seal(tmp)
+    with atomic.writing(path, "w+b") as f:
+        torch.save(obj, f)
+        digest = _seal(f)
         if keep_previous and os.path.exists(path):
             prev = os.path.join(os.path.dirname(path), PREVIOUS)
             link = atomic.temp_name(prev)
@@ -89,11 +91,6 @@ def save(path, obj: dict, keep_previous: bool = True) -> str:
                 os.replace(path, prev)
             else:
                 os.replace(link, prev)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return digest
 
 
@@ -110,7 +107,7 @@ def problem(path) -> Optional[str]:
         tail = f.read()
     eocd, comment = tail[:EOCD_SIZE], tail[EOCD_SIZE:]
     if not comment.startswith(MAGIC) or eocd[:4] != EOCD or struct.unpack("<H", eocd[20:22])[0] != TRAILER:
-        return "truncated or not written by train_hooks (no checksum at its end)"
+        return "truncated, or not written by this trainer (no checksum at its end)"
     want = comment[len(MAGIC):].decode("ascii", "replace")
     if file_sha256(path, size - TRAILER) != want:
         return "corrupt (its bytes do not match the SHA-256 it was saved with)"
