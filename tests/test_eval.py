@@ -111,7 +111,9 @@ def test_task_readers_and_prompts(tmp_path):
     assert arc_c.gold == 2 and arc_c.context.endswith("increase in rotation?\nAnswer:")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": 1}\n')
-    with pytest.raises(SystemExit, match=r"--tasks x=.*bad.jsonl: line 1: x: unknown record schema \['text'\]"):
+    from common.cli import UsageError
+
+    with pytest.raises(UsageError, match=r"--tasks x=.*bad.jsonl: line 1: x: unknown record schema \['text'\]"):
         E.read_task("x", str(bad))
 
 
@@ -137,7 +139,10 @@ def trainer_dir(tmp_path_factory):
             p.copy_(torch.ones_like(p) if p.dim() == 1 else torch.randn_like(p) * (0.5 if "emb" in name or "head" in name else 0.1))
     out = data / "train" / "tiny"
     out.mkdir(parents=True)
-    torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "data": {"context": 256}}, out / "checkpoint.pt")
+    from train_hooks import checkpoint as C   # sealed with its SHA-256 and naming its data, as train.py writes it
+
+    C.save(out / "checkpoint.pt", {"config": cfg.to_dict(), "model": model.state_dict(),
+                                   "data": {**C.data_record(data), "context": 256}})
     return out
 
 
@@ -280,9 +285,9 @@ def test_heldout_documents_are_never_trained_on_and_scored_per_source(mixture_di
     assert report["ok"], report["problems"]
     for s in held:
         assert report["sources"][s]["heldout_tokens"] > 0 and report["sources"][s]["heldout_tokens_used"] == 0
-    T.main(["--data", str(work), "--out", str(work / "train" / "tiny"), "--model", "tiny", "--device", "cpu",
+    T.main(["--data", str(work), "--out", str(tmp_path / "run"), "--model", "tiny", "--device", "cpu",
             "--max_steps", "4", "--warmup", "1", "--batch_tokens", str(4 * 64), "--micro_batch", "2"])
-    assert E.main([f"--checkpoint={work / 'train' / 'tiny'}", "--heldout", "--device=cpu",
+    assert E.main([f"--checkpoint={tmp_path / 'run'}", "--heldout", "--device=cpu",   # the data: as recorded
                    f"--out={tmp_path / 'eval.json'}"]) == 0
     result = json.loads((tmp_path / "eval.json").read_text())["heldout"]
     assert sorted(result) == sorted(held)

@@ -138,5 +138,35 @@ def test_gpu_bench_smoke_on_cpu(mixture_dir):
     spec.loader.exec_module(bench)
     result = bench.main(["--device", "cpu", "--model", "tiny", "--context", "64", "--micro_batch", "2",
                          "--steps", "1", "--warmup_steps", "1", "--data", str(mixture_dir),
-                         "--peak_tflops", "1"])
+                         "--peak_tflops", "1", "--reference"])
     assert result["tokens_per_s"] > 0 and 0 < result["mfu"] < 1 and result["model"] == "tiny"
+    # The plain loop beside it: same model, batch and data, so the same first loss.
+    ref = result["reference"]
+    assert ref["tokens_per_s"] > 0 and 0 < ref["mfu"] < 1 and ref["loss_first"] == pytest.approx(result["loss_first"])
+    assert result["ratio_to_reference"] == pytest.approx(result["tokens_per_s"] / ref["tokens_per_s"])
+
+
+def test_gpu_checks_script_runs_its_cpu_path(mixture_dir, tmp_path):
+    """bench/gpu_checks.py, the one command for a lent GPU, on CPU with tiny sizes: every check runs."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_checks.py"), "--device", "cpu", "--quick",
+                           "--data", str(mixture_dir), "--out", str(tmp_path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env={**__import__("os").environ, "PYTHONPATH": str(REPO),
+                                                       "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "gpu_checks.json").read_text())
+    checks = result["checks"]
+    assert result["ok"] and sorted(checks) == ["eval", "export", "throughput", "train"]
+    assert checks["throughput"]["reference"]["tokens_per_s"] > 0
+    assert checks["train"]["steps"] == 2 and checks["eval"]["cli"]["dtype"] == "bfloat16"
+    assert all(t["differs"] and t["max_rel_loglik_diff"] < 0.02 for t in checks["eval"]["tasks"].values())
+    assert checks["export"]["max_abs_logit_diff"] <= 1e-3
+    for name in checks:
+        assert f"gpu_checks: {name}: ok " in proc.stdout
+    # Asked for CUDA where there is none: one line, exit 2.
+    if not torch.cuda.is_available():
+        proc = subprocess.run([sys.executable, str(REPO / "bench" / "gpu_checks.py"), "--out", str(tmp_path / "x")],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and "--device cuda" in proc.stderr and "Traceback" not in proc.stderr

@@ -32,13 +32,20 @@ Plan semantics (the contract the audit checks):
    the end of the plan are all-padding samples (no targets), so every rank runs the same shapes on
    the last step. Resuming needs c alone, with any W that divides G.
 
-`python -m train_hooks.data --audit --data DIR` walks every batch of every rank, recomputes per
-source and per token how often it was consumed, and compares with what the plan promises
-(floor(P/U) everywhere plus one on the next epoch's permutation prefix); exit 1 on any mismatch.
+Integrity: every shard's `.idx` and `.bin` must have the SHA-256 that mixture.json lists for it
+(`sha256_idx`, `sha256_bin`). An index is checked when the plan is built, a token file the first
+time the plan reads from it: once per shard per run, and only shards a run reads. A mismatch raises
+`ShardMismatch` naming the file, before any of its tokens reach a batch.
+
+`python -m train_hooks.data --audit --data DIR` checks every shard's SHA-256, walks every batch of
+every rank, recomputes per source and per token how often it was consumed, and compares with what
+the plan promises (floor(P/U) everywhere plus one on the next epoch's permutation prefix); exit 1 on
+any mismatch.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import zlib
@@ -47,26 +54,57 @@ from pathlib import Path
 
 import numpy as np
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common.cli import UsageError, guarded
+
 FORMAT = "llamadata-mixture/1"
 IGNORE = -100  # target value the loss skips (padding of the last sample, all-padding samples)
+
+
+class ShardMismatch(ValueError):
+    """A token shard that is not the one mixture.json was planned from."""
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def mismatch(path: Path, root: Path) -> str:
+    return (f"{path}: its SHA-256 is not the one mixture.json lists (the shard changed after the mixture "
+            f"was planned); restore it, or tokenize again: python -m pipeline.run --output={root} "
+            "--stages=tokenize,mixture")
 
 
 # --------------------------------------------------------------------------------------------
 # One source's tokens: shards as one flat token space, documents as (start, length) in it.
 # --------------------------------------------------------------------------------------------
 class SourceTokens:
-    def __init__(self, root: Path, name: str, entry: dict):
+    def __init__(self, root: Path, name: str, entry: dict, verify: bool = True):
+        """`verify`: check each shard against mixture.json's SHA-256 (see the module docstring);
+        the audit turns it off to list every mismatch instead of stopping at the first."""
         self.name = name
+        self.root, self.verify = Path(root), verify
         self.share = float(entry["share"])
         self.epochs = float(entry["epochs"])
         self.unique_tokens = int(entry["unique_tokens"])
         self.planned_tokens = int(entry["planned_tokens"])
         self.bins: list[Path] = []
+        self.shards: list[dict] = list(entry["shards"])
+        self.verified: set[int] = set()         # shards whose .bin matched its SHA-256 this run
         starts, lengths, shard_starts = [], [], []
         offset = 0
         for shard in entry["shards"]:
             bin_path, idx_path = root / shard["bin"], root / shard["idx"]
-            idx = np.fromfile(idx_path, dtype="<u8").astype(np.int64)
+            raw = idx_path.read_bytes()
+            if verify and hashlib.sha256(raw).hexdigest() != self._listed(shard, "sha256_idx"):
+                raise ShardMismatch(mismatch(idx_path, self.root))
+            idx = np.frombuffer(raw, dtype="<u8").astype(np.int64)
             n_tokens = bin_path.stat().st_size // 2
             if len(idx) < 1 or idx[0] != 0 or idx[-1] != n_tokens or np.any(np.diff(idx) < 0):
                 raise ValueError(f"{idx_path}: index does not describe {bin_path} ({n_tokens} tokens)")
@@ -104,10 +142,33 @@ class SourceTokens:
     def n_docs(self) -> int:
         return len(self.doc_len)
 
+    def _listed(self, shard: dict, key: str) -> str:
+        if not shard.get(key):
+            raise ShardMismatch(f"{self.root / 'mixture.json'}: no {key} for {shard['bin']} (written before "
+                                f"shards were checksummed); plan it again: python -m pipeline.run "
+                                f"--output={self.root} --stages=mixture")
+        return shard[key]
+
     def shard_map(self, i: int) -> np.ndarray:
         if i not in self._maps:
+            if self.verify and i not in self.verified:
+                if sha256_of(self.bins[i]) != self._listed(self.shards[i], "sha256_bin"):
+                    raise ShardMismatch(mismatch(self.bins[i], self.root))
+                self.verified.add(i)
             self._maps[i] = np.memmap(self.bins[i], dtype="<u2", mode="r")
         return self._maps[i]
+
+    def shard_problems(self) -> list[str]:
+        """Every shard of this source whose .idx or .bin differs from mixture.json's SHA-256."""
+        out = []
+        for shard in self.shards:
+            for key, kind in (("sha256_idx", "idx"), ("sha256_bin", "bin")):
+                path = self.root / shard[kind]
+                if not shard.get(key):
+                    out.append(f"{path}: mixture.json lists no {key}")
+                elif sha256_of(path) != shard[key]:
+                    out.append(mismatch(path, self.root))
+        return out
 
     def read(self, start: int, length: int) -> np.ndarray:
         """Tokens [start, start+length) of the flat space; a span never crosses a document."""
@@ -209,7 +270,7 @@ class Sample:
 
 
 class MixturePlan:
-    def __init__(self, data_dir: str | Path, context: int, seed: int = 0):
+    def __init__(self, data_dir: str | Path, context: int, seed: int = 0, verify: bool = True):
         self.root = Path(data_dir)
         meta = json.loads((self.root / "mixture.json").read_text())
         if meta.get("format") != FORMAT:
@@ -221,7 +282,7 @@ class MixturePlan:
         self.context, self.seq_len, self.seed = int(context), int(context) + 1, int(seed)
         self.vocab_size = int(meta["vocab_size"])
         self.eos_id = int(meta.get("eos_id", 2))
-        self.sources = [SourceTokens(self.root, name, meta["sources"][name])
+        self.sources = [SourceTokens(self.root, name, meta["sources"][name], verify)
                         for name in sorted(meta["sources"])]
         L = self.seq_len
         self.full = [s.planned_tokens // L for s in self.sources]
@@ -293,6 +354,10 @@ class MixturePlan:
         """Samples in [start, start+count) that hold any plan token (the rest are padding)."""
         return max(0, min(start + count, self.n_samples) - start)
 
+    def shards_verified(self) -> tuple[int, int]:
+        """(token files checked against mixture.json so far in this run, token files in all)."""
+        return sum(len(s.verified) for s in self.sources), sum(len(s.bins) for s in self.sources)
+
     def describe(self) -> dict:
         return {
             "context": self.context, "seed": self.seed, "samples": self.n_samples,
@@ -337,9 +402,10 @@ def expected_counts(plan: MixturePlan, s: SourceTokens) -> np.ndarray:
 
 
 def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: int = 1) -> dict:
-    plan = MixturePlan(data_dir, context, seed)
+    plan = MixturePlan(data_dir, context, seed, verify=False)
     problems: list[str] = []
     for s in plan.sources:
+        problems += s.shard_problems()
         if abs(s.epochs * s.unique_tokens - s.planned_tokens) > 1:
             problems.append(f"{s.name}: epochs·unique_tokens = {s.epochs * s.unique_tokens:.1f} "
                             f"but planned_tokens = {s.planned_tokens}")
@@ -374,7 +440,8 @@ def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: i
                 if len(flat) > 1 and not np.array_equal(got, flat):
                     problems.append(f"sample {a + row}: batch tokens differ from its spans")
     report = {"plan": plan.describe(), "steps": steps, "global_batch": global_batch,
-              "world_size": world, "mixed_source_samples": mixed, "sources": {}}
+              "world_size": world, "mixed_source_samples": mixed,
+              "shards_checked": sum(2 * len(s.shards) for s in plan.sources), "sources": {}}
     for s, diff in zip(plan.sources, diffs):
         got = np.cumsum(diff[:-1])
         want = expected_counts(plan, s)
@@ -393,27 +460,44 @@ def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: i
     return report
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
+        raise UsageError(message)
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train_hooks.data", description=__doc__.split("\n")[0])
-    p.add_argument("--audit", action="store_true", help="walk the whole plan and check every token")
+    p = _Parser(prog="python -m train_hooks.data", description=__doc__.split("\n")[0])
+    p.add_argument("--audit", action="store_true", help="check every shard's SHA-256, walk the whole plan, check every token")
     p.add_argument("--data", required=True, help="directory holding mixture.json and tokens/")
     p.add_argument("--context", type=int, default=None, help="tokens per sample input (default: the model's)")
     p.add_argument("--model", default="tiny", help="model config whose context is the default")
     p.add_argument("--seed", type=int, default=0, help="data-order seed (train.py --seed)")
     p.add_argument("--global_batch", type=int, default=8, help="samples per optimiser step")
     p.add_argument("--world_size", type=int, default=1, help="ranks to split each batch over")
+    p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     args = p.parse_args(argv)
+    if not (Path(args.data) / "mixture.json").is_file():
+        raise UsageError(f"--data {args.data}: no mixture.json there")
     context = args.context
     if context is None:
         from train_hooks.model import get_config
         context = get_config(args.model).context
+    if context < 1 or args.global_batch < 1 or args.world_size < 1 or args.global_batch % args.world_size:
+        raise UsageError("--context, --global_batch and --world_size must be positive, and --world_size must "
+                         f"divide --global_batch (got {context}, {args.global_batch}, {args.world_size})")
     if not args.audit:
-        print(json.dumps(MixturePlan(args.data, context, args.seed).describe(), indent=2))
+        try:
+            print(json.dumps(MixturePlan(args.data, context, args.seed).describe(), indent=2))
+        except ValueError as e:
+            raise UsageError(f"--data {args.data}: {e}") from None
         return 0
-    report = audit(args.data, context, args.seed, args.global_batch, args.world_size)
+    try:
+        report = audit(args.data, context, args.seed, args.global_batch, args.world_size)
+    except ValueError as e:     # the plan cannot even be built from these shards
+        report = {"ok": False, "problems": [str(e)]}
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    guarded(main, sys.argv[1:], "python -m train_hooks.data")

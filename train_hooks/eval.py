@@ -2,9 +2,14 @@
 
     python -m train_hooks.eval --checkpoint=DIR --tasks=NAME=FILE[,NAME=FILE…] [--heldout] --out=FILE
 
-DIR is the trainer's `--out` folder (checkpoint.pt; the tokenizer from the mixture folder,
-`--data`, by default DIR/../.. as train.py lays it out) or a Hugging Face `LlamaForCausalLM`
-directory (config.json + weights + tokenizer).
+DIR is the trainer's `--out` folder (or a checkpoint file in it) or a Hugging Face
+`LlamaForCausalLM` directory (config.json + weights + tokenizer). A trainer checkpoint is verified
+against its SHA-256 and names the data folder it was trained on (train_hooks/checkpoint.py): the
+tokenizer and the held-out documents come from there; `--data` may name it elsewhere, and is
+refused when its mixture.json or tokenizer is not the one the model was trained on. With no
+`--tasks` and no `--heldout` it scores the bundled benchmarks (DEFAULT_TASKS) and, when the mixture
+holds held-out documents, their perplexity; `--out` defaults to DIR/eval.json. A usage mistake is
+one line on stderr and exit 2.
 
 Scoring rule (Touvron et al. 2023, §3, after Brown et al. 2020 and Gao et al. 2021): each choice is
 a completion of the prompt; its score is the sum of the log-probabilities of its tokens given the
@@ -45,6 +50,8 @@ import torch
 import torch.nn.functional as F
 
 from common import atomic
+from common.cli import UsageError, guarded
+from train_hooks import checkpoint as ckpt_io
 
 UNCONDITIONAL_CONTEXT = "Answer:"
 
@@ -60,6 +67,11 @@ TASKS = {
     "obqa": {"suffix": "\nAnswer:", "norm": "unconditional"},
 }
 DEFAULT_TASK = {"suffix": "\nAnswer:", "norm": "char"}
+BENCHMARKS = Path(__file__).resolve().parents[1] / "filters" / "benchmarks"
+# What `--tasks` defaults to (with no --heldout either): the benchmarks the repository ships.
+DEFAULT_TASKS = {"arc_easy": BENCHMARKS / "arc_easy.llmfoundry.jsonl.gz",
+                 "arc_challenge": BENCHMARKS / "arc_challenge.llmfoundry.jsonl.gz",
+                 "piqa": BENCHMARKS / "piqa_val.llmfoundry.jsonl.gz"}
 
 
 class Request(NamedTuple):
@@ -105,7 +117,7 @@ def read_task(name: str, path: str, limit: Optional[int] = None) -> List[Request
         try:
             out.append(to_request(name, json.loads(line)))
         except (ValueError, KeyError, IndexError, TypeError) as e:
-            raise SystemExit(f"--tasks {name}={path}: line {number}: {e}") from None
+            raise UsageError(f"--tasks {name}={path}: line {number}: {e}") from None
         if limit and len(out) >= limit:
             break
     return out
@@ -225,41 +237,22 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 def load(checkpoint: str, data: Optional[str], device: str, dtype: str = "auto") -> Loaded:
     """`dtype` auto: bfloat16 on cuda, float32 on cpu. The trainer's model runs under autocast (its
-    weights stay float32, as it trained), a Hugging Face one is loaded in `dtype`."""
+    weights stay float32, as it trained), a Hugging Face one is loaded in `dtype`. A trainer
+    checkpoint is verified and brings its data folder (`--data` is checked against it)."""
     path = Path(checkpoint)
     if dtype == "auto":
         dtype = "bfloat16" if device == "cuda" else "float32"
     if dtype not in DTYPES:
-        raise SystemExit(f"--dtype={dtype}: choose auto, {', '.join(DTYPES)}")
+        raise UsageError(f"--dtype={dtype}: choose auto, {', '.join(DTYPES)}")
     low = dtype == "bfloat16"
     dtype = DTYPES[dtype]
-    if (path / "checkpoint.pt").exists():
-        from train_hooks.model import Llama, ModelConfig
-        import sentencepiece as spm
-
-        ckpt = torch.load(path / "checkpoint.pt", map_location="cpu", weights_only=False)
-        if "model" not in ckpt:
-            raise SystemExit(f"--checkpoint={path}: sharded (FSDP) checkpoint; convert it with "
-                             "torch.distributed.checkpoint.format_utils.dcp_to_torch_save first")
-        data_dir = Path(data) if data else path.parent.parent
-        if not (data_dir / "mixture.json").exists():
-            raise SystemExit(f"--data: no mixture.json in {data_dir}; name the folder the model was trained on")
-        mixture = json.loads((data_dir / "mixture.json").read_text())
-        sp = spm.SentencePieceProcessor(model_file=str(data_dir / mixture["tokenizer"]))
-        model = Llama(ModelConfig(**ckpt["config"]))
-        model.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in ckpt["model"].items()})
-        model.to(device).eval()
-        ctx = int(ckpt.get("data", {}).get("context", model.cfg.context))
-
-        def score_fn(tokens, rows, pos):
-            with torch.autocast(device, dtype=torch.bfloat16) if low else contextlib.nullcontext():
-                return model.head(model.hidden(tokens)[rows, pos])
-
-        return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir,
-                      str(dtype).removeprefix("torch."))
-    if (path / "config.json").exists():
+    if path.is_dir() and (path / "config.json").exists() and not (path / ckpt_io.CHECKPOINT).exists():
         from transformers import AutoTokenizer, LlamaForCausalLM
 
+        data_dir = Path(data) if data else None
+        record = ckpt_io.read_record(path)       # export copies the trainer's record beside the weights
+        if record is not None and record.get("data"):
+            data_dir = heldout_folder(record["data"], data, path)
         model = LlamaForCausalLM.from_pretrained(str(path), dtype=dtype).to(device).eval()
         tok = AutoTokenizer.from_pretrained(str(path))
         def score_fn(tokens, rows, pos):
@@ -268,10 +261,41 @@ def load(checkpoint: str, data: Optional[str], device: str, dtype: str = "auto")
 
         return Loaded(score_fn,
                       lambda s: tok(s, add_special_tokens=False)["input_ids"],
-                      int(model.config.max_position_embeddings), "hf", Path(data) if data else None,
+                      int(model.config.max_position_embeddings), "hf", data_dir,
                       str(next(model.parameters()).dtype).removeprefix("torch."))   # as loaded
-    raise SystemExit(f"--checkpoint={path}: neither a trainer folder (checkpoint.pt) nor a Hugging Face "
-                     "directory (config.json)")
+    if path.is_dir() and not ((path / ckpt_io.CHECKPOINT).exists() or (path / ckpt_io.PREVIOUS).exists()):
+        raise UsageError(f"--checkpoint={path}: neither a trainer folder (checkpoint.pt) nor a Hugging Face "
+                         "directory (config.json)")
+    from train_hooks.model import Llama, ModelConfig
+    import sentencepiece as spm
+
+    folder, file = ckpt_io.locate(path, "--checkpoint")
+    ckpt = ckpt_io.load(file, "--checkpoint")
+    if "model" not in ckpt:
+        raise UsageError(f"--checkpoint={path}: sharded (FSDP) checkpoint; convert it with "
+                         "torch.distributed.checkpoint.format_utils.dcp_to_torch_save first")
+    data_dir = ckpt_io.data_folder(ckpt.get("data", {}), data, file)
+    mixture = json.loads((data_dir / "mixture.json").read_text())
+    sp = spm.SentencePieceProcessor(model_file=str(data_dir / mixture["tokenizer"]))
+    model = Llama(ModelConfig(**ckpt["config"]))
+    model.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in ckpt["model"].items()})
+    model.to(device).eval()
+    ctx = int(ckpt.get("data", {}).get("context", model.cfg.context))
+
+    def score_fn(tokens, rows, pos):
+        with torch.autocast(device, dtype=torch.bfloat16) if low else contextlib.nullcontext():
+            return model.head(model.hidden(tokens)[rows, pos])
+
+    return Loaded(score_fn, lambda s: sp.encode(s), min(ctx, model.cfg.context), "trainer", data_dir,
+                  str(dtype).removeprefix("torch."))
+
+
+def heldout_folder(trained_on: dict, given: Optional[str], source: Path) -> Optional[Path]:
+    """An exported model's data folder, as its record names it (None when that folder is gone and
+    none is given: only --heldout needs it)."""
+    if given is None and not (Path(trained_on.get("folder", "")) / "mixture.json").is_file():
+        return None
+    return ckpt_io.data_folder(trained_on, given, source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,11 +342,11 @@ def parse_tasks(items: Sequence[str]) -> List[Tuple[str, str]]:
             if not part:
                 continue
             if "=" not in part:
-                raise SystemExit(f"--tasks: expected NAME=FILE, got {part!r} (e.g. "
+                raise UsageError(f"--tasks: expected NAME=FILE, got {part!r} (e.g. "
                                  "--tasks=arc_easy=filters/benchmarks/arc_easy.llmfoundry.jsonl.gz)")
             name, file = part.split("=", 1)
             if not Path(file).exists():
-                raise SystemExit(f"--tasks {name}: no file {file}")
+                raise UsageError(f"--tasks {name}: no file {file}")
             tasks.append((name, file))
     return tasks
 
@@ -348,11 +372,27 @@ def report_section(result: dict) -> dict:
                         for k, v in sorted(result.get("heldout", {}).items())]}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
+        raise UsageError(message)
+
+
+def has_heldout(data_dir: Optional[Path]) -> bool:
+    if data_dir is None or not (data_dir / "mixture.json").is_file():
+        return False
+    mixture = json.loads((data_dir / "mixture.json").read_text())
+    return any(e.get("heldout_documents") for e in mixture["sources"].values())
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", required=True, help="trainer --out folder or Hugging Face LlamaForCausalLM directory")
-    p.add_argument("--tasks", action="append", default=[], help="NAME=FILE[,NAME=FILE…] (repeatable)")
-    p.add_argument("--data", default=None, help="mixture folder (tokenizer, held-out shards); default CHECKPOINT/../..")
+    p = _Parser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", required=True,
+                   help="trainer --out folder (or a checkpoint file in it) or Hugging Face LlamaForCausalLM directory")
+    p.add_argument("--tasks", action="append", default=[],
+                   help="NAME=FILE[,NAME=FILE…] (repeatable; default, with no --heldout either: "
+                        + ", ".join(DEFAULT_TASKS) + " from filters/benchmarks/)")
+    p.add_argument("--data", default=None,
+                   help="mixture folder (tokenizer, held-out shards); default: the one the checkpoint was trained on")
     p.add_argument("--heldout", action="store_true", help="also perplexity on each source's held-out documents")
     p.add_argument("--heldout_tokens", type=int, default=0, help="at most this many held-out tokens per source (0: all)")
     p.add_argument("--limit", type=int, default=None, help="first N items of each task")
@@ -360,28 +400,53 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu", choices=["cpu", "cuda"])
     p.add_argument("--dtype", default="auto", choices=["auto", *DTYPES],
                    help="compute type (auto: bfloat16 on cuda, float32 on cpu)")
-    p.add_argument("--out", required=True, help="result JSON file")
+    p.add_argument("--out", default=None, help="result JSON file (default: CHECKPOINT/eval.json)")
+    p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     args = p.parse_args(argv)
+    for flag, value, least in (("--limit", args.limit, 1), ("--batch_size", args.batch_size, 1),
+                               ("--heldout_tokens", args.heldout_tokens, 0)):
+        if value is not None and value < least:
+            raise UsageError(f"{flag} {value}: must be at least {least}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device cuda: torch {torch.__version__} sees no CUDA device; use --device cpu")
+    checkpoint = Path(args.checkpoint)
+    if not checkpoint.exists():
+        raise UsageError(f"--checkpoint={checkpoint}: no such file or folder; give train.py's --out folder or a "
+                         "Hugging Face directory")
     tasks = parse_tasks(args.tasks)
-    if not tasks and not args.heldout:
-        raise SystemExit("--tasks: give at least one NAME=FILE, or --heldout")
+    defaults = not tasks and not args.heldout
+    if defaults:
+        tasks = [(name, str(path)) for name, path in DEFAULT_TASKS.items()]
     loaded = load(args.checkpoint, args.data, args.device, args.dtype)
+    heldout = args.heldout or (defaults and has_heldout(loaded.data_dir))
+    if args.heldout and not has_heldout(loaded.data_dir):
+        raise UsageError("--heldout: " + (f"{loaded.data_dir / 'mixture.json'} holds no held-out documents (the "
+                                           "llama recipe trains on all its data); plan them with --recipe=llama-plus "
+                                           "(python -m pipeline.run --stages=mixture) and train again, or leave "
+                                           "--heldout out" if loaded.data_dir else "name the mixture folder with --data"))
+    out = Path(args.out) if args.out else (checkpoint if checkpoint.is_dir() else checkpoint.parent) / "eval.json"
+    if defaults:
+        print(f"eval: tasks {', '.join(DEFAULT_TASKS)} (the bundled benchmarks; --tasks to choose)"
+              + ("; held-out perplexity" if heldout else "; no held-out documents in the mixture")
+              + (f"; data {loaded.data_dir}" if loaded.data_dir else "") + f"; result {out}", flush=True)
     result = {"checkpoint": str(args.checkpoint), "model": loaded.kind, "context": loaded.max_len,
               "device": args.device, "dtype": loaded.dtype,
+              "data": str(loaded.data_dir) if loaded.data_dir else None,
               "tasks": evaluate(loaded, tasks, args.limit, args.batch_size, args.device)}
-    if args.heldout:
-        if loaded.data_dir is None or not (loaded.data_dir / "mixture.json").exists():
-            raise SystemExit("--heldout: name the mixture folder with --data")
-        result["heldout"] = heldout_perplexity(loaded.logits_fn, loaded.data_dir, loaded.max_len, args.batch_size,
-                                               args.device, args.heldout_tokens)
-    out = Path(args.out)
+    if heldout:
+        try:
+            result["heldout"] = heldout_perplexity(loaded.logits_fn, loaded.data_dir, loaded.max_len,
+                                                   args.batch_size, args.device, args.heldout_tokens)
+        except ValueError as e:     # a held-out shard that is not the one mixture.json lists
+            raise UsageError(f"--heldout: {e}") from None
     atomic.write_text(str(out), json.dumps(result, indent=2, sort_keys=True) + "\n")
     for name, r in result["tasks"].items():
         print(f"{name}: n={r['n']} acc={r['acc']:.4f} ± {r['acc_stderr']:.4f} (chance {r['chance']:.3f}, {r['norm']})")
     for name, r in result.get("heldout", {}).items():
         print(f"heldout {name}: {r['tokens']} tokens, perplexity {r['perplexity']:.2f}")
+    print(f"eval: {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    guarded(main, sys.argv[1:], "python -m train_hooks.eval")

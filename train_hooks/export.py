@@ -1,16 +1,21 @@
 """Export a checkpoint to a Hugging Face `LlamaForCausalLM` directory.
 
-`python -m train_hooks.export --ckpt OUT --data DIR --hf HF_DIR` writes config.json,
-model.safetensors, generation_config.json, tokenizer.model, tokenizer.json (see
-`train_hooks.hf_tokenizer`) and tokenizer_config.json. The model
-uses HF's rotary layout already, so this is a rename of weights; no q/k permutation. Needs neither
-`transformers` nor Beam: the config is written as JSON, the weights with `safetensors`.
+`python -m train_hooks.export --ckpt OUT --hf HF_DIR` writes config.json, model.safetensors,
+generation_config.json, tokenizer.model, tokenizer.json (see `train_hooks.hf_tokenizer`),
+tokenizer_config.json and train.json (the trainer's record of what the model was trained on). The
+model uses HF's rotary layout already, so this is a rename of weights; no q/k permutation. Needs
+neither `transformers` nor Beam: the config is written as JSON, the weights with `safetensors`.
+
+OUT is train.py's --out folder or a checkpoint file in it; the checkpoint is verified against its
+SHA-256, and the tokenizer comes from the data folder it records (train_hooks/checkpoint.py).
+`--data DIR` names that folder elsewhere and is refused, in one line with exit 2, when its
+mixture.json or tokenizer is not the one the model was trained on, or when the tokenizer's size is
+not the model's vocabulary. Every file is written under a temporary name and renamed.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,6 +24,9 @@ if __package__ in (None, ""):
 
 import torch
 
+from common import atomic
+from common.cli import UsageError, guarded
+from train_hooks import checkpoint as ckpt_io
 from train_hooks import hf_tokenizer
 from train_hooks.model import ModelConfig
 
@@ -64,23 +72,49 @@ def hf_config(cfg: ModelConfig, bos_id: int, eos_id: int) -> dict:
     }
 
 
-def export(ckpt_dir: str | Path, data_dir: str | Path, hf_dir: str | Path) -> Path:
+def export(ckpt_dir: str | Path, data_dir: str | Path | None, hf_dir: str | Path) -> Path:
+    """Write the Hugging Face directory `hf_dir` for the checkpoint in `ckpt_dir` (a --out folder or
+    a checkpoint file); `data_dir` None: the data folder the checkpoint records."""
     from safetensors.torch import save_file
 
-    ckpt_dir, data_dir, hf_dir = Path(ckpt_dir), Path(data_dir), Path(hf_dir)
-    ckpt = torch.load(ckpt_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    folder, file = ckpt_io.locate(ckpt_dir, "--ckpt")
+    hf_dir = Path(hf_dir)
+    if hf_dir.exists() and not hf_dir.is_dir():
+        raise UsageError(f"--hf {hf_dir} is a file; give a folder to write")
+    ckpt = ckpt_io.load(file, "--ckpt")
     if "model" not in ckpt:
-        raise SystemExit(f"{ckpt_dir}: sharded (FSDP) checkpoint; convert it with "
+        raise UsageError(f"--ckpt {ckpt_dir}: sharded (FSDP) checkpoint; convert it with "
                          "torch.distributed.checkpoint.format_utils.dcp_to_torch_save first")
     cfg = ModelConfig(**ckpt["config"])
+    data_dir = ckpt_io.data_folder(ckpt.get("data", {}), str(data_dir) if data_dir else None, file)
     mixture = json.loads((data_dir / "mixture.json").read_text())
+    tokenizer = data_dir / mixture["tokenizer"]
+    import sentencepiece as spm
+
+    pieces = spm.SentencePieceProcessor(model_file=str(tokenizer)).get_piece_size()
+    if pieces != cfg.vocab_size:     # the record matched, so only a hand-edited checkpoint gets here
+        raise UsageError(f"--data {data_dir}: its tokenizer has {pieces:,} pieces, the model {cfg.vocab_size:,}; "
+                         "export with the data folder the model was trained on")
     bos, eos = int(mixture.get("bos_id", 1)), int(mixture.get("eos_id", 2))
     hf_dir.mkdir(parents=True, exist_ok=True)
-    save_file(hf_state_dict(ckpt["model"]), hf_dir / "model.safetensors", metadata={"format": "pt"})
-    (hf_dir / "config.json").write_text(json.dumps(hf_config(cfg, bos, eos), indent=2) + "\n")
-    (hf_dir / "generation_config.json").write_text(
-        json.dumps({"bos_token_id": bos, "eos_token_id": eos}, indent=2) + "\n")
-    copy_tokenizer(data_dir / mixture["tokenizer"], hf_dir)
+    weights = hf_dir / "model.safetensors"
+    tmp = atomic.temp_name(str(weights))
+    try:
+        save_file(hf_state_dict(ckpt["model"]), tmp, metadata={"format": "pt"})
+        atomic.replace(tmp, str(weights))
+    finally:
+        if Path(tmp).exists():
+            Path(tmp).unlink()
+    atomic.write_text(str(hf_dir / "config.json"), json.dumps(hf_config(cfg, bos, eos), indent=2) + "\n")
+    atomic.write_text(str(hf_dir / "generation_config.json"),
+                      json.dumps({"bos_token_id": bos, "eos_token_id": eos}, indent=2) + "\n")
+    copy_tokenizer(tokenizer, hf_dir)
+    record = ckpt_io.read_record(folder) or {}
+    ckpt_io.write_record(hf_dir, {**{k: v for k, v in record.items() if k not in ("format", "checkpoint")},
+                                  "data": {k: ckpt["data"][k] for k in ckpt["data"]
+                                           if k in ("folder", "mixture_sha256", "tokenizer", "tokenizer_sha256",
+                                                    "vocab_size")},
+                                  "exported_from": {"checkpoint": str(file.resolve()), "step": ckpt.get("step")}})
     return hf_dir
 
 
@@ -88,28 +122,35 @@ def copy_tokenizer(model_path: Path, hf_dir: Path) -> None:
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(model_path))   # refuse a file that does not load
-    shutil.copyfile(model_path, hf_dir / "tokenizer.model")
+    atomic.copy_file(model_path, hf_dir / "tokenizer.model")
     # No BOS: the token shards separate documents with EOS only, so the model never saw a BOS;
     # a prompt should be encoded the way training text was.
     hf_tokenizer.write(str(model_path), hf_dir)
     # The generic fast class: it runs tokenizer.json as written. transformers' LlamaTokenizer would
     # rebuild the pre-tokenisation from its own defaults and split some text differently.
-    (hf_dir / "tokenizer_config.json").write_text(json.dumps({
+    atomic.write_text(str(hf_dir / "tokenizer_config.json"), json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": sp.id_to_piece(sp.bos_id()),
         "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id()),
         "add_bos_token": False, "add_eos_token": False,
     }, indent=2) + "\n")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
+        raise UsageError(message)
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--ckpt", required=True, help="train.py --out directory")
-    p.add_argument("--data", required=True, help="the mixture directory (for the tokenizer)")
+    p = _Parser(prog="python -m train_hooks.export", description=__doc__.split("\n")[0])
+    p.add_argument("--ckpt", required=True, help="train.py --out folder (or a checkpoint file in it)")
+    p.add_argument("--data", default=None,
+                   help="the mixture folder (for the tokenizer); default: the one the checkpoint was trained on")
     p.add_argument("--hf", required=True, help="directory to write")
+    p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     args = p.parse_args(argv)
     print(export(args.ckpt, args.data, args.hf))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    guarded(main, sys.argv[1:], "python -m train_hooks.export")

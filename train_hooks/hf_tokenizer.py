@@ -39,6 +39,8 @@ def build(model_path: str):
 
 
 def write(model_path: str, hf_dir: Path) -> Path:
+    from common import atomic
+
     path = Path(hf_dir) / "tokenizer.json"
-    build(model_path).save(str(path))
+    atomic.write_text(str(path), build(model_path).to_str(pretty=True))
     return path

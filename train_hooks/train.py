@@ -19,8 +19,19 @@ all-padding samples are `padding_samples`). Each sample is context+1 tokens whos
 are inputs and last `context` targets, so its first token is read but never predicted:
 `target_tokens` (what the loss averaged over) = tokens − samples.
 
-A mistake on the command line (CUDA asked of a CPU build of torch, --resume of a checkpoint made
-with another --model, no mixture.json in --data) is one line on stderr and exit 2.
+The output folder stands on its own (train_hooks/checkpoint.py): OUT/checkpoint.pt carries the
+SHA-256 of its bytes and is verified before it is resumed (OUT/checkpoint.prev.pt, the one before,
+is kept); it and OUT/train.json record the data folder, mixture.json's and the tokenizer's SHA-256,
+the model and the plan, so eval and export need no --data. Token shards are checked against
+mixture.json's SHA-256 the first time the plan reads them. A non-finite loss (or non-finite weights
+at a checkpoint) stops the run before anything is written for that step.
+
+Guidance: before step 1 the plan (steps, tokens, padding share) and, after the first micro-batch,
+an estimate of the run's time; a warning when --max_steps is beyond the plan or more than
+PADDING_WARN of the run's sequences are padding. A mistake on the command line (a flag out of
+range or combinations that cannot run, CUDA asked of a CPU build of torch, --out inside --data,
+--resume of a checkpoint made with another --model or data, a corrupt checkpoint, a changed shard)
+is one line on stderr naming the flag and the fix, exit 2.
 """
 from __future__ import annotations
 
@@ -45,15 +56,22 @@ import torch.nn.functional as F
 
 from common import atomic
 from common.cli import UsageError, guarded
-from train_hooks.data import IGNORE, MixturePlan, rank_slice
+from train_hooks import checkpoint as ckpt_io
+from train_hooks.data import IGNORE, MixturePlan, ShardMismatch, rank_slice
 from train_hooks.model import CONFIGS, Llama, ModelConfig, count_params, flops_per_token, get_config
 
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = ckpt_io.CHECKPOINT
+PREVIOUS = ckpt_io.PREVIOUS
 FSDP_CHECKPOINT = "checkpoint_fsdp"   # a torch.distributed.checkpoint directory (sharded)
 LARGE = ("7B", "13B", "33B", "65B")
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense bf16 tensor-core peaks
 LLAMA_WARMUP = 2000
 MAX_MICRO_BATCH = 8
+PADDING_WARN = 0.10   # warn when more than this share of a run's sequences are padding
+
+
+class Diverged(UsageError):
+    """A non-finite loss or weights: one line saying at which step and what to do, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,6 +137,53 @@ def check_device(device: str) -> None:
                          f"build ({CUDA_INSTALL_HINT.format(version=version)}) or use --device cpu")
     raise UsageError(f"--device cuda: torch {torch.__version__} sees no CUDA device (check the driver "
                      "and CUDA_VISIBLE_DEVICES) or use --device cpu")
+
+
+def check_args(args) -> None:
+    """Each flag within its range: one line naming it and the fix (the combinations that need the
+    plan or the world size are checked in `train`)."""
+    positive = {"--max_steps": (args.max_steps, "leave it out to run the whole plan"),
+                "--context": (args.context, "leave it out for the model's"),
+                "--batch_tokens": (args.batch_tokens, "leave it out for the model's"),
+                "--micro_batch": (args.micro_batch, "leave it out for the largest divisor of the batch up to 8"),
+                "--total_steps": (args.total_steps, "leave it out for the plan's steps"),
+                "--log_every": (args.log_every, "leave it out for about 20 lines a run")}
+    for flag, (value, fix) in positive.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: must be at least 1 ({fix})")
+    for flag, value in (("--lr", args.lr), ("--grad_clip", args.grad_clip), ("--pue", args.pue),
+                        ("--peak_tflops", args.peak_tflops)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} {value}: must be a positive number")
+    for flag, value in (("--warmup", args.warmup), ("--ckpt_every", args.ckpt_every), ("--seed", args.seed),
+                        ("--weight_decay", args.weight_decay), ("--power_w", args.power_w),
+                        ("--co2_kg_per_kwh", args.co2_kg_per_kwh)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{flag} {value}: must be 0 or more")
+    if not 0 <= args.min_lr_ratio <= 1:
+        raise UsageError(f"--min_lr_ratio {args.min_lr_ratio}: must be between 0 and 1 (final rate / peak rate)")
+
+
+def check_out(out: Path, data: Path) -> None:
+    """The output folder is not the data folder nor inside it, and not a file."""
+    o, d = out.resolve(), data.resolve()
+    if o == d or d in o.parents:
+        raise UsageError(f"--out {out} is inside --data {data}: checkpoints would join the data they train on; "
+                         f"choose a folder outside it (the default is {default_out(str(data), '<model>')})")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+
+
+def plan_padding(plan: MixturePlan, global_batch: int, first: int, last: int) -> tuple[int, int]:
+    """(padding sequences, sequences) of steps first+1..last: all-padding samples past the plan's end."""
+    slots = (last - first) * global_batch
+    real = min(last * global_batch, plan.n_samples) - min(first * global_batch, plan.n_samples)
+    return slots - real, slots
+
+
+def suggested_batch(n_samples: int, world: int) -> int:
+    """Sequences per step that split the plan into at least 10 steps (padding under a tenth)."""
+    return max(world, (n_samples // 10) // world * world)
 
 
 def default_out(data: str, model: str) -> Path:
@@ -260,40 +325,59 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(out: Path, raw, opt, progress: dict, rt: Runtime, use_fsdp: bool) -> None:
+    """Write OUT/checkpoint.pt sealed with its SHA-256 (train_hooks/checkpoint.py; the one it replaces
+    becomes checkpoint.prev.pt). Refuses non-finite weights: a checkpoint is never worse than the last."""
+    bad = [name for name, p in raw.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
+    if rt.distributed:
+        flag = rt.all_sum(torch.tensor([float(len(bad))], device=rt.device))
+        bad = bad or (["(on another rank)"] if flag.item() else [])
+    if bad:
+        raise Diverged(f"after step {progress.get('step')} the weights are not finite ({len(bad)} tensors, e.g. "
+                       f"{bad[0]}; a gradient overflowed); nothing was written ("
+                       + (f"{out / CHECKPOINT} is as it was" if (out / CHECKPOINT).exists() else "no checkpoint yet")
+                       + "). Start afresh with a lower --lr or --grad_clip")
     meta = {**progress, "rng": rng_state()}
     if use_fsdp:
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_state_dict
         model_sd, opt_sd = get_state_dict(raw, opt)
         dcp.save({"model": model_sd, "optimizer": opt_sd}, checkpoint_id=str(out / FSDP_CHECKPOINT))
+        if rt.distributed:
+            dist.barrier()
         if rt.main:
-            with atomic.writing(out / CHECKPOINT) as f:
-                torch.save(meta, f)
+            # The shards are rewritten in place, so no previous checkpoint is kept for FSDP.
+            meta["fsdp_files"] = ckpt_io.folder_digests(out / FSDP_CHECKPOINT)
+            ckpt_io.save(out / CHECKPOINT, meta, keep_previous=False)
     elif rt.main:
-        # Write then rename: a crash mid-save leaves the previous checkpoint intact.
-        with atomic.writing(out / CHECKPOINT) as f:
-            torch.save({**meta, "model": raw.state_dict(), "optimizer": opt.state_dict()}, f)
+        # Written under a temporary name, sealed with its SHA-256, renamed over the last one, which
+        # is kept as checkpoint.prev.pt: a crash mid-save leaves both intact.
+        ckpt_io.save(out / CHECKPOINT, {**meta, "model": raw.state_dict(), "optimizer": opt.state_dict()})
     if rt.distributed:
         dist.barrier()
 
 
 def read_checkpoint(out: Path) -> dict:
-    return torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+    """OUT/checkpoint.pt, its SHA-256 verified (a one-line CheckpointError naming the previous good one)."""
+    return ckpt_io.load(out / CHECKPOINT, "--resume")
 
 
 def check_resumable(ckpt: dict, out: Path, model: str, cfg: ModelConfig, mixture_sha: str, context: int,
-                    seed: int) -> None:
-    """--resume continues only the run the checkpoint belongs to: the same model, mixture, context, seed."""
+                    seed: int, tokenizer_sha: str | None = None) -> None:
+    """--resume continues only the run the checkpoint belongs to: the same model, mixture, tokenizer,
+    context, seed."""
     made = ckpt.get("model_name")
     if made != model or ckpt.get("config") != cfg.to_dict():
         raise UsageError(f"--resume: {out / CHECKPOINT} was made with --model {made}"
                          + ("" if made != model else " and another configuration (vocabulary or --context)")
                          + f"; rerun with --model {made}, or train --model {model} into another --out")
     data = ckpt["data"]
-    for name, ours, theirs in (("mixture.json", mixture_sha, data["mixture_sha256"]),
-                               ("--context", context, data["context"]), ("--seed", seed, data["seed"])):
+    checks = [("mixture.json", mixture_sha, data["mixture_sha256"]), ("--context", context, data["context"]),
+              ("--seed", seed, data["seed"])]
+    if tokenizer_sha is not None and data.get("tokenizer_sha256") is not None:
+        checks.append(("tokenizer", tokenizer_sha, data["tokenizer_sha256"]))
+    for name, ours, theirs in checks:
         if ours != theirs:
-            shown = (f"{theirs}" if name != "mixture.json" else "another mixture.json (SHA-256 differs)")
+            shown = (f"{theirs}" if name.startswith("--") else f"another {name} (SHA-256 differs)")
             raise UsageError(f"--resume: {out / CHECKPOINT} was made with {name} {shown}; rerun with the same "
                              f"--data/--context/--seed, or start afresh into another --out")
 
@@ -303,9 +387,19 @@ def load_checkpoint(out: Path, raw, opt, rt: Runtime, use_fsdp: bool, ckpt: dict
     if use_fsdp:
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+        folder = out / FSDP_CHECKPOINT
+        digests = ckpt.get("fsdp_files") or {}
+        # Each rank hashes its share of the shard files; every rank learns whether any differ.
+        mine = {n: d for i, (n, d) in enumerate(sorted(digests.items())) if i % rt.world == rt.rank}
+        bad = [n for n, d in mine.items() if not (folder / n).is_file() or ckpt_io.file_sha256(folder / n) != d]
+        missing = not digests or sorted(ckpt_io.folder_files(folder)) != sorted(digests)
+        flag = rt.all_sum(torch.tensor([float(len(bad) + missing)], device=rt.device))
+        if flag.item():
+            raise ckpt_io.CheckpointError(f"--resume: {folder} does not match the checksums {out / CHECKPOINT} "
+                                          "recorded (files differ or are missing); it cannot be resumed")
         model_sd, opt_sd = get_state_dict(raw, opt)
         state = {"model": model_sd, "optimizer": opt_sd}
-        dcp.load(state, checkpoint_id=str(out / FSDP_CHECKPOINT))
+        dcp.load(state, checkpoint_id=str(folder))
         set_state_dict(raw, opt, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
     else:
         raw.load_state_dict(ckpt["model"])
@@ -320,12 +414,13 @@ def rewrite_metrics(path: Path, upto_step: int) -> None:
         return
     keep = [line for line in path.read_text().splitlines()
             if line.strip() and json.loads(line)["step"] <= upto_step]
-    path.write_text("".join(line + "\n" for line in keep))
+    atomic.write_text(str(path), "".join(line + "\n" for line in keep))
 
 
 def train_step(model, raw, opt, inputs, targets, micro: int, n_targets: int, world: int,
-               ddp: bool, autocast, grad_clip: float) -> torch.Tensor:
-    """One optimiser step over this rank's samples; returns this rank's summed token loss."""
+               ddp: bool, autocast, grad_clip: float, on_micro=None) -> torch.Tensor:
+    """One optimiser step over this rank's samples; returns this rank's summed token loss.
+    `on_micro(m, accum)`, if given, is called after each micro-batch's backward pass."""
     accum = inputs.shape[0] // micro
     loss_sum = torch.zeros((), device=inputs.device)
     for m in range(accum):
@@ -340,6 +435,8 @@ def train_step(model, raw, opt, inputs, targets, micro: int, n_targets: int, wor
             # DDP/FSDP average gradients over ranks; scale so the result is the global mean.
             (loss * (world / n_targets)).backward()
         loss_sum += loss.detach().float()
+        if on_micro is not None:
+            on_micro(m, accum)
     torch.nn.utils.clip_grad_norm_(raw.parameters(), grad_clip)
     opt.step()
     opt.zero_grad(set_to_none=True)
@@ -347,36 +444,62 @@ def train_step(model, raw, opt, inputs, targets, micro: int, n_targets: int, wor
 
 
 def train(args) -> dict:
-    mixture_path = Path(args.data) / "mixture.json"
+    check_args(args)
+    data = Path(args.data)
+    mixture_path = data / "mixture.json"
     if not mixture_path.exists():
         raise UsageError(f"--data {args.data}: no mixture.json there; run python -m pipeline.run --output={args.data} "
                          "first (or point --data at its output)")
-    check_device(args.device)
-    rt = Runtime(args.device)
     out = Path(args.out) if args.out else default_out(args.data, args.model)
-    out.mkdir(parents=True, exist_ok=True)
-    mixture_sha = file_sha256(mixture_path)
-    vocab = json.loads(mixture_path.read_text())["vocab_size"]
+    check_out(out, data)
+    check_device(args.device)
+    trained_on = ckpt_io.data_record(data)
+    if trained_on["tokenizer_sha256"] is None:
+        raise UsageError(f"--data {args.data}: mixture.json names the tokenizer {trained_on['tokenizer']}, which is "
+                         "not there; run the tokenizer stage again (python -m pipeline.run --stages=tokenizer,...)")
+    mixture_sha = trained_on["mixture_sha256"]
+    vocab = trained_on["vocab_size"]
     base = get_config(args.model)
     context = args.context or base.context
+    batch_tokens = args.batch_tokens or base.batch_tokens
+    global_batch = batch_tokens // context
+    if global_batch < 1:
+        flag = "--context" if args.context else "--batch_tokens"
+        raise UsageError(f"{flag}: a step of {batch_tokens:,} tokens (--batch_tokens) holds no sequence of --context "
+                         f"{context:,}; raise --batch_tokens to at least {context} or lower --context")
     cfg = get_config(args.model, vocab_size=vocab, context=max(context, base.context))
-    plan = MixturePlan(args.data, context, args.seed)
-
-    global_batch = (args.batch_tokens or cfg.batch_tokens) // context
-    micro = args.micro_batch or default_micro_batch(global_batch // rt.world)
-    if global_batch < 1 or global_batch % (rt.world * micro):
-        raise SystemExit(f"batch of {global_batch} sequences does not split into {rt.world} ranks "
-                         f"× micro-batches of {micro}")
-    accum = global_batch // (rt.world * micro)
+    try:
+        plan = MixturePlan(args.data, context, args.seed)
+    except ValueError as e:      # shards that disagree with mixture.json, a changed shard, ...
+        raise UsageError(f"--data {args.data}: {e}") from None
+    if plan.n_samples < 1:
+        raise UsageError(f"--data {args.data}: mixture.json plans no tokens; nothing to train on")
+    if context >= plan.planned_tokens:
+        raise UsageError(f"--context {context:,}: longer than the whole plan ({plan.planned_tokens:,} tokens); "
+                         "lower --context or plan more tokens (pipeline.run --target_tokens)")
+    rt = Runtime(args.device)
+    if global_batch % rt.world:
+        raise UsageError(f"--batch_tokens {batch_tokens}: a step of {global_batch} sequences does not split over "
+                         f"{rt.world} ranks; use a multiple of {rt.world * context} tokens")
+    per_rank = global_batch // rt.world
+    if args.micro_batch and per_rank % args.micro_batch:
+        fits = [d for d in range(1, min(per_rank, 64) + 1) if per_rank % d == 0]
+        raise UsageError(f"--micro_batch {args.micro_batch}: does not divide the {per_rank} sequences a rank takes "
+                         f"a step (--batch_tokens {batch_tokens} / --context {context} / {rt.world} rank(s)); "
+                         f"use one of {', '.join(map(str, fits))}")
+    micro = args.micro_batch or default_micro_batch(per_rank)
+    accum = per_rank // micro
     plan_steps = -(-plan.n_samples // global_batch)
     use_fsdp = args.fsdp == "on" or (args.fsdp == "auto" and rt.distributed and args.model in LARGE)
 
     resume_ckpt = None
-    if args.resume and (out / CHECKPOINT).exists():
+    if args.resume and ((out / CHECKPOINT).exists() or (out / PREVIOUS).exists()):
         resume_ckpt = read_checkpoint(out)
-        check_resumable(resume_ckpt, out, args.model, cfg, mixture_sha, context, args.seed)
+        check_resumable(resume_ckpt, out, args.model, cfg, mixture_sha, context, args.seed,
+                        trained_on["tokenizer_sha256"])
     elif args.resume and rt.main:
         print(f"note: --resume: no checkpoint in {out} yet; starting afresh", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
     model, raw = build_model(cfg, args, rt, use_fsdp)
     total_steps = args.total_steps or plan_steps
     schedule = {"peak": args.lr or cfg.peak_lr, "warmup": default_warmup(args.warmup, total_steps),
@@ -395,88 +518,158 @@ def train(args) -> dict:
             rewrite_metrics(metrics_path, progress["step"])
     elif rt.main and metrics_path.exists():
         metrics_path.unlink()
+    resumed_at = progress["step"]
 
     max_steps = args.max_steps if args.max_steps is not None else plan_steps
+    last_step = min(max_steps, plan_steps)
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if rt.device.type == "cuda"
                 else contextlib.nullcontext())
     fpt = flops_per_token(cfg, context)
     peak = peak_flops(rt.device, args.peak_tflops)
     device_name = torch.cuda.get_device_name(rt.device) if rt.device.type == "cuda" else "cpu"
     log_every = args.log_every or max(1, min(100, (max_steps - progress["step"]) // 20 or 1))
+    padding, slots = plan_padding(plan, global_batch, resumed_at, max(resumed_at, last_step))
+    n_params = count_params(raw)["total"]
     if rt.main:
-        print(f"train: model {args.model} ({count_params(raw)['total'] / 1e6:,.2f}M parameters), context {context}, "
+        print(f"train: model {args.model} ({n_params / 1e6:,.2f}M parameters), context {context}, "
               f"{global_batch} sequences a step ({global_batch * context:,} tokens) = {rt.world} rank(s) × "
               f"micro-batch {micro} × {accum} accumulation, on {rt.world} × {device_name}"
               f"{' (FSDP)' if use_fsdp else ''}", flush=True)
         print(f"train: plan {plan.n_samples:,} samples ({plan.planned_tokens:,} tokens) = {plan_steps:,} steps; "
-              f"running steps {progress['step'] + 1}..{min(max_steps, plan_steps)}; peak lr {schedule['peak']:g}, "
-              f"warm-up {schedule['warmup']}; output {out}", flush=True)
+              f"this run: steps {resumed_at + 1}..{last_step} = {slots:,} sequences, {padding:,} of them padding "
+              f"({padding / max(1, slots):.0%}); peak lr {schedule['peak']:g}, warm-up {schedule['warmup']}; "
+              f"output {out}", flush=True)
+        if args.max_steps is not None and args.max_steps > plan_steps:
+            print(f"warning: --max_steps {args.max_steps} is beyond the plan's {plan_steps:,} step(s): the run ends "
+                  f"with the plan, at step {plan_steps:,}; for more steps plan more tokens (pipeline.run "
+                  f"--target_tokens) or take fewer tokens a step (--batch_tokens)", file=sys.stderr, flush=True)
+        if slots and padding / slots > PADDING_WARN:
+            fit = suggested_batch(plan.n_samples, rt.world)
+            print(f"warning: {padding:,} of the {slots:,} sequences this run computes are padding "
+                  f"({padding / slots:.0%} > {PADDING_WARN:.0%}): the plan's {plan.n_samples:,} samples do not fill "
+                  f"its steps of {global_batch:,}; --batch_tokens {fit * context} ({fit} sequences) would run "
+                  f"{-(-plan.n_samples // fit)} steps with less than a tenth padding", file=sys.stderr, flush=True)
+
+    record = {"data": trained_on,
+              "model": {"name": args.model, "config": cfg.to_dict(), "parameters": n_params},
+              "plan": {"context": context, "seed": args.seed, "global_batch": global_batch, "micro_batch": micro,
+                       "ranks": rt.world, "samples": plan.n_samples, "tokens": plan.planned_tokens,
+                       "steps": plan_steps, "padding_samples": plan_steps * global_batch - plan.n_samples,
+                       "schedule": schedule}}
+
+    saved_step = resumed_at if resume_ckpt is not None else None
 
     def checkpoint():
+        nonlocal saved_step
         save_checkpoint(out, raw, opt, {
             **progress, "schedule": schedule, "model_name": args.model, "config": cfg.to_dict(),
-            "data": {"mixture_sha256": mixture_sha, "context": context, "seed": args.seed,
-                     "global_batch": global_batch}}, rt, use_fsdp)
+            "data": {**trained_on, "context": context, "seed": args.seed, "global_batch": global_batch}},
+            rt, use_fsdp)
+        saved_step = progress["step"]
+        if rt.main:
+            checked, shards = plan.shards_verified()
+            ckpt_io.write_record(out, {**record, "checkpoint": {"file": CHECKPOINT, "step": progress["step"]},
+                                       "shards_verified": {"checked": checked, "of": shards}})
+
+    def estimate(m: int, accum: int) -> None:
+        """After the run's first micro-batch: the time a step and the run will take at that pace."""
+        if m or steps_done or not rt.main:
+            return
+        if rt.device.type == "cuda":
+            torch.cuda.synchronize(rt.device)
+        first = time.perf_counter() - t0
+        per_step = first * accum
+        print(f"train: estimate: the first micro-batch took {first:.2f} s ({accum} a step"
+              f"{', including start-up' if args.compile or rt.device.type == 'cuda' else ''}): about "
+              f"{fmt_duration(per_step)} a step, {fmt_duration(per_step * (last_step - resumed_at))} for this run's "
+              f"{last_step - resumed_at:,} step(s); the progress lines refine it", flush=True)
 
     model.train()
     run_start = loop_start = time.perf_counter()
     steps_done, start_targets = 0, progress["target_tokens"]
     metrics = open(metrics_path, "a") if rt.main else None
-    while progress["step"] < max_steps and progress["samples"] < plan.n_samples:
-        t0 = time.perf_counter()
-        step, c = progress["step"], progress["samples"]
-        lr = lr_at(step, schedule["peak"], schedule["warmup"], schedule["total"], schedule["min_ratio"])
-        for group in opt.param_groups:
-            group["lr"] = lr
-        a, n = rank_slice(c, global_batch, rt.rank, rt.world)
-        inputs, targets = plan.tokens(plan.samples(a, n))
-        inputs = torch.from_numpy(inputs).to(rt.device, non_blocking=True)
-        targets = torch.from_numpy(targets).to(rt.device, non_blocking=True)
-        # Normalise by the targets of the whole global batch (known to every rank from the plan),
-        # so padding and the split into ranks/micro-batches do not change the objective.
-        n_targets = max(1, plan.n_targets(c, global_batch))
-        n_tokens = plan.n_targets(c, global_batch) + plan.n_nonempty(c, global_batch)
-        ddp = rt.distributed and not use_fsdp
-        loss_sum = train_step(model, raw, opt, inputs, targets, micro, n_targets, rt.world, ddp,
-                              autocast, args.grad_clip)
-        step_loss = (rt.all_sum(loss_sum) / n_targets).item()   # .item() also syncs the device
-        dt = time.perf_counter() - t0
-        progress.update(step=step + 1, samples=c + global_batch, tokens=progress["tokens"] + n_tokens,
-                        target_tokens=progress["target_tokens"] + n_targets)
-        tokens_per_s = global_batch * context / dt
+    try:
+        while progress["step"] < max_steps and progress["samples"] < plan.n_samples:
+            t0 = time.perf_counter()
+            step, c = progress["step"], progress["samples"]
+            lr = lr_at(step, schedule["peak"], schedule["warmup"], schedule["total"], schedule["min_ratio"])
+            for group in opt.param_groups:
+                group["lr"] = lr
+            a, n = rank_slice(c, global_batch, rt.rank, rt.world)
+            try:
+                inputs, targets = plan.tokens(plan.samples(a, n))
+            except ShardMismatch as e:   # checked on first read: before its tokens reach a batch
+                raise UsageError(f"--data {args.data}: step {step + 1}: {e}; nothing was written for this step") from None
+            inputs = torch.from_numpy(inputs).to(rt.device, non_blocking=True)
+            targets = torch.from_numpy(targets).to(rt.device, non_blocking=True)
+            # Normalise by the targets of the whole global batch (known to every rank from the plan),
+            # so padding and the split into ranks/micro-batches do not change the objective.
+            n_targets = max(1, plan.n_targets(c, global_batch))
+            n_tokens = plan.n_targets(c, global_batch) + plan.n_nonempty(c, global_batch)
+            ddp = rt.distributed and not use_fsdp
+            loss_sum = train_step(model, raw, opt, inputs, targets, micro, n_targets, rt.world, ddp,
+                                  autocast, args.grad_clip, on_micro=estimate)
+            step_loss = (rt.all_sum(loss_sum) / n_targets).item()   # .item() also syncs the device
+            if not math.isfinite(step_loss):
+                raise Diverged(diverged_text(step + 1, step_loss, out, saved_step,
+                                             resume_ckpt is not None and steps_done == 0, schedule["peak"]))
+            dt = time.perf_counter() - t0
+            progress.update(step=step + 1, samples=c + global_batch, tokens=progress["tokens"] + n_tokens,
+                            target_tokens=progress["target_tokens"] + n_targets)
+            tokens_per_s = global_batch * context / dt
+            if metrics:
+                metrics.write(json.dumps({
+                    "step": step + 1, "loss": step_loss, "lr": lr, "tokens": progress["tokens"],
+                    "target_tokens": progress["target_tokens"], "tokens_per_s": tokens_per_s,
+                    "mfu": fpt * tokens_per_s / (peak * rt.world) if peak else None}) + "\n")
+                metrics.flush()
+            steps_done += 1
+            last = progress["step"] >= max_steps or progress["samples"] >= plan.n_samples
+            if rt.main and (progress["step"] % log_every == 0 or last or steps_done == 1):
+                print(progress_line(progress["step"], last_step, step_loss, lr,
+                                    throughput(progress["target_tokens"] - start_targets, time.perf_counter() - loop_start),
+                                    time.perf_counter() - loop_start, steps_done), flush=True)
+            if args.ckpt_every and progress["step"] % args.ckpt_every == 0:
+                progress["device_seconds"] += (time.perf_counter() - run_start) * rt.world
+                run_start = time.perf_counter()
+                checkpoint()
+    finally:
         if metrics:
-            metrics.write(json.dumps({
-                "step": step + 1, "loss": step_loss, "lr": lr, "tokens": progress["tokens"],
-                "target_tokens": progress["target_tokens"], "tokens_per_s": tokens_per_s,
-                "mfu": fpt * tokens_per_s / (peak * rt.world) if peak else None}) + "\n")
-            metrics.flush()
-        steps_done += 1
-        last = progress["step"] >= max_steps or progress["samples"] >= plan.n_samples
-        if rt.main and (progress["step"] % log_every == 0 or last or steps_done == 1):
-            print(progress_line(progress["step"], min(max_steps, plan_steps), step_loss, lr,
-                                throughput(progress["target_tokens"] - start_targets, time.perf_counter() - loop_start),
-                                time.perf_counter() - loop_start, steps_done), flush=True)
-        if args.ckpt_every and progress["step"] % args.ckpt_every == 0:
-            progress["device_seconds"] += (time.perf_counter() - run_start) * rt.world
-            run_start = time.perf_counter()
-            checkpoint()
+            metrics.close()
     progress["device_seconds"] += (time.perf_counter() - run_start) * rt.world
-    checkpoint()
-    if metrics:
-        metrics.close()
+    if saved_step != progress["step"]:      # not just written by --ckpt_every (that would rotate it out)
+        checkpoint()
+    elif steps_done == 0 and rt.main:
+        print(f"train: nothing to run: {out / CHECKPOINT} is at step {progress['step']:,} "
+              f"({'the plan is done' if progress['samples'] >= plan.n_samples else f'--max_steps {max_steps}'}); "
+              "it is left as it is", flush=True)
     real_samples = min(progress["samples"], plan.n_samples)
+    checked, shards = plan.shards_verified()
     summary = {"step": progress["step"], "samples": real_samples,
                "padding_samples": progress["samples"] - real_samples, "tokens": progress["tokens"],
                "target_tokens": progress["target_tokens"], "plan_samples": plan.n_samples,
                "plan_tokens": plan.planned_tokens, "mixture_total_tokens": plan.meta["total_tokens"],
                **energy(progress["device_seconds"], args.power_w, args.pue, args.co2_kg_per_kwh,
                         device=device_name if rt.device.type == "cuda" else "cpu", count=rt.world),
-               "plan_steps": plan_steps, "plan_done": progress["samples"] >= plan.n_samples}
-    if rt.main:
+               "plan_steps": plan_steps, "plan_done": progress["samples"] >= plan.n_samples,
+               "shards_verified": {"checked": checked, "of": shards}}
+    if rt.main and (steps_done or not (out / "summary.json").exists()):
         atomic.write_text(str(out / "summary.json"), json.dumps(summary, indent=2) + "\n")
         print(summary_text(summary, out), flush=True)
     rt.close()
     return summary
+
+
+def diverged_text(step: int, loss: float, out: Path, saved_step: int | None, resumed: bool, peak_lr: float) -> str:
+    """Which step, what is left on disk, and what to do."""
+    kept = (f"{out / CHECKPOINT} still holds step {saved_step}" if saved_step is not None
+            else f"no checkpoint was written to {out}")
+    if resumed:
+        return (f"step {step}: the loss is {loss} (non-finite) on the first step after resuming: the checkpoint's "
+                f"weights are damaged; nothing was written ({kept}). Go back to {out / PREVIOUS} if it is an "
+                "older good one, or start afresh into another --out")
+    return (f"step {step}: the loss is {loss} (non-finite): the run diverged; nothing was written for it ({kept}). "
+            f"Start afresh with a lower --lr (the peak was {peak_lr:g}) or a longer --warmup")
 
 
 def throughput(targets: int, seconds: float) -> float:
