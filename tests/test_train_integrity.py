@@ -336,26 +336,28 @@ def test_out_inside_data_is_refused(mixture_dir, tmp_path):
 
 def test_plan_padding_max_steps_and_estimate_are_said_before_step_1(mixture_dir, tmp_path):
     """The demo's case in small: a plan smaller than one step, and --max_steps beyond it."""
+    n = D.MixturePlan(mixture_dir, 64).n_samples
+    # One step of B sequences, more than the plan holds and padding > 10% whatever the demo's size.
+    B = 100 * (n // 100 + 2)
     proc = command([str(ROOT / "train_hooks" / "train.py"), "--data", str(mixture_dir), "--out", str(tmp_path / "run"),
-                    "--model", "tiny", "--device", "cpu", "--batch_tokens", str(400 * 64), "--micro_batch", "100",
+                    "--model", "tiny", "--device", "cpu", "--batch_tokens", str(B * 64), "--micro_batch", "100",
                     "--max_steps", "30"])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    n = D.MixturePlan(mixture_dir, 64).n_samples
-    assert 200 < n < 400
+    assert (B - n) / B > 0.1
     out = proc.stdout.splitlines()
     plan = next(i for i, line in enumerate(out) if line.startswith("train: plan "))
     estimate = next(i for i, line in enumerate(out) if line.startswith("train: estimate: "))
     first = next(i for i, line in enumerate(out) if line.startswith("step 1/1 "))
     assert plan < estimate < first
-    assert f"= 1 steps; this run: steps 1..1 = 400 sequences, {400 - n} of them padding ({(400 - n) / 400:.0%})" in out[plan]
-    assert "(4 a step): about " in out[estimate] and "for this run's 1 step(s)" in out[estimate]
+    assert f"= 1 steps; this run: steps 1..1 = {B} sequences, {B - n} of them padding ({(B - n) / B:.0%})" in out[plan]
+    assert f"({B // 100} a step): about " in out[estimate] and "for this run's 1 step(s)" in out[estimate]
     err = proc.stderr
     assert ("warning: --max_steps 30 is beyond the plan's 1 step(s): the run ends with the plan, at step 1; "
             "for more steps plan more tokens (pipeline.run --target_tokens) or take fewer tokens a step "
             "(--batch_tokens)") in err
     fit = T.suggested_batch(n, 1)
-    assert (f"warning: {400 - n} of the 400 sequences this run computes are padding ({(400 - n) / 400:.0%} > 10%): "
-            f"the plan's {n} samples do not fill its steps of 400; --batch_tokens {fit * 64} ({fit} sequences) "
+    assert (f"warning: {B - n} of the {B} sequences this run computes are padding ({(B - n) / B:.0%} > 10%): "
+            f"the plan's {n} samples do not fill its steps of {B}; --batch_tokens {fit * 64} ({fit} sequences) "
             f"would run {-(-n // fit)} steps with less than a tenth padding") in err
     # The suggestion keeps its promise.
     assert T.plan_padding(D.MixturePlan(mixture_dir, 64), fit, 0, -(-n // fit))[0] < 0.1 * fit * -(-n // fit)
