@@ -29,7 +29,7 @@ from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
 from common import atomic
-from pipeline import run_state
+from pipeline import funnel, run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
 from pipeline.stages import REJECT_REASON, collect_rejects, collected_rejects, flatten
@@ -121,7 +121,8 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
-    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe)
+    steps = {unit: funnel.steps_for(recipe, unit) for unit in sources}  # stats.json's funnel
+    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe, steps)
     rejected = collected_rejects(p)
     if rejected:
         # Its `written` events are not accounts: these documents are already counted as drops.
@@ -419,7 +420,7 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         from pipeline import report
 
         with record.stage("report"):
-            report.write(opts.output)
+            report.write(opts.output, record.data)  # run.json is written after the report
     elif "://" in opts.output:
         log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
     run_state.complete(opts.output)  # last: every output of the command is in place
