@@ -38,8 +38,25 @@ def sources(value: str) -> List[str]:
 
 
 def stages(value: str) -> List[str]:
+    """The stages asked for, checked before anything runs: known names, each once, in pipeline order
+    and without a gap (each stage reads the one before it: `curate,mixture` would plan tokens
+    that were never made)."""
     names = split_list(value)
     check_choices("stages", names, STAGES)
+    given = ",".join(names)
+    twice = sorted({n for n in names if names.count(n) > 1}, key=STAGES.index)
+    if twice:
+        raise UsageError(f"--stages={given}: {', '.join(twice)} given twice; "
+                         f"give each stage once: --stages={','.join(s for s in STAGES if s in names)}")
+    first, last = STAGES.index(min(names, key=STAGES.index)), STAGES.index(max(names, key=STAGES.index))
+    whole = list(STAGES[first:last + 1])
+    if names != sorted(names, key=STAGES.index):
+        raise UsageError(f"--stages={given}: stages run in the order {','.join(STAGES)}; "
+                         f"give --stages={','.join(whole)}")
+    missing = [s for s in whole if s not in names]
+    if missing:
+        raise UsageError(f"--stages={given}: {','.join(missing)} missing between them (each stage reads the "
+                         f"one before it); give --stages={','.join(whole)}")
     return names
 
 

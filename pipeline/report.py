@@ -790,17 +790,21 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = args.out.rstrip("/") or args.out
     if not os.path.exists(os.path.join(out, "stats.json")):
-        parent = os.path.dirname(os.path.abspath(out))
-        if os.path.exists(os.path.join(parent, "stats.json")):
-            # `pipeline.report out/curated`: the folder inside a run, not the run
-            print(f"pipeline.report: error: {args.out} is inside a run's output; point at the output folder: "
-                  f"python -m pipeline.report {os.path.relpath(parent)}", file=sys.stderr)
-        else:
-            print(f"pipeline.report: error: {args.out}/stats.json not found; give the --output folder of a "
-                  f"pipeline.run (or run python -m pipeline.run --output={args.out} first)", file=sys.stderr)
+        print(f"pipeline.report: error: {not_a_run(args.out, 'python -m pipeline.report')}", file=sys.stderr)
         return 2
     print(write(out))
     return 0
+
+
+def not_a_run(path: str, command: str) -> str:
+    """Why `path` is not a run's output folder, and the command that points at one."""
+    inside = os.path.dirname(os.path.abspath(path.rstrip("/") or path))
+    for _ in range(3):  # out/curated, out/curated/commoncrawl, out/curated/commoncrawl/CC-MAIN-…
+        if os.path.exists(os.path.join(inside, "stats.json")):
+            return f"{path} is inside a run's output; point at the output folder: {command} {os.path.relpath(inside)}"
+        inside = os.path.dirname(inside)
+    return (f"{path}/stats.json not found; give the --output folder of a pipeline.run "
+            f"(python -m pipeline.run --output={path} makes one)")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from common.cli import UsageError, guarded, interrupted
 from pipeline import dumps, preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
-from pipeline.options import LlamaDataOptions, check_flags
+from pipeline.options import LlamaDataOptions, check_flags, check_runner
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
@@ -335,11 +335,10 @@ def run(argv: Optional[List[str]] = None) -> int:
     except recipes.RecipeError as e:
         raise UsageError(str(e)) from None
     stages = preflight.stages(opts.stages)
-    if opts.target_tokens is not None and opts.target_tokens <= 0:
-        raise UsageError(f"--target_tokens={opts.target_tokens}: must be a positive number of tokens")
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
     runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"
+    check_runner(runner)
     if "curate" in stages and is_direct_runner(argv):
         warning = capacity_warning(opts, recipe)
         if warning:
