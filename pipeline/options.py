@@ -54,6 +54,9 @@ class LlamaDataOptions(PipelineOptions):
         parser.add_argument("--stages", default=",".join(STAGES),
                             help="Stages to run, in order: curate, tokenizer (train SentencePiece), tokenize (token "
                                  "shards), mixture (mixture.json). A later stage alone reruns on an earlier output.")
+        parser.add_argument("--fresh", action="store_true", default=False,
+                            help="Run every stage asked for, even one OUTPUT/run_state.json records as done for the same "
+                                 "inputs, recipe and code (by default a rerun after an interruption skips those).")
         parser.add_argument("--target_tokens", type=token_count, default=None,
                             help="Training token budget for mixture.json: an integer or a number with a suffix k, M, "
                                  "B (or G), T (10M, 1.4T). Default: the total at which CommonCrawl's planned epochs "

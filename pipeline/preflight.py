@@ -87,7 +87,9 @@ def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
             where = f"--{name}_input={pattern}" if given else f"the bundled sample {pattern}"
             raise UsageError(f"{where}: matches no file; check the path (quote a glob so the shell leaves it "
                              f"alone) or leave the flag out to read samples/{name}/")
-        files.extend({"path": m.path, "bytes": m.size_in_bytes} for m in sorted(matched, key=lambda m: m.path))
+        # The time too: a rerun skips curation only for unchanged inputs (pipeline/run_state.py).
+        files.extend({"path": m.path, "bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
+                     for m in sorted(matched, key=lambda m: m.path))
     return files
 
 
@@ -106,7 +108,8 @@ def require(output: str, stage: str, earlier: List[str]) -> None:
     if stage == "tokenizer" or stage == "tokenize":
         if not curated_files(output):
             raise UsageError(f"--stages={stage}: --output={output} holds no curated Parquet shards; run the curate "
-                             f"stage first (--stages=curate,{stage}) or point --output at a finished run")
+                             f"stage first (--stages={','.join(STAGES[:STAGES.index(stage) + 1])}) or point --output "
+                             f"at a finished run")
     if stage == "tokenize" and not FileSystems.exists(posixpath.join(output, "tokenizer", "tokenizer.model")):
         raise UsageError(f"--stages=tokenize: --output={output} holds no {what}; run --stages=tokenizer,tokenize")
     if stage == "mixture":

@@ -359,12 +359,19 @@ def run(argv: Optional[List[str]] = None) -> int:
         record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
     else:
         preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing
-    # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
-    run_state.begin(opts.output, stages, sources if "curate" in stages else None)
+    # OUT/run_state.json: skips what an interrupted run finished, refuses to mix runs, clears what this
+    # command rewrites (pipeline/run_state.py)
+    skipped = resume(opts, recipe, record, stages)
+    todo = [s for s in stages if s not in skipped]
+    if todo:
+        run_state.begin(opts.output, todo, sources if "curate" in todo else None, record.data["stage_keys"], stages)
     print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
           file=sys.stderr, flush=True)
+    for stage in skipped:
+        log.info("%s: skipped: %s records it done for the same inputs, recipe and code (--fresh reruns it)",
+                 stage, run_state.FILE)
     try:
-        code = run_stages(opts, recipe, argv, stages, record)
+        code = run_stages(opts, recipe, argv, todo, record)
     except BaseException as e:
         record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
                      f"failed: {type(e).__name__}: {str(e)[:300]}")
@@ -375,8 +382,31 @@ def run(argv: Optional[List[str]] = None) -> int:
     return code
 
 
+def stage_facts(opts: LlamaDataOptions, recipe: dict, record) -> dict:
+    """What each stage reads beside the previous stage's outputs (run_state.stage_keys digests it)."""
+    from pipeline.stats import recipe_identity
+
+    common = {"recipe": recipe_identity(recipe)["sha256"], "code": record.data["code_sha256"],
+              "packages": record.data["packages"]}
+    curate = {**common, "inputs": record.data["inputs"], "models": record.data["models"],
+              "options": {k: getattr(opts, k) for k in ("write_rejects", "benchmarks", "models_dir", "commoncrawl_dump")}}
+    return {"curate": curate, "tokenizer": common, "tokenize": common,
+            "mixture": {**common, "target_tokens": opts.target_tokens}}
+
+
+def resume(opts: LlamaDataOptions, recipe: dict, record, stages: List[str]) -> List[str]:
+    """The stages this command skips: those an earlier, interrupted run of the same command finished."""
+    keys = run_state.stage_keys(stages, stage_facts(opts, recipe, record), run_state.read(opts.output))
+    record.data["stage_keys"] = keys
+    units = list(record.data["inputs"]) if "curate" in stages else None
+    skipped = [] if opts.fresh else run_state.resumable(opts.output, stages, units, keys)
+    record.data["skipped"] = skipped
+    return skipped
+
+
 def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: List[str], record) -> int:
-    """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError."""
+    """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError.
+    `stages`: those this command runs (a resumed command's skipped stages left out)."""
     stats = None
     if "curate" in stages:
         with record.stage("curate"):
