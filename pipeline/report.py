@@ -203,9 +203,8 @@ def header_section(d: Data) -> str:
     rows = []
     if run.get("command"):
         rows.append(("command", f"<code>{html.escape(_command(run))}</code>"))
-    if run.get("started"):
-        when = f"started {run['started']}" + (f", ended {run['ended']}" if run.get("ended") else "") + " (UTC)"
-        rows.append(("date", html.escape(when + (f"; status {run['status']}" if run.get("status") not in (None, "running") else ""))))
+    if run.get("started"):  # what the run knows when it writes the report: a later render draws the same
+        rows.append(("date", html.escape(f"started {run['started']} (UTC)")))
     recipe = f"<b>{html.escape(str(version.get('name')))}</b> v{html.escape(str(version.get('version')))}"
     if run.get("overrides"):
         recipe += "; --set " + html.escape(" ".join(run["overrides"]))
