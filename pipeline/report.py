@@ -139,8 +139,17 @@ def _td(v) -> str:
     return f"<td{cls}>{html.escape(text)}</td>"
 
 
+def _th(header: List[str], first_row: Optional[List]) -> str:
+    """Header cells, left-aligned over a column of text (as its cells are)."""
+    def cls(i):
+        text = first_row is not None and i < len(first_row) and isinstance(first_row[i], str) and \
+            not _NUMBER.match(_fmt(first_row[i]))
+        return ' class="t"' if text else ""
+    return "".join(f"<th{cls(i)}>{html.escape(str(h))}</th>" for i, h in enumerate(header))
+
+
 def _table(header: List[str], rows: List[List], cls: str = "") -> str:
-    th = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    th = _th(header, rows[0] if rows else None)
     body = "".join("<tr>" + "".join(_td(v) for v in r) + "</tr>" for r in rows)
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -154,7 +163,11 @@ def _fmt(v) -> str:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:,.2f} MB"
+    """A size as people read it: 512 B, 12.7 kB, 1.84 MB, 3.20 GB."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:,.{1 if unit == 'kB' else 2}f} {unit}"
+    return f"{n:,} B"
 
 
 def _share(part: int, whole: int) -> str:
@@ -282,7 +295,6 @@ def _funnel_figure(name: str, steps: List[dict]) -> str:
 def _funnel_table(name: str, steps: List[dict]) -> str:
     header = ["step", "what it does", "docs in", "docs out", "dropped (reason: documents)", "bytes in", "bytes out",
               "bytes dropped", "cut from kept docs"]
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     rows = []
     for st in steps:
         drops = ", ".join(f"{r}: {n:,}" for r, n in sorted(st["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
@@ -292,6 +304,8 @@ def _funnel_table(name: str, steps: List[dict]) -> str:
                  st["dropped_bytes"], cut]
         tds = "".join(_td(v) for v in cells)
         rows.append(f'<tr data-source="{html.escape(name)}" data-step="{html.escape(st["step"])}">{tds}</tr>')
+    text = {0, 1, 4, 8}  # the columns of words; the others are counts
+    th = "".join(("<th class=\"t\">" if i in text else "<th>") + f"{html.escape(h)}</th>" for i, h in enumerate(header))
     return f'<table class="funnel"><thead><tr>{th}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
