@@ -292,6 +292,9 @@ def _funnel_figure(name: str, steps: List[dict]) -> str:
     return svg(fig)
 
 
+TEXT_COLUMNS = {0, 1, 4, 8}  # the funnel table's columns of words; the others are counts
+
+
 def _funnel_table(name: str, steps: List[dict]) -> str:
     header = ["step", "what it does", "docs in", "docs out", "dropped (reason: documents)", "bytes in", "bytes out",
               "bytes dropped", "cut from kept docs"]
@@ -302,10 +305,10 @@ def _funnel_table(name: str, steps: List[dict]) -> str:
         cut = f"{t['bytes']:,} B / {t['chars']:,} chars / {t['docs']:,} docs" if t["docs"] else "-"
         cells = [st["step"], st.get("what", ""), st["docs_in"], st["docs_out"], drops, st["bytes_in"], st["bytes_out"],
                  st["dropped_bytes"], cut]
-        tds = "".join(_td(v) for v in cells)
+        tds = "".join(f'<td class="t">{html.escape(_fmt(v))}</td>' if i in TEXT_COLUMNS else _td(v)
+                      for i, v in enumerate(cells))
         rows.append(f'<tr data-source="{html.escape(name)}" data-step="{html.escape(st["step"])}">{tds}</tr>')
-    text = {0, 1, 4, 8}  # the columns of words; the others are counts
-    th = "".join(("<th class=\"t\">" if i in text else "<th>") + f"{html.escape(h)}</th>" for i, h in enumerate(header))
+    th = "".join(("<th class=\"t\">" if i in TEXT_COLUMNS else "<th>") + f"{html.escape(h)}</th>" for i, h in enumerate(header))
     return f'<table class="funnel"><thead><tr>{th}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -775,8 +778,8 @@ CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max
 padding:0 1rem;color:#222}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
 h3{font-size:.95rem;margin:1.4rem 0 .2rem}table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}
 td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;vertical-align:top}
-td:first-child,th:first-child,td.t{text-align:left}th{vertical-align:bottom}
-table.run th{text-align:left;background:#f6f6f6;width:6rem}table.run td{text-align:left}
+td:first-child,th:first-child,td.t,th.t{text-align:left}th{vertical-align:bottom}
+table.run th{text-align:left;vertical-align:top;background:#f6f6f6;width:6rem}table.run td{text-align:left}
 .alert{background:#fdecea;border-left:4px solid #e76f51;padding:.6rem .8rem}
 svg{max-width:100%;height:auto}code{background:#f4f4f4;padding:0 .2rem}"""
 
