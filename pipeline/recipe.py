@@ -216,8 +216,10 @@ def describe(spec: dict) -> str:
         text += f" > {above:g}"
     elif hi is not None:
         text += f" <= {hi:g}"
+    if "length" in spec:
+        text += f" of {spec['length']} items"
     if "items" in spec:
-        text += f" whose items are each {describe(spec['items'])}"
+        text += f"{',' if 'length' in spec else ''} whose items are each {describe(spec['items'])}"
     return text + (" or null" if "null" in kinds else "")
 
 
@@ -233,6 +235,8 @@ def _violates(spec: dict, value: Any) -> bool:
         if ("min" in spec and value < spec["min"]) or ("max" in spec and value > spec["max"]) or \
                 ("above" in spec and value <= spec["above"]):
             return True
+    if isinstance(value, list) and "length" in spec and len(value) != spec["length"]:
+        return True
     if "items" in spec and isinstance(value, list):
         return any(_violates(spec["items"], item) for item in value)
     return False

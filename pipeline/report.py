@@ -381,7 +381,13 @@ def _cutoffs(d: Data) -> Dict[str, dict]:
     given = ((d.recipe.get("quality") or {}).get("perplexity") or {}).get("cutoffs") or {}
     uses_quality = any("perplexity" in d.source(s) or any(st["step"] == "quality" for st in d.source(s).get("steps", []))
                        for s in d.sources)
-    if given.get("mode") == "given" and uses_quality:
+    if not uses_quality or given.get("mode") not in ("given", "auto"):
+        return {}
+    if isinstance(given.get("given"), dict):  # per language [head, middle] (cc_net's cutoff.csv)
+        langs = ((d.recipe.get("commoncrawl") or {}).get("language") or {}).get("languages") or []
+        return {lang: {"head": v[0], "middle": v[1], "mode": "given"} for lang, v in given["given"].items()
+                if lang in langs and isinstance(v, list) and len(v) == 2}
+    if given.get("mode") == "given":
         return {"all": {"head": given.get("head"), "middle": given.get("middle"), "mode": "given"}}
     return {}
 

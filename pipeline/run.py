@@ -389,6 +389,7 @@ def stage_facts(opts: LlamaDataOptions, recipe: dict, record) -> dict:
     common = {"recipe": recipe_identity(recipe)["sha256"], "code": record.data["code_sha256"],
               "packages": record.data["packages"]}
     curate = {**common, "inputs": record.data["inputs"], "models": record.data["models"],
+              "quality_models": record.data.get("quality_models"),  # the reference LMs' files, where recorded
               "options": {k: getattr(opts, k) for k in ("write_rejects", "benchmarks", "models_dir", "commoncrawl_dump")}}
     return {"curate": curate, "tokenizer": common, "tokenize": common,
             "mixture": {**common, "target_tokens": opts.target_tokens}}

@@ -22,7 +22,7 @@ import sys
 import pytest
 
 from dedup.line_dedup import dedup_in_memory
-from pipeline import funnel, report
+from pipeline import funnel, recipe, report
 from tests.conftest import LID_MODEL, ROOT, run_pipeline
 from tests.quality_fixtures import ENWIKI
 from tests.real_pages import TRAFILATURA
@@ -51,8 +51,10 @@ def pages_entering_line_dedup():
 def test_each_step_follows_from_the_one_before(real_run):
     _, s = real_run
     steps = s["steps"]
-    assert [st["step"] for st in steps] == ["read", "length", "line_dedup", "language", "quality", "classifier",
-                                            "decontamination", "sink"]
+    names = [st["step"] for st in steps]
+    assert names == funnel.steps_for(recipe.load(), "commoncrawl")  # the recipe's steps, in the graph's order
+    assert names[:6] == ["read", "length", "line_dedup", "language", "quality", "classifier"]
+    assert names[-2:] == ["decontamination", "sink"]
     assert (steps[0]["docs_in"], steps[0]["bytes_in"]) == (s["docs_in"], s["bytes_in"]) == (250, s["bytes_in"])
     for before, st in zip([None] + steps, steps):
         if before is not None:
