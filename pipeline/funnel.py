@@ -76,7 +76,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
         Step("c4_rules", "C4's line and page rules (TFDS c4_utils)", ("c4_",), lambda r, s: bool(r["c4"]["rules"]["enabled"])),
         Step("span_dedup", "repeated lines / sentence spans, first kept", ("c4_span_dedup",),
              lambda r, s: bool(r["c4"]["span_dedup"]["enabled"])),
-        Step("c4_after_dedup", "sentences counted again, bad words", ("c4_too_few_sentences_after_dedup", "c4_bad_words"),
+        Step("c4_final_checks", "after dedup: sentences counted again, bad words", ("c4_too_few_sentences_after_dedup", "c4_bad_words"),
              lambda r, s: bool(r["c4"]["rules"]["enabled"])),
         Step("language", "fastText lid.176: kept languages at ≥ language.threshold", ("language_",),
              lambda r, s: bool(r["c4"]["language"]["enabled"])),

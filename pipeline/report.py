@@ -534,6 +534,8 @@ def _stacked_shares(rows: List[tuple], xlabel: str) -> str:
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.0))
     colors = plt.get_cmap("tab20").colors
     for i, (_, counts) in enumerate(rows):
+        if not sum(counts.values()):
+            ax.text(0.01, i, "none", va="center", fontsize=8)
         total, left = max(1, sum(counts.values())), 0.0
         parts = [(k, counts.get(k, 0)) for k in top] + [("other", sum(n for k, n in counts.items() if k not in top))]
         for j, (k, n) in enumerate(parts):
@@ -543,7 +545,7 @@ def _stacked_shares(rows: List[tuple], xlabel: str) -> str:
                     label=k if k not in ax.get_legend_handles_labels()[1] else None, edgecolor="white")
             left += n / total
     ax.set_yticks(range(len(rows)), [label for label, _ in rows])
-    ax.invert_yaxis()
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # top to bottom, a row without documents kept in place
     ax.set_xlim(0, 1)
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=8, frameon=False, fontsize=8)
@@ -647,7 +649,7 @@ def dedup_section(d: Data) -> str:
             removed = st["dropped_bytes"] + t["bytes"]
             rows.append([s, st["step"], st["docs_in"], sum(st["dropped"].values()), _share(sum(st["dropped"].values()), st["docs_in"]),
                          st["bytes_in"], st["dropped_bytes"], t["bytes"], t["chars"], t["docs"], _share(removed, st["bytes_in"])])
-            if st["bytes_in"]:
+            if st["bytes_in"] and removed:
                 bars.append((f"{s} {st['step']}", st["dropped_bytes"] / st["bytes_in"], t["bytes"] / st["bytes_in"]))
     if not rows and not any("steps" in d.source(s) for s in d.sources):
         return _dedup_by_reason(d)

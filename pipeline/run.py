@@ -418,7 +418,8 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
             return 1
         run_state.finish(opts.output, "curate")
     if "tokenizer" in stages:
-        if stats is not None:
+        if stats is not None and not any(s["docs_out"] for s in stats["sources"].values()):
+            write_report(opts, record)  # the report says where the documents went, then the run stops
             preflight.require_documents(opts.output, stats)
         preflight.require(opts.output, "tokenizer", stages)
         from tokenizer.stages import train_tokenizer_stage
@@ -446,15 +447,20 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         log.info("mixture: %d training tokens planned", mixture["total_tokens"])
     if record.data.get("stats") is None and FileSystems.exists(posixpath.join(opts.output, "stats.json")):
         record.data["stats"] = preflight.read_stats(opts.output)
+    write_report(opts, record)
+    run_state.complete(opts.output)  # last: every output of the command is in place
+    return 0
+
+
+def write_report(opts: LlamaDataOptions, record) -> None:
+    """OUT/report.html for a local output (run.json is written after it: the record is passed)."""
     if record.data.get("stats") is not None and "://" not in opts.output:
         from pipeline import report
 
         with record.stage("report"):
-            report.write(opts.output, record.data)  # run.json is written after the report
+            report.write(opts.output, record.data)
     elif "://" in opts.output:
         log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
-    run_state.complete(opts.output)  # last: every output of the command is in place
-    return 0
 
 
 def main() -> None:
