@@ -6,10 +6,17 @@ Each stage emits, beside its documents, `Event`s on a tagged output named `EVENT
 - `drop(source, reason, nbytes)` once per document a stage removes, with its reason;
 - `bad_input(source, reason, path, detail)` for an unreadable unit: a drop whose reason starts
   with `bad_input:` and that names the file, so it lands in the quarantine list;
-- `written(source, nbytes)` once per document the sink wrote.
+- `written(source, nbytes)` once per document the sink wrote;
+- `trimmed(source, what, nbytes, chars, count)`: text a step removed from documents it *kept*
+  (line dedup's removed lines, a cleaner's markup), named by what removed it (`line_dedup`);
+- `tally(source, name, n)`: a count stats.json keeps beside the accounts (the languages the
+  language step saw, the perplexity histogram), not a document in or out.
 `read` and `written` may stand for several documents (`count`, with their summed bytes): readers
-emit one per file and the sink one per shard, so per-document events do not cross the shuffle.
-`pipeline.stats` sums them per (source, kind, reason) and checks docs_in == docs_out + Σ dropped.
+emit one per file and the sink one per shard; `trimmed` and `tally` are summed per bundle
+(`Totals`), so per-document events do not cross the shuffle.
+`pipeline.stats` sums them per (source, kind, reason) and checks docs_in == docs_out + Σ dropped,
+and, step by step (`pipeline.funnel`), that the bytes read less the bytes dropped and trimmed are
+the bytes written.
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ EVENTS = "events"
 READ = "in"
 DROP = "drop"
 WRITTEN = "out"
+TRIM = "trim"
+TALLY = "tally"
 
 
 class Event(NamedTuple):
@@ -32,6 +41,7 @@ class Event(NamedTuple):
     path: Optional[str] = None  # only for bad input: the file to quarantine
     detail: Optional[str] = None  # only for bad input: what was wrong
     count: int = 1  # documents this event stands for (readers and the sink sum theirs per file/shard)
+    chars: int = 0  # only for TRIM: characters removed (nbytes: UTF-8 bytes removed)
 
 
 def read(source: str, nbytes: int, count: int = 1) -> Event:
@@ -57,3 +67,49 @@ def unreadable_file(source: str, path: str, error: BaseException) -> tuple:
 
 def written(source: str, nbytes: int, count: int = 1) -> Event:
     return Event(source, WRITTEN, "", nbytes, count=count)
+
+
+def trimmed(source: str, what: str, nbytes: int, chars: int, count: int = 1) -> Event:
+    """`count` kept documents lost `nbytes` bytes (`chars` characters) of text to `what`."""
+    return Event(source, TRIM, what, nbytes, count=count, chars=chars)
+
+
+def tally(source: str, name: str, n: int = 1) -> Event:
+    return Event(source, TALLY, name, 0, count=n)
+
+
+class Totals:
+    """Trims and tallies of one bundle, summed per (source, kind, name): a DoFn adds to it per
+    document and emits `events()` once, from `finish_bundle` (see `windowed`)."""
+
+    def __init__(self):
+        self._sums: dict = {}
+
+    def trim(self, source: str, what: str, nbytes: int, chars: int) -> None:
+        s = self._sums.setdefault((source, TRIM, what), [0, 0, 0])
+        s[0] += 1
+        s[1] += nbytes
+        s[2] += chars
+
+    def trim_between(self, before, after, what: str) -> None:
+        """Count the text `after` (a Document) lost against `before`, when its text changed."""
+        if after.text is not before.text and after.text != before.text:
+            self.trim(before.source, what, before.nbytes - after.nbytes, len(before.text) - len(after.text))
+
+    def tally(self, source: str, name: str, n: int = 1) -> None:
+        s = self._sums.setdefault((source, TALLY, name), [0, 0, 0])
+        s[0] += n
+
+    def events(self) -> list:
+        out = [Event(source, kind, name, nbytes, count=n, chars=chars)
+               for (source, kind, name), (n, nbytes, chars) in sorted(self._sums.items())]
+        self._sums.clear()
+        return out
+
+
+def windowed(event: Event):
+    """`event` as `finish_bundle` must yield it (in the global window)."""
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    return WindowedValue(event, GlobalWindow().max_timestamp(), [GlobalWindow()])

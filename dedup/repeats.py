@@ -256,12 +256,20 @@ class FindRepeats(beam.DoFn):
 
 
 class ApplyRemovals(beam.DoFn):
-    """(doc shard, {docs, removals}) → rebuilt docs; `empty_reason` drops for documents left empty."""
+    """(doc shard, {docs, removals}) → rebuilt docs; `empty_reason` drops for documents left empty;
+    the text removed from the documents kept as `trimmed` events named `counter`, summed per bundle."""
 
     def __init__(self, splitter, empty_reason: str, counter: str):
         self.splitter = splitter
         self.empty_reason = empty_reason
         self.counter = counter
+
+    def start_bundle(self):
+        self.totals = ev.Totals()
+
+    def finish_bundle(self):
+        for event in self.totals.events():
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
 
     def process(self, element):
         _, grouped = element
@@ -277,6 +285,7 @@ class ApplyRemovals(beam.DoFn):
                 beam.metrics.Metrics.counter(self.counter, "docs_emptied").inc()
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, self.empty_reason, doc.nbytes))
                 continue
+            self.totals.trim_between(doc, rebuilt, self.counter)  # empty lines go too, even with no removal
             yield rebuilt
 
 

@@ -10,6 +10,9 @@ from typing import Iterable, Tuple
 
 from common.record import Document
 
+SEEN = "language_seen:"  # tally prefixes: + the top language
+DROPPED = "language_dropped:"
+
 
 class LanguageId:
     """fastText lid.176 (`.bin` or `.ftz`). Load once per process; the model is not picklable."""
@@ -31,18 +34,27 @@ class LanguageFilter:
     """doc → doc with meta language/language_score, or a drop reason.
 
     Reasons: `language_not_kept` (top language not asked for), `language_low_score` (asked-for
-    language, score below the threshold).
+    language, score below the threshold). `tallies`: the top language of every document seen
+    (`language_seen:<lang>`) and of every one dropped (`language_dropped:<lang>`), so a run tells
+    which languages it left out without writing them (pipeline.stages drains them into counters).
     """
 
     def __init__(self, model_path: str, languages: Iterable[str] = ("en",), threshold: float = 0.5):
         self.lid = LanguageId(model_path)
         self.languages = frozenset(languages)
         self.threshold = threshold
+        self.tallies: dict = {}
+
+    def _tally(self, name: str) -> None:
+        self.tallies[name] = self.tallies.get(name, 0) + 1
 
     def __call__(self, doc: Document):
         lang, score = self.lid.predict(doc.text)
+        self._tally(SEEN + lang)
         if lang not in self.languages:
+            self._tally(DROPPED + lang)
             return "language_not_kept"
         if score < self.threshold:
+            self._tally(DROPPED + lang)
             return "language_low_score"
         return doc.with_meta(language=lang, language_score=score)

@@ -103,6 +103,18 @@ def bin_value(bin_index: int) -> float:
     return round(10.0 ** (bin_index / HISTOGRAM_RESOLUTION), 1)
 
 
+# The run report's distribution: a coarser grid of the same kind, small enough for stats.json.
+REPORT_BINS_PER_DECADE = 20  # 12% relative width
+TALLY = "perplexity:"  # the tally of a scored page: + lang + ":" + bucket + ":" + report_bin(perplexity)
+
+
+def report_bin(perplexity: float) -> str:
+    """The report grid's bin of a perplexity: floor(log10 · 20) as a string; "inf" when unscorable."""
+    if not math.isfinite(perplexity) or perplexity <= 0:
+        return "inf"
+    return str(math.floor(math.log10(perplexity) * REPORT_BINS_PER_DECADE))
+
+
 def quantile_from_histogram(histogram: Mapping[int, int], q: float) -> float:
     """The value below which a fraction `q` of the documents lie (nearest bin on the grid).
 

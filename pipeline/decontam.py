@@ -115,12 +115,15 @@ class _CheckFn(beam.DoFn):
 
     def start_bundle(self):
         self.checked = collections.Counter()
+        self.totals = ev.Totals()  # the spans `mask` cut from kept documents (stats.json's funnel)
 
     def finish_bundle(self):
         # Documents checked, summed per bundle: one element per source, not one per document.
         for source, n in sorted(self.checked.items()):
             yield beam.pvalue.TaggedOutput(CHECKED, WindowedValue((source, n), GlobalWindow().max_timestamp(),
                                                                   [GlobalWindow()]))
+        for event in self.totals.events():
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
 
     def process(self, doc, benchmarks):
         if self.rule is None:
@@ -140,6 +143,7 @@ class _CheckFn(beam.DoFn):
             if self.rejects:  # as it came in (a masked-empty one with its text, not the empty rest)
                 yield beam.pvalue.TaggedOutput(REJECTS, rejected(result, doc))
         else:
+            self.totals.trim_between(doc, result, "decontam_mask")
             yield result
 
 

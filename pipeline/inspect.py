@@ -86,7 +86,9 @@ def run(argv: List[str]) -> int:
     args = parse_args(argv)
     stats_path = os.path.join(args.out, "stats.json")
     if not os.path.exists(stats_path):
-        raise UsageError(f"{args.out}: no stats.json there; give a pipeline.run --output directory")
+        from pipeline.report import not_a_run
+
+        raise UsageError(not_a_run(args.out, "python -m pipeline.inspect"))
     with open(stats_path, encoding="utf-8") as f:
         stats = json.load(f)
     sources = sorted(stats["sources"])

@@ -38,8 +38,25 @@ def sources(value: str) -> List[str]:
 
 
 def stages(value: str) -> List[str]:
+    """The stages asked for, checked before anything runs: known names, each once, in pipeline order
+    and without a gap (each stage reads the one before it: `curate,mixture` would plan tokens
+    that were never made)."""
     names = split_list(value)
     check_choices("stages", names, STAGES)
+    given = ",".join(names)
+    twice = sorted({n for n in names if names.count(n) > 1}, key=STAGES.index)
+    if twice:
+        raise UsageError(f"--stages={given}: {', '.join(twice)} given twice; "
+                         f"give each stage once: --stages={','.join(s for s in STAGES if s in names)}")
+    first, last = STAGES.index(min(names, key=STAGES.index)), STAGES.index(max(names, key=STAGES.index))
+    whole = list(STAGES[first:last + 1])
+    if names != sorted(names, key=STAGES.index):
+        raise UsageError(f"--stages={given}: stages run in the order {','.join(STAGES)}; "
+                         f"give --stages={','.join(whole)}")
+    missing = [s for s in whole if s not in names]
+    if missing:
+        raise UsageError(f"--stages={given}: {','.join(missing)} missing between them (each stage reads the "
+                         f"one before it); give --stages={','.join(whole)}")
     return names
 
 
@@ -70,7 +87,9 @@ def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
             where = f"--{name}_input={pattern}" if given else f"the bundled sample {pattern}"
             raise UsageError(f"{where}: matches no file; check the path (quote a glob so the shell leaves it "
                              f"alone) or leave the flag out to read samples/{name}/")
-        files.extend({"path": m.path, "bytes": m.size_in_bytes} for m in sorted(matched, key=lambda m: m.path))
+        # The time too: a rerun skips curation only for unchanged inputs (pipeline/run_state.py).
+        files.extend({"path": m.path, "bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
+                     for m in sorted(matched, key=lambda m: m.path))
     return files
 
 
@@ -89,7 +108,8 @@ def require(output: str, stage: str, earlier: List[str]) -> None:
     if stage == "tokenizer" or stage == "tokenize":
         if not curated_files(output):
             raise UsageError(f"--stages={stage}: --output={output} holds no curated Parquet shards; run the curate "
-                             f"stage first (--stages=curate,{stage}) or point --output at a finished run")
+                             f"stage first (--stages={','.join(STAGES[:STAGES.index(stage) + 1])}) or point --output "
+                             f"at a finished run")
     if stage == "tokenize" and not FileSystems.exists(posixpath.join(output, "tokenizer", "tokenizer.model")):
         raise UsageError(f"--stages=tokenize: --output={output} holds no {what}; run --stages=tokenizer,tokenize")
     if stage == "mixture":

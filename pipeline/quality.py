@@ -276,11 +276,22 @@ def _scored_lang(doc: Document, lms: dict) -> Optional[str]:
 
 
 class _AssignBucket(beam.DoFn):
+    """doc → doc with its bucket, or a drop; every scored page's perplexity as a tally
+    (`perplexity:<lang>:<bucket>:<bin>` on the report's grid, summed per bundle), so stats.json
+    holds the whole distribution, the tail the buckets drop included."""
+
     def __init__(self, keep: Sequence[str]):
         self.keep = frozenset(keep)
 
     def setup(self):
         self.counters = Counters(NAMESPACE)
+
+    def start_bundle(self):
+        self.totals = ev.Totals()
+
+    def finish_bundle(self):
+        for event in self.totals.events():
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
 
     def process(self, doc: Document, cutoffs: dict, lms: dict):
         lang = _scored_lang(doc, lms)
@@ -288,9 +299,10 @@ class _AssignBucket(beam.DoFn):
             self.counters.inc("bucket_" + ppl.UNSCORED_BUCKET)
             yield doc.with_meta(bucket=ppl.UNSCORED_BUCKET)
             return
-        value = doc.meta.get("perplexity")
-        bucket = ppl.bucket_of(math.inf if value is None else value, ppl.Cutoffs(*cutoffs[lang]))
+        value = math.inf if doc.meta.get("perplexity") is None else doc.meta["perplexity"]
+        bucket = ppl.bucket_of(value, ppl.Cutoffs(*cutoffs[lang]))
         self.counters.inc("bucket_" + bucket)
+        self.totals.tally(doc.source, f"{ppl.TALLY}{lang}:{bucket}:{ppl.report_bin(value)}")
         if bucket not in self.keep:
             self.counters.inc("drop:" + ppl.drop_reason(bucket))
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, ppl.drop_reason(bucket), doc.nbytes))

@@ -14,20 +14,27 @@ its section files is deep-merged over the base's (dicts merge key by key, anythi
 (repeatable; VALUE parsed as JSON where it parses, else taken as a string) overrides one key that
 the recipe already has, with a value of the same type: a misspelt key or a wrong type is a
 `RecipeError` that names the key (nanoGPT's configurator refuses strangers the same way).
+
+`recipes/schema.json` declares every value's type and range (`commoncrawl.language.threshold`: a
+number in [0, 1]); `load` checks the resolved recipe against it, so `--set` of an out-of-range value,
+or a folder recipe holding one, is refused before anything runs.
 """
 from __future__ import annotations
 
 import copy
 import difflib
+import fnmatch
+import functools
 import glob
 import json
 import os
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 RECIPES_DIR = os.path.join(os.path.dirname(__file__), "recipes")
 DEFAULT_RECIPE = "llama"
 DEFAULT_RECIPE_DIR = os.path.join(RECIPES_DIR, DEFAULT_RECIPE)
 MAX_EXTENDS_DEPTH = 8
+SCHEMA = os.path.join(RECIPES_DIR, "schema.json")
 
 
 class RecipeError(ValueError):
@@ -93,6 +100,10 @@ def load(recipe: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
         raise RecipeError(f"--recipe={recipe}: the folder has no version.json (name the recipe and its version)")
     for item in overrides:
         apply_override(resolved, item)
+    for path, value in leaves(resolved):
+        problem = out_of_range(path, value)
+        if problem:
+            raise RecipeError(f"--recipe={recipe or DEFAULT_RECIPE}: {path}={json.dumps(value)}: {problem}")
     return resolved
 
 
@@ -142,10 +153,98 @@ def apply_override(recipe: dict, item: str) -> None:
                 f"; {where} has: {', '.join(sorted(known))}"
             raise RecipeError(f"--set {key}: unknown key {part!r} in {where}{hint}")
         if i == len(parts) - 1:
-            node[part] = _coerce(key, node[part], value, raw)
+            new = _coerce(key, node[part], value, raw)
+            problem = out_of_range(key, new)
+            if problem:
+                raise RecipeError(f"--set {key}={raw}: {problem} (the recipe has {json.dumps(node[part])})")
+            node[part] = new
         else:
             node = node[part]
 
 
 def section(recipe: dict, name: str) -> dict:
     return copy.deepcopy(recipe.get(name, {}))
+
+
+# ---------------------------------------------------------------- types and ranges (schema.json)
+@functools.lru_cache(maxsize=1)
+def schema() -> Tuple[Tuple[str, dict], ...]:
+    with open(SCHEMA, encoding="utf-8") as f:
+        return tuple((k, v) for k, v in json.load(f).items() if not k.startswith("_"))
+
+
+def rule_for(path: str) -> Optional[dict]:
+    """The first rule of schema.json whose pattern matches the dotted `path` (None: unchecked)."""
+    return next((spec for pattern, spec in schema() if fnmatch.fnmatchcase(path, pattern)), None)
+
+
+def leaves(node: Any, prefix: str = ""):
+    """(dotted path, value) of every value of a recipe, `_doc` keys left out."""
+    for key, value in node.items():
+        if key.startswith("_"):
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and (rule_for(path) or {}).get("type") != "object":
+            yield from leaves(value, path)
+        else:
+            yield path, value
+
+
+_TYPES = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "bool": lambda v: isinstance(v, bool), "string": lambda v: isinstance(v, str),
+          "list": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict)}
+_NAMES = {"int": "an integer", "number": "a number", "bool": "true/false", "string": "a string",
+          "list": "a JSON list", "object": "a JSON object"}
+
+
+def describe(spec: dict) -> str:
+    """A rule in words: 'a number in [0, 1]', 'an integer >= 1 or null', 'one of global, groups'."""
+    kinds = spec["type"].split("|")
+    text = " or ".join(_NAMES[k] for k in kinds if k != "null")
+    if "choices" in spec:
+        text = "one of " + ", ".join(map(str, spec["choices"]))
+    lo = spec.get("min")
+    above, hi = spec.get("above"), spec.get("max")
+    if lo is not None and hi is not None:
+        text += f" in [{lo:g}, {hi:g}]"
+    elif above is not None and hi is not None:
+        text += f" in ({above:g}, {hi:g}]"
+    elif lo is not None:
+        text += f" >= {lo:g}"
+    elif above is not None:
+        text += f" > {above:g}"
+    elif hi is not None:
+        text += f" <= {hi:g}"
+    if "length" in spec:
+        text += f" of {spec['length']} items"
+    if "items" in spec:
+        text += f"{',' if 'length' in spec else ''} whose items are each {describe(spec['items'])}"
+    return text + (" or null" if "null" in kinds else "")
+
+
+def _violates(spec: dict, value: Any) -> bool:
+    kinds = spec["type"].split("|")
+    if value is None:
+        return "null" not in kinds
+    if not any(_TYPES[k](value) for k in kinds if k != "null"):
+        return True
+    if "choices" in spec and value not in spec["choices"]:
+        return True
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ("min" in spec and value < spec["min"]) or ("max" in spec and value > spec["max"]) or \
+                ("above" in spec and value <= spec["above"]):
+            return True
+    if isinstance(value, list) and "length" in spec and len(value) != spec["length"]:
+        return True
+    if "items" in spec and isinstance(value, list):
+        return any(_violates(spec["items"], item) for item in value)
+    return False
+
+
+def out_of_range(path: str, value: Any) -> Optional[str]:
+    """What is wrong with `value` at `path` ("must be a number in [0, 1]"), or None."""
+    spec = rule_for(path)
+    if spec is None or not _violates(spec, value):
+        return None
+    return f"{path} must be {describe(spec)}"

@@ -24,12 +24,12 @@ from common.cli import UsageError, guarded, interrupted
 from pipeline import completeness, dumps, preflight, progress, quality_models, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
-from pipeline.options import LlamaDataOptions, check_flags
+from pipeline.options import LlamaDataOptions, check_flags, check_runner
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
 from common import atomic
-from pipeline import run_state
+from pipeline import funnel, run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
 from pipeline.stages import REJECT_REASON, collect_rejects, collected_rejects, flatten
@@ -122,7 +122,8 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
-    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe)
+    steps = {unit: funnel.steps_for(recipe, unit) for unit in sources}  # stats.json's funnel
+    flatten("Events", events + [written]) | "Stats" >> WriteStats(output, sources, recipe, steps)
     rejected = collected_rejects(p)
     if rejected:
         # Its `written` events are not accounts: these documents are already counted as drops.
@@ -351,11 +352,10 @@ def run(argv: Optional[List[str]] = None) -> int:
     except recipes.RecipeError as e:
         raise UsageError(str(e)) from None
     stages = preflight.stages(opts.stages)
-    if opts.target_tokens is not None and opts.target_tokens <= 0:
-        raise UsageError(f"--target_tokens={opts.target_tokens}: must be a positive number of tokens")
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
     runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"
+    check_runner(runner)
     if "curate" in stages and is_direct_runner(argv):
         warning = capacity_warning(opts, recipe)
         if warning:
@@ -380,16 +380,24 @@ def run(argv: Optional[List[str]] = None) -> int:
     plan = None
     if "curate" in stages and "commoncrawl" in sources and recipe["commoncrawl"]["quality"]:
         # Before anything is written: a reference LM that cannot be had stops the run here, exit 2.
+        # Before `resume` too: the curate stage's key includes the reference LMs' files.
         plan = quality_plan(opts, recipe, download=is_direct_runner(argv))
         record.data["quality_models"] = quality_models.training_files(plan, recipe)
-    # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
-    run_state.begin(opts.output, stages, sources if "curate" in stages else None)
+    # OUT/run_state.json: skips what an interrupted run finished, refuses to mix runs, clears what this
+    # command rewrites (pipeline/run_state.py)
+    skipped = resume(opts, recipe, record, stages)
+    todo = [s for s in stages if s not in skipped]
+    if todo:
+        run_state.begin(opts.output, todo, sources if "curate" in todo else None, record.data["stage_keys"], stages)
     banner = runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources})
     if plan is not None:
         banner += "".join("\n" + line for line in quality_models.banner_lines(record.data["quality_models"]))
     print(banner, file=sys.stderr, flush=True)
+    for stage in skipped:
+        log.info("%s: skipped: %s records it done for the same inputs, recipe and code (--fresh reruns it)",
+                 stage, run_state.FILE)
     try:
-        code = run_stages(opts, recipe, argv, stages, record, plan)
+        code = run_stages(opts, recipe, argv, todo, record, plan)
     except BaseException as e:
         record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
                      f"failed: {type(e).__name__}: {str(e)[:300]}")
@@ -401,9 +409,33 @@ def run(argv: Optional[List[str]] = None) -> int:
     return code
 
 
+def stage_facts(opts: LlamaDataOptions, recipe: dict, record) -> dict:
+    """What each stage reads beside the previous stage's outputs (run_state.stage_keys digests it)."""
+    from pipeline.stats import recipe_identity
+
+    common = {"recipe": recipe_identity(recipe)["sha256"], "code": record.data["code_sha256"],
+              "packages": record.data["packages"]}
+    curate = {**common, "inputs": record.data["inputs"], "models": record.data["models"],
+              "quality_models": record.data.get("quality_models"),  # the reference LMs' files, where recorded
+              "options": {k: getattr(opts, k) for k in ("write_rejects", "benchmarks", "models_dir", "commoncrawl_dump")}}
+    return {"curate": curate, "tokenizer": common, "tokenize": common,
+            "mixture": {**common, "target_tokens": opts.target_tokens}}
+
+
+def resume(opts: LlamaDataOptions, recipe: dict, record, stages: List[str]) -> List[str]:
+    """The stages this command skips: those an earlier, interrupted run of the same command finished."""
+    keys = run_state.stage_keys(stages, stage_facts(opts, recipe, record), run_state.read(opts.output))
+    record.data["stage_keys"] = keys
+    units = list(record.data["inputs"]) if "curate" in stages else None
+    skipped = [] if opts.fresh else run_state.resumable(opts.output, stages, units, keys)
+    record.data["skipped"] = skipped
+    return skipped
+
+
 def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: List[str], record,
                plan: Optional[quality_models.Plan] = None) -> int:
-    """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError."""
+    """Each asked-for stage in order, timed into run.json; a stage's missing input is a UsageError.
+    `stages`: those this command runs (a resumed command's skipped stages left out)."""
     stats = None
     if "curate" in stages:
         with record.stage("curate"):
@@ -414,7 +446,8 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
             return 1
         run_state.finish(opts.output, "curate")
     if "tokenizer" in stages:
-        if stats is not None:
+        if stats is not None and not any(s["docs_out"] for s in stats["sources"].values()):
+            write_report(opts, record)  # the report says where the documents went, then the run stops
             preflight.require_documents(opts.output, stats)
         preflight.require(opts.output, "tokenizer", stages)
         from tokenizer.stages import train_tokenizer_stage
@@ -442,15 +475,20 @@ def run_stages(opts: LlamaDataOptions, recipe: dict, argv: List[str], stages: Li
         log.info("mixture: %d training tokens planned", mixture["total_tokens"])
     if record.data.get("stats") is None and FileSystems.exists(posixpath.join(opts.output, "stats.json")):
         record.data["stats"] = preflight.read_stats(opts.output)
+    write_report(opts, record)
+    run_state.complete(opts.output)  # last: every output of the command is in place
+    return 0
+
+
+def write_report(opts: LlamaDataOptions, record) -> None:
+    """OUT/report.html for a local output (run.json is written after it: the record is passed)."""
     if record.data.get("stats") is not None and "://" not in opts.output:
         from pipeline import report
 
         with record.stage("report"):
-            report.write(opts.output)
+            report.write(opts.output, record.data)
     elif "://" in opts.output:
         log.info("report: copy %s locally and run python -m pipeline.report DIR for report.html", opts.output)
-    run_state.complete(opts.output)  # last: every output of the command is in place
-    return 0
 
 
 def main() -> None:

@@ -1,10 +1,18 @@
 """OUT/run_state.json: what produced the folder's outputs, and whether that run finished.
 
-    {"state": "running" | "complete", "sources": [...], "stages": [...], "done": [...]}
+    {"state": "running" | "complete", "sources": [...], "stages": [...], "done": [...],
+     "keys": {stage: sha256}}
 
 `sources`: the sources of the curated output; `stages`: what the latest command asked for;
-`done`: the stages finished since `curated/` was made, in pipeline order. No time stamps: the
-file is as deterministic as the outputs it describes.
+`done`: the stages finished since `curated/` was made, in pipeline order; `keys`: what each stage
+was run from (`stage_keys`: the inputs with their sizes and times, the resolved recipe, the code
+and package versions, and the key of the stage before it). No time stamps of its own: the file is
+as deterministic as the outputs it describes.
+
+Resuming (`resumable`): a command whose first stages are recorded done, with the same keys and
+their outputs in place, skips them (a Ctrl-C during tokenize costs the tokenize, not hours of
+curation); the first stage whose key changed (another input, recipe or code) runs, and so does
+every stage after it. `--fresh` runs every stage asked for.
 
 Rules (`begin` at the start of every command, `finish` after each stage, `complete` at its end):
 - a stage runs only on the outputs of finished earlier stages: `tokenizer` needs `curate` done,
@@ -21,6 +29,7 @@ A folder without the file (made by hand, or by the stage functions called direct
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import posixpath
@@ -80,9 +89,57 @@ def _remove(out: str, rel: str) -> None:
         FileSystems.delete([path])
 
 
-def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]]) -> Dict:
+def stage_keys(stages: Sequence[str], facts: Dict[str, dict], old: Optional[Dict]) -> Dict[str, str]:
+    """The key of each stage of `stages`: a digest of `facts[stage]` (what the stage reads beside
+    the outputs of the stage before it) and of that stage's key (this command's, or the folder's
+    for a stage this command does not run)."""
+    keys: Dict[str, str] = {}
+    previous = None
+    old_keys = (old or {}).get("keys") or {}
+    for stage in ORDER:
+        if stage in stages:
+            facts_json = json.dumps({"stage": stage, "after": previous, "facts": facts.get(stage, {})},
+                                    sort_keys=True, default=str)
+            previous = keys[stage] = hashlib.sha256(facts_json.encode("utf-8")).hexdigest()
+        else:
+            previous = old_keys.get(stage) if not keys else None
+    return keys
+
+
+def _outputs_present(out: str, stage: str, sources: Optional[Sequence[str]]) -> bool:
+    if stage == "curate":
+        path = posixpath.join(out, "stats.json")
+        if not FileSystems.exists(path):
+            return False
+        with FileSystems.open(path) as f:
+            recorded = json.loads(f.read().decode("utf-8")).get("sources", {})
+        return set(sources or ()) <= set(recorded)
+    where = {"tokenizer": "tokenizer/tokenizer.model", "tokenize": "tokens", "mixture": "mixture.json"}[stage]
+    return FileSystems.exists(posixpath.join(out, where))
+
+
+def resumable(out: str, stages: Sequence[str], sources: Optional[Sequence[str]], keys: Dict[str, str]) -> List[str]:
+    """The first stages of `stages` that OUT records done with these keys, outputs in place: the
+    ones a rerun after an interruption skips."""
+    old = read(out)
+    if not old:
+        return []
+    done, old_keys = old.get("done", []), old.get("keys") or {}
+    skip = []
+    for stage in [s for s in ORDER if s in stages]:
+        if stage in done and old_keys.get(stage) == keys.get(stage) is not None and _outputs_present(out, stage, sources):
+            skip.append(stage)
+        else:
+            break
+    return skip
+
+
+def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]], keys: Optional[Dict[str, str]] = None,
+          asked: Optional[Sequence[str]] = None) -> Dict:
     """Check the rules above for a command running `stages` (`sources` when it curates), mark
-    the folder running, remove what the command will rewrite and stale temporary files."""
+    the folder running, remove what the command will rewrite and stale temporary files.
+    `keys` (`stage_keys`) are recorded for `resumable`; `asked`: every stage of the command, the
+    ones it skips (`resumable`) included (default `stages`)."""
     stages = [s for s in ORDER if s in stages]
     if not stages:
         return read(out) or {}
@@ -116,7 +173,10 @@ def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]]) -> 
     stale = atomic.clean_stale(out)
     if stale:
         log.info("removed %d temporary files a killed run left: %s", len(stale), ", ".join(stale[:5]))
-    state = {"state": "running", "sources": curated, "stages": list(stages), "done": done}
+    state = {"state": "running", "sources": curated, "stages": [s for s in ORDER if s in (asked or stages)], "done": done}
+    if keys is not None:
+        old_keys = (old or {}).get("keys") or {}
+        state["keys"] = {**{s: old_keys[s] for s in done if s in old_keys}, **{s: keys[s] for s in stages if s in keys}}
     _write(out, state)
     return state
 

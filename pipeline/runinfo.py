@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import posixpath
 import resource
@@ -38,6 +40,25 @@ def package_versions() -> Dict[str, Optional[str]]:
     return out
 
 
+CODE_PACKAGES = ("common", "pipeline", "dedup", "filters", "tokenizer")  # what makes the data outputs
+
+
+def code_version() -> str:
+    """SHA-256 of every file of the packages that make the data outputs (code, word lists, benchmarks):
+    a resumed run skips a finished stage only if this is unchanged (pipeline/run_state.py)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for folder, dirs, files in sorted(os.walk(os.path.join(root, package))):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode("utf-8") + b"\0")
+                with open(path, "rb") as f:
+                    digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -54,7 +75,7 @@ class RunRecord:
         self.output = output
         self.data = {"command": [sys.executable, "-m", "pipeline.run", *argv], "output": output,
                      "recipe": recipe, "overrides": list(overrides), "stages": stages,
-                     "packages": package_versions(), "inputs": {}, "models": {},
+                     "packages": package_versions(), "code_sha256": code_version(), "inputs": {}, "models": {},
                      "started": now(), "ended": None, "status": "running",
                      "cpu_seconds": {}, "wall_seconds": {}}
         self.t0 = time.monotonic()

@@ -6,7 +6,10 @@ document as the rejects file should show it, e.g. with its measured signals). `A
 one over a PCollection, counts each reason with `beam.metrics`, and emits a drop `Event` for
 every removed document, so the stage's output is `(docs, events)`. A filter with a `tallies`
 dict (name → count) has it drained into counters of the same names after each document
-(the counts set back to 0).
+(the counts set back to 0), and into `tally` events summed per bundle (stats.json keeps them).
+A kept document whose text the filter changed counts as a `trimmed` event named after the filter's
+class (`WikipediaPageCleaner`), summed per bundle: the bytes and characters a cleaner removed
+(pipeline/funnel.py puts them in their step).
 
 Rejects (`--write_rejects`): `collect_rejects(pipeline)` before the graph is built makes every
 `ApplyFilter` of that pipeline also emit its dropped documents, each with `meta["reason"]`; the
@@ -91,6 +94,14 @@ class _FilterDoFn(beam.DoFn):
         else:
             self.fn = self.make_filter()
         self.tallies = getattr(self.fn, "tallies", None)
+        self.trim_name = type(self.fn).__name__
+
+    def start_bundle(self):
+        self.totals = ev.Totals()
+
+    def finish_bundle(self):
+        for event in self.totals.events():
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
 
     def process(self, doc: Document):
         try:
@@ -104,6 +115,7 @@ class _FilterDoFn(beam.DoFn):
             for name, n in self.tallies.items():
                 if n:
                     self.counters.inc(name, n)
+                    self.totals.tally(doc.source, name, n)
                     self.tallies[name] = 0
         if isinstance(result, (str, Drop)):
             reason, dropped = (result, doc) if isinstance(result, str) else result
@@ -113,6 +125,7 @@ class _FilterDoFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(REJECTS, rejected(reason, dropped))
         else:
             self.counters.inc("kept")
+            self.totals.trim_between(doc, result, self.trim_name)
             yield result
 
 

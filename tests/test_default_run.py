@@ -1,6 +1,7 @@
 """The default run (`make demo`): every source on the bundled samples, every stage, end to end."""
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -52,11 +53,14 @@ def test_second_run_is_byte_identical(default_run_out, tmp_path):
     run_pipeline(f"--output={again}")
 
     def digests(out):
-        # run.json is the one record of a run itself (times, command line): not a data output.
+        # run.json and report.html's header are the record of a run itself (times, command line), not data.
         return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(out.rglob("*")) if p.is_file() and p.name != "run.json"}
+                for p in sorted(out.rglob("*")) if p.is_file() and p.name not in ("run.json", "report.html")}
 
     assert digests(again) == digests(default_run_out)
+    # the report, its run header aside, is the same page
+    header = re.compile(r'<table class="run">.*?</table>', re.S)
+    assert header.sub("", (again / "report.html").read_text()) == header.sub("", (default_run_out / "report.html").read_text())
 
 
 def test_demo_quality_stage_applies_on_real_wikipedia_text(default_run_out):

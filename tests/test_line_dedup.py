@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from common import events as ev
 from common.record import Document, make_id
 from dedup import line_dedup as ld
 from dedup.exact import ExactDedup
 from pipeline.sources.commoncrawl import exact_dedup_can_remove
+from pipeline.stats import sum_triples
 from tests.conftest import SHARED
 
 
@@ -89,7 +91,14 @@ def test_beam_line_dedup_matches_reference_and_drops_emptied_docs():
     with beam.Pipeline(runner="FnApiRunner") as p:
         out, events = p | beam.Create(docs) | ld.LineDedup(hash_shards=3, doc_shards=4)
         assert_that(out | beam.Map(lambda d: (d.id, d.text)), equal_to(want), label="texts")
-        assert_that(events | beam.Map(lambda e: e.reason), equal_to([ld.REASON_EMPTY] * emptied), label="drops")
+        drops = events | "Drops" >> beam.Filter(lambda e: e.kind == ev.DROP)
+        assert_that(drops | beam.Map(lambda e: e.reason), equal_to([ld.REASON_EMPTY] * emptied), label="drops")
+        # What it cut from the documents it kept (stats.json's funnel): the reference's, summed per bundle.
+        cut = [(d.text, e) for d, e in zip(docs, expected) if e and e != d.text]
+        trimmed = (events | "Trims" >> beam.Filter(lambda e: e.kind == ev.TRIM)
+                   | beam.Map(lambda e: (e.count, e.nbytes, e.chars)) | beam.CombineGlobally(sum_triples))
+        assert_that(trimmed, equal_to([(len(cut), sum(len(t.encode()) - len(e.encode()) for t, e in cut),
+                                        sum(len(t) - len(e) for t, e in cut))]), label="trimmed")
         # The exact-dedup digest is that of the kept lines, i.e. of the output text's own lines.
         assert_that(out | beam.Map(lambda d: d.meta["line_digest"] == ld.content_digest(ld.line_hashes(d.text)[0])),
                     equal_to([True] * len(want)), label="digests")

@@ -47,7 +47,8 @@ def _run(recipe, models_dir, docs, dumps):
         for name, pcoll in (("kept", kept), ("events", events)):
             pcoll | f"List{name}" >> beam.combiners.ToList() | f"Dump{name}" >> beam.Map(_dump, out[name])
     with open(out["kept"], "rb") as f, open(out["events"], "rb") as g:
-        return pickle.load(f), pickle.load(g)
+        # the accounting events: the perplexity tallies (stats.json's distribution) left out
+        return pickle.load(f), [e for e in pickle.load(g) if e.kind != ev.TALLY]
 
 
 def _note(models_dir, name):

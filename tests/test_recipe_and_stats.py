@@ -86,3 +86,40 @@ def test_stats_name_the_recipe_and_tell_overrides_apart():
     assert recipe_identity(plus) == recipe_identity(recipe.load("llama-plus"))  # same values, same digest
     assert recipe_identity(plus)["sha256"] != recipe_identity(recipe.load("llama-plus", ["c4.rules.min_words_per_line=3"]))["sha256"]
     assert "recipe" not in summarize([], ["c4"])
+
+
+def test_summary_funnel_puts_each_reason_in_its_step_and_checks_the_bytes():
+    """stats.json `steps` from the events alone (pipeline/funnel.py): a reason goes to the step
+    whose family starts it, a trim (text cut from kept documents) lowers that step's bytes out,
+    the bytes left after the last step must be the bytes written, and a reason no step claims is
+    shown in an `unassigned` step rather than hidden."""
+    from pipeline import funnel
+
+    names = ["read", "length", "line_dedup", "language", "decontamination", "sink"]
+    events = [ev.read("commoncrawl", 1000, count=5), ev.drop("commoncrawl", "too_short", 100),
+              ev.drop("commoncrawl", "line_dedup_empty", 50), ev.trimmed("commoncrawl", "line_dedup", 200, 190, count=2),
+              ev.drop("commoncrawl", "language_not_kept", 250), ev.written("commoncrawl", 400, count=2)]
+    s = summarize(counts3(events), ["commoncrawl"], None, {"commoncrawl": names})["sources"]["commoncrawl"]
+    assert [st["step"] for st in s["steps"]] == names
+    step = {st["step"]: st for st in s["steps"]}
+    assert step["length"]["dropped"] == {"too_short": 1} and step["length"]["bytes_out"] == 900
+    assert step["line_dedup"]["trimmed"] == {"docs": 2, "bytes": 200, "chars": 190}
+    assert (step["line_dedup"]["docs_out"], step["line_dedup"]["bytes_out"]) == (3, 650)
+    assert (step["sink"]["docs_in"], step["sink"]["bytes_in"], step["sink"]["bytes_out"]) == (2, 400, 400)
+    assert s["bytes_conserved"] and s["conserved"]
+    # text cut without being counted: the bytes do not add up, and stats.json says so
+    uncounted = [e for e in events if e.kind != ev.TRIM]
+    assert not summarize(counts3(uncounted), ["commoncrawl"], None, {"commoncrawl": names})["sources"]["commoncrawl"]["bytes_conserved"]
+    # a reason no commoncrawl step claims
+    odd = summarize(counts3(events + [ev.read("commoncrawl", 5), ev.drop("commoncrawl", "mystery", 5)]), ["commoncrawl"],
+                    None, {"commoncrawl": names})
+    assert odd["sources"]["commoncrawl"]["steps"][-2]["step"] == "unassigned"
+    assert funnel.unassigned(odd) == {"commoncrawl": ["mystery"]}
+
+
+def counts3(events):
+    out = {}
+    for e in events:
+        n, b, c = out.get((e.source, e.kind, e.reason), (0, 0, 0))
+        out[(e.source, e.kind, e.reason)] = (n + e.count, b + e.nbytes, c + e.chars)
+    return list(out.items())

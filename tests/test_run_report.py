@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import report
+from pipeline import funnel, report
 from pipeline.sources import SOURCE_NAMES
 from tests.conftest import ROOT
 
@@ -73,8 +73,12 @@ def test_report_is_self_contained_and_shows_the_run(default_run_out):
                     "Deduplication", "Tokenizer: bytes per token", "Mixture"):
         assert f"<h2>{heading}" in page, heading
     assert page.count("<svg") >= 6
-    for name, s in stats["sources"].items():  # the funnel table row of each source
-        assert f"<td>{name}</td><td>{s['docs_in']:,}</td><td>{s['docs_out']:,}</td>" in page, name
+    for name, s in stats["sources"].items():  # each source's funnel: its steps in order, in and out
+        assert s["bytes_conserved"], name
+        for st in s["steps"]:
+            assert (f'<tr data-source="{name}" data-step="{st["step"]}"><td class="t">{st["step"]}</td>'
+                    f'<td class="t">{html.escape(st["what"])}</td><td>{st["docs_in"]:,}</td><td>{st["docs_out"]:,}</td>') in page
+    assert funnel.unassigned(stats) == {}  # every drop reason of the run's seven sources has its step
     # The quality models: applied or not, and why, as the run's notes say (stats.json → models).
     notes = stats["models"]
     for lang, lm in notes["reference_lm"].items():

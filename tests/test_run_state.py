@@ -107,3 +107,40 @@ def test_atomic_writing_leaves_nothing_on_error_and_needs_no_beam(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.txt")], check=True,
                    cwd=str(Path(__file__).resolve().parents[1]))
     assert (tmp_path / "x.txt").read_text() == "x"
+
+
+def test_a_rerun_skips_only_stages_done_from_the_same_inputs_recipe_and_code(tmp_path):
+    """`resumable`: the finished first stages whose keys (inputs with sizes and times, recipe, code,
+    the stage before) are unchanged and whose outputs are there; any change reruns that stage and
+    every later one."""
+    inputs = {"books": [{"path": "/data/pg1.txt", "bytes": 100, "mtime": 1.0}]}
+    common = {"recipe": "r1", "code": "c1", "packages": {"pyarrow": "25.0.1"}}
+    facts = {"curate": {**common, "inputs": inputs}, "tokenizer": common, "tokenize": common,
+             "mixture": {**common, "target_tokens": None}}
+    stages = list(run_state.ORDER)
+    keys = run_state.stage_keys(stages, facts, None)
+    _curated(tmp_path, "books")
+    (tmp_path / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
+    run_state.begin(str(tmp_path), stages, ["books"], keys)
+    run_state.finish(str(tmp_path), "curate")
+    (tmp_path / "tokenizer").mkdir()
+    (tmp_path / "tokenizer" / "tokenizer.model").write_bytes(b"x")
+    run_state.finish(str(tmp_path), "tokenizer")  # killed during tokenize
+    assert run_state.resumable(str(tmp_path), stages, ["books"], keys) == ["curate", "tokenizer"]
+
+    def changed(stage, **new):
+        return run_state.stage_keys(stages, {**facts, stage: {**facts[stage], **new}}, None)
+
+    touched = {"books": [{**inputs["books"][0], "mtime": 2.0}]}
+    assert run_state.resumable(str(tmp_path), stages, ["books"], changed("curate", inputs=touched)) == []
+    assert run_state.resumable(str(tmp_path), stages, ["books"], changed("curate", recipe="r2")) == []
+    # the tokenizer's recipe section changed: curation stands, the tokenizer is trained again
+    other = run_state.stage_keys(stages, {**facts, "tokenizer": {**common, "recipe": "r2"}}, None)
+    assert other["curate"] == keys["curate"] and other["tokenizer"] != keys["tokenizer"]
+    assert run_state.resumable(str(tmp_path), stages, ["books"], other) == ["curate"]
+    # a later command for the tokenizer alone chains to the folder's curate key
+    assert run_state.stage_keys(["tokenizer", "tokenize"], facts, run_state.read(str(tmp_path)))["tokenizer"] == keys["tokenizer"]
+    # outputs gone (removed by hand): run again
+    (tmp_path / "tokenizer" / "tokenizer.model").unlink()
+    assert run_state.resumable(str(tmp_path), stages, ["books"], keys) == ["curate"]
+    assert run_state.resumable(str(tmp_path), stages, ["books", "arxiv"], keys) == []  # another source set

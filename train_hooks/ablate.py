@@ -571,7 +571,7 @@ def main(argv=None) -> int:
 
 
 def cli(argv=None) -> int:
-    """Console-script entry point (`llamadata-ablate`): UsageError → one line and exit 2."""
+    """Entry point for `llamadata ablate`: UsageError → one line and exit 2."""
     guarded(main, sys.argv[1:] if argv is None else argv, PROG,
             "interrupted; rerun the same command to continue (finished steps and checkpoints are kept)")
     return 0

@@ -107,6 +107,13 @@ class _ApplyC4Rules(beam.DoFn):
     def setup(self):
         self.rules = C4Rules.from_config(self.cfg)
 
+    def start_bundle(self):
+        self.totals = ev.Totals()  # the lines the rules removed from kept pages (stats.json's funnel)
+
+    def finish_bundle(self):
+        for event in self.totals.events():
+            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
+
     def process(self, doc: Document):
         before = dict(self.rules.line_counts)
         result = self.rules(doc)
@@ -118,6 +125,7 @@ class _ApplyC4Rules(beam.DoFn):
             beam.metrics.Metrics.counter("c4_rules", "drop:" + result).inc()
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, result, doc.nbytes))
         else:
+            self.totals.trim_between(doc, result, "c4_rules")
             yield result
 
 

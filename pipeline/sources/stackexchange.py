@@ -261,6 +261,9 @@ class BuildThreads(beam.DoFn):
         }
         text = se_posts.format_thread(q, thread.answers)
         counter(NAME, "threads").inc()
+        # Read as raw title + HTML bodies: what formatting left out, for stats.json's funnel.
+        yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.trimmed(NAME, "stackexchange_threads",
+                                                             nbytes - len(text.encode("utf-8")), 0))
         yield Document(make_id(NAME, site, str(question_id)), NAME, text, f"https://{site}/questions/{question_id}", meta)
 
 
