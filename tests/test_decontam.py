@@ -242,6 +242,26 @@ def test_bad_benchmark_option_is_one_line(tmp_path):
         resolve_benchmarks([], [str(tmp_path / "x.jsonl")])
 
 
+def test_a_user_file_named_like_a_bundled_one_replaces_it(tmp_path, caplog):
+    import logging
+    import shutil
+
+    from common.cli import UsageError
+    from pipeline.decontam import resolve_benchmarks
+
+    recipe = ["filters/benchmarks/arc_easy.llmfoundry.jsonl.gz", "filters/benchmarks/HumanEval.jsonl.gz"]
+    mine = tmp_path / "HumanEval.jsonl.gz"
+    shutil.copy(HUMANEVAL, mine)                     # byte-identical, another path
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        assert resolve_benchmarks(recipe, [str(mine)]) == [recipe[0], str(mine)]
+    assert f"{mine} replaces the recipe's filters/benchmarks/HumanEval.jsonl.gz" in caplog.text
+    assert resolve_benchmarks(recipe, [str(HUMANEVAL)]) == recipe   # the bundled file itself: named once
+    (tmp_path / "b").mkdir()
+    shutil.copy(HUMANEVAL, tmp_path / "b" / "HumanEval.jsonl.gz")
+    with pytest.raises(UsageError, match="--benchmarks: two files named 'HumanEval'"):
+        resolve_benchmarks(recipe, [str(mine), str(tmp_path / "b" / "HumanEval.jsonl.gz")])
+
+
 def test_default_run_writes_contamination_json(default_run_out):
     c = json.loads((default_run_out / "contamination.json").read_text())
     assert c["mode"] == "report"
