@@ -10,7 +10,8 @@
 Documents stream through `Check`; only flagged documents' findings (id, url, benchmarks, items)
 and, per bundle, the number of documents checked per source leave it.
 With `--write_rejects` (`stages.collect_rejects`), its drops (`drop` mode, `mask` mode's
-`decontam_masked_empty`) also go to OUT/rejects/<source>/ with their reason, as they came in.
+`decontam_too_dirty:<benchmark>` and `decontam_masked_empty`) also go to OUT/rejects/<source>/ with
+their reason, as they came in.
 """
 from __future__ import annotations
 
@@ -114,8 +115,7 @@ def _read_indexed(item):
 
 
 def _make_index(benchmarks, config):
-    return decontam.BenchmarkIndex(benchmarks, float(config["ngram_percentile"]), int(config["min_n"]),
-                                   int(config["max_n"]), int(config["n"]))
+    return decontam.BenchmarkIndex(benchmarks, decontam.NRule.from_config(config))
 
 
 class _Holder:
@@ -147,7 +147,7 @@ class _CheckFn(beam.DoFn):
     def process(self, doc, benchmarks):
         if self.rule is None:
             index = self.handle.acquire(lambda: _Holder(_make_index(benchmarks, self.config))).value
-            self.rule = decontam.Decontaminator(index, self.mode)
+            self.rule = decontam.Decontaminator(index, self.mode, decontam.MaskRule.from_config(self.config))
         self.checked[doc.source] += 1
         result, finding = self.rule(doc)
         if finding is not None:
@@ -178,6 +178,9 @@ class Decontaminate(beam.PTransform):
         if config["mode"] not in decontam.MODES:
             raise UsageError(f"--set decontamination.mode={config['mode']}: choose one of "
                              f"{', '.join(decontam.MODES)}")
+        for key in ("min_item_words", "mask_window_chars", "mask_min_piece_chars", "max_matches"):
+            if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
+                raise UsageError(f"--set decontamination.{key}={config[key]}: give a whole number >= 0")
         self.config = {k: v for k, v in config.items() if not k.startswith("_")}
         self.paths = list(paths)
         self.output = output
@@ -205,8 +208,8 @@ class Decontaminate(beam.PTransform):
             events.append(out[ev.EVENTS])
             findings.append(out[FINDINGS])
             checked.append(out[CHECKED])
-        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(
-            bs, float(config["ngram_percentile"]), int(config["min_n"]), int(config["max_n"]), int(config["n"])))
+        rule = decontam.NRule.from_config(config)
+        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(bs, rule))
         per_source = (tuple(checked) | "AllChecked" >> beam.Flatten()
                       | "SumPerSource" >> beam.CombinePerKey(sum))
         all_findings = tuple(findings) | "AllFindings" >> beam.Flatten()
