@@ -24,10 +24,12 @@ and the text it keeps equal datatrove's `C4QualityFilter(filter_no_terminal_punc
 from __future__ import annotations
 
 import unicodedata
+from itertools import compress
 from typing import Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
 from filters.c4_rules import CITATION, POLICY_PHRASES
 from filters.gopher import duplicates, words
+from filters.word_tokens import chunk_words
 
 REASON_EMPTY = "fineweb_empty"
 REASON_LINE_PUNCT_RATIO = "fineweb_line_punct_ratio"
@@ -97,8 +99,11 @@ class FineWebC4:
             split = line.split()
             if self.max_word_length >= 0 and any(len(w) > self.max_word_length for w in split):
                 continue
-            if self.remove_citations:
+            if self.remove_citations and "[" in line:
                 line = CITATION.sub("", line)
+                split_after = line.split()
+            else:
+                split_after = split
             if len(split) < self.min_words_per_line:
                 continue
             lower = line.lower()
@@ -110,7 +115,7 @@ class FineWebC4:
                 return C4Result(None, None, 0, REASON_C4_CURLY_BRACKET)
             if self.filter_policy and any(p in lower for p in POLICY_PHRASES):
                 continue
-            line_tokens = words(line)
+            line_tokens = chunk_words(split_after)
             sentences += count_sentences(line_tokens)
             tokens += line_tokens
             kept.append(line)
@@ -139,7 +144,26 @@ def _punct(token: str) -> bool:
 
 
 def count_sentences(tokens: Sequence[str]) -> int:
-    """Sentences of one line's tokens as spaCy's sentencizer cuts them (see `FineWebC4`)."""
+    """Sentences of one line's tokens as spaCy's sentencizer cuts them (see `FineWebC4`): 1, plus
+    one for each sentence-terminal token followed (after any punctuation) by a token that is
+    neither. Only the terminal tokens and the punctuation after them are looked at."""
+    if not tokens:
+        return 0
+    ends = list(compress(range(len(tokens)), map(TERMINAL_PUNCTUATION.__contains__, tokens)))
+    count, i = 1, 0
+    for e in ends:
+        if e < i:
+            continue   # inside the run after an earlier end
+        i = e + 1
+        while i < len(tokens) and (tokens[i] in TERMINAL_PUNCTUATION or _punct(tokens[i])):
+            i += 1
+        if i < len(tokens):
+            count += 1
+    return count
+
+
+def count_sentences_plain(tokens: Sequence[str]) -> int:
+    """`count_sentences` token by token, as spaCy's sentencizer loop runs (the reference)."""
     if not tokens:
         return 0
     count, seen_end = 1, False

@@ -95,7 +95,7 @@ def _kind(token: str) -> tuple:
     if kind is None:
         if len(_KINDS) >= _KINDS_MAX:
             _KINDS.clear()
-        kind = _KINDS[token] = (is_symbol(token), any(ch.isalpha() for ch in token))
+        kind = _KINDS[token] = (is_symbol(token), token.isalpha() or any(ch.isalpha() for ch in token))
     return kind
 
 

@@ -35,6 +35,8 @@ look-up of the rules.
 """
 from __future__ import annotations
 
+import unicodedata
+from itertools import chain
 from typing import Dict, List, Tuple
 
 import regex
@@ -182,11 +184,44 @@ SPECIAL_CASES = _special_cases()
 
 
 # --- the tokenizer -------------------------------------------------------------------------------
+_SUFFIX_WINDOW = 6   # no suffix is longer, but a run of dots
+# Closing characters that come off a word as a suffix whatever the letters before them (every
+# punctuation and quote character but the dot, whose rule looks at the letters); when the letters
+# left are no special case ("dont" is), they are one token (no URL: no dot).
+_CLOSING = frozenset(_PUNCT_CHARS + _QUOTES) - {"."}
+
+
+def _suffix_length(text: str) -> int:
+    """The length of the suffix that `_SUFFIX.search` finds, searching only the last characters
+    (a search tries every position): a match can start further left only as a run of dots, which
+    then starts at the window's first character, and only then is the whole text searched."""
+    start = len(text) - _SUFFIX_WINDOW
+    if start < 0:
+        start = 0
+    m = _SUFFIX.search(text, start)   # lookbehinds still see the characters before `start`
+    if m and start and m.start() == start and text[start] == ".":
+        m = _SUFFIX.search(text)
+    return m.end() - m.start() if m else 0
+
+
 def _split(chunk: str, specials: Dict[str, Tuple[str, ...]]) -> Tuple[str, ...]:
     """One whitespace-free chunk → its tokens (steps 2-4 of the module docstring)."""
     special = specials.get(chunk)
     if special is not None:
         return special
+    # The common shapes, as `_affixes` decides them (tests hold the two equal on real pages):
+    word, last = chunk[:-1], chunk[-1]
+    if word.isalpha() and word not in specials:
+        if last in _CLOSING:                                          # "word," "word)"
+            return word, last
+        if last == "." and unicodedata.category(word[-1]) in ("Ll", "Lo"):   # "word." (not "A.")
+            return word, last
+    if chunk.isascii() and chunk.isdigit():                           # "2019"
+        return (chunk,)
+    return _affixes(chunk, specials)
+
+
+def _affixes(chunk: str, specials: Dict[str, Tuple[str, ...]]) -> Tuple[str, ...]:
     prefixes: List[str] = []
     suffixes: List[str] = []
     rest = chunk
@@ -201,8 +236,7 @@ def _split(chunk: str, specials: Dict[str, Tuple[str, ...]]) -> Tuple[str, ...]:
             prefixes.append(rest[:pre])
             rest = rest[pre:]
             break
-        m = _SUFFIX.search(rest[pre:])
-        suf = m.end() - m.start() if m else 0
+        suf = _suffix_length(rest[pre:])
         if suf and rest[:-suf] in specials:
             suffixes.append(rest[-suf:])
             rest = rest[:-suf]
@@ -222,7 +256,7 @@ def _split(chunk: str, specials: Dict[str, Tuple[str, ...]]) -> Tuple[str, ...]:
         special = specials.get(rest)
         if special is not None:
             middle = list(special)
-        elif _URL.fullmatch(rest):
+        elif "." in rest and _URL.fullmatch(rest):   # a URL holds a dot (its host's or its IPv4's)
             middle = [rest]
         else:
             start = 0
@@ -270,7 +304,7 @@ def _glue(tokens: Tuple[str, ...]) -> Tuple[str, ...]:
 
 def split_chunk(chunk: str) -> Tuple[str, ...]:
     tokens = _split(chunk, SPECIAL_CASES)
-    return _glue(tokens) if len(tokens) > 1 else tokens
+    return _glue(tokens) if len(tokens) > 1 and not _GLUED.keys().isdisjoint(tokens) else tokens
 
 
 _GLUED = _glued_specials()
@@ -280,16 +314,18 @@ _CHUNKS_MAX = 500_000
 
 def words(text: str) -> List[str]:
     """The text's tokens, punctuation included, as datatrove's English `split_into_words`."""
-    out: List[str] = []
-    cache = _CHUNKS
-    for chunk in text.split():
-        tokens = cache.get(chunk)
-        if tokens is None:
-            if chunk.isalpha() and chunk not in SPECIAL_CASES:
-                out.append(chunk)
-                continue
-            if len(cache) >= _CHUNKS_MAX:
-                cache.clear()
-            tokens = cache[chunk] = split_chunk(chunk)
-        out.extend(tokens)
-    return out
+    return chunk_words(text.split())
+
+
+def chunk_words(chunks: List[str]) -> List[str]:
+    """`words` of a text already cut at whitespace (`text.split()`)."""
+    found = list(map(_CHUNKS.get, chunks))   # the look-ups run in C; most chunks were met before
+    if None in found:
+        if len(_CHUNKS) >= _CHUNKS_MAX:
+            _CHUNKS.clear()
+        for i, tokens in enumerate(found):
+            if tokens is None:
+                chunk = chunks[i]
+                tokens = (chunk,) if chunk.isalpha() and chunk not in SPECIAL_CASES else split_chunk(chunk)
+                found[i] = _CHUNKS[chunk] = tokens
+    return list(chain.from_iterable(found))
