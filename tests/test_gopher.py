@@ -164,3 +164,24 @@ def test_fast_ngram_shares_equal_the_plain_scan():
     for _ in range(2000):
         tokens = [rnd.choice(("a", "b", "cc")) for _ in range(rnd.randint(0, 40))]
         assert ngram_shares(tokens, 100) == ngram_shares_plain(tokens, 100), tokens
+
+
+def test_fast_paths_equal_the_plain_procedures():
+    """`word_tokens._split`'s shortcuts for common chunk shapes and its windowed suffix search
+    equal the full affix loop; `fineweb.count_sentences` equals spaCy's token-by-token loop."""
+    from filters import word_tokens as W
+    from filters.fineweb import count_sentences, count_sentences_plain
+
+    chunks = {c for _, text in real_pages() for c in text.split()}
+    for word in ("word", "Word", "WORD", "e", "z", "I", "im", "dont", "Ill", "ca", "été", "中文", "ª"):
+        chunks.update(word + ch for ch in list(W._CLOSING) + ["."])
+    chunks.update({"a" + "." * k for k in range(1, 12)} | {"2019", "5²", "word……", "5km³", "°C."})
+    for chunk in chunks:
+        if chunk not in W.SPECIAL_CASES:
+            assert W._split(chunk, W.SPECIAL_CASES) == W._affixes(chunk, W.SPECIAL_CASES), chunk
+        m = W._SUFFIX.search(chunk)
+        assert W._suffix_length(chunk) == (m.end() - m.start() if m else 0), chunk
+    for _, text in real_pages():
+        for line in text.splitlines():
+            tokens = words(line)
+            assert count_sentences(tokens) == count_sentences_plain(tokens), line
