@@ -309,7 +309,7 @@ def split_chunk(chunk: str) -> Tuple[str, ...]:
 
 _GLUED = _glued_specials()
 _CHUNKS: Dict[str, Tuple[str, ...]] = {}
-_CHUNKS_MAX = 500_000
+_CHUNKS_MAX = 200_000   # ~60 MB of chunks and their tokens per process (~300 bytes each), then afresh
 
 
 def words(text: str) -> List[str]:
