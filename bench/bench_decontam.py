@@ -9,11 +9,12 @@ until --mb MB; one document in 500 gets a benchmark item planted in it, so the h
 Benchmarks: the bundled ARC/PIQA/HumanEval plus BoolQ and HellaSwag from ../shared (411k n-grams,
 two distinct n).
 
-- stage: `Decontaminator(index, "mask")` per document (normalisation, word ids, rolling hashes
-  per distinct n, sorted-array lookup, word-by-word verification of hits, masking).
-- floor: the bare loop: `text.lower().split()`, then every n-word tuple looked up in a Python
-  set of the benchmarks' n-gram tuples, per distinct n (no punctuation handling, no
-  verification, no masking).
+- stage: `Decontaminator(index, "mask")` with the llama recipe's n rule and mask rule, per
+  document (normalisation, word ids, rolling hashes of every window length in one pass, sorted-
+  array lookup, word-by-word verification of hits, masking).
+- floor: the bare loop: `text.lower().split()`, then every window tuple looked up in a Python
+  set of the benchmarks' window tuples, per distinct window length (the n-grams and the short
+  items matched whole; no punctuation handling, no verification, no masking).
 - beam: the whole `Decontaminate` composite (side input, per-process index, findings, counts,
   contamination.json) on the in-process FnApiRunner over the first --beam_mb MB (default: all),
   beside an identity ParDo (same feed, a side input) over the same documents: Beam's own cost per
@@ -66,15 +67,14 @@ def corpus(mb: float, items: list, seed: int = 0) -> list:
     return docs
 
 
-def floor_sets(index: decontam.BenchmarkIndex, benchmarks) -> dict:
+def floor_sets(index: decontam.BenchmarkIndex, benchmarks, rule: decontam.NRule) -> dict:
+    """window length → the set of every indexed window (n-grams, and short items whole)."""
     sets = {}
     for bench, info in zip(benchmarks, index.benchmarks):
-        n = info["n"]
-        s = sets.setdefault(n, set())
         for item in bench.items:
-            for seg in item.segments:
-                w = decontam.normalize_words(seg)
-                s.update(tuple(w[i:i + n]) for i in range(len(w) - n + 1))
+            for seg, k in rule.windows(item, info["n"]):
+                w = decontam.normalize_words(item.segments[seg])
+                sets.setdefault(k, set()).update(tuple(w[i:i + k]) for i in range(len(w) - k + 1))
     return sets
 
 
@@ -142,17 +142,21 @@ def main(argv=None) -> int:
                                    str(DATA / "benchmarks" / "hellaswag_val_correct.first400.txt")])
     t = cpu()
     benchmarks = [decontam.read_benchmark(p) for p in paths]
-    index = decontam.BenchmarkIndex(benchmarks)
+    from pipeline import recipe as recipes
+
+    config = recipes.load("llama")["decontamination"]
+    n_rule = decontam.NRule.from_config(config)
+    index = decontam.BenchmarkIndex(benchmarks, n_rule)
     build_s = cpu() - t
     items = [it.segments[0] for b in benchmarks for it in b.items[:50]]
     docs = corpus(args.mb, items)
     mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
-    sets = floor_sets(index, benchmarks)
+    sets = floor_sets(index, benchmarks, n_rule)
 
     t = cpu()
     floor_hits = floor_pass(docs, sets)
     floor_s = cpu() - t
-    rule = decontam.Decontaminator(index, "mask")
+    rule = decontam.Decontaminator(index, "mask", decontam.MaskRule.from_config(config))
     t = cpu()
     flagged = spans = 0
     for doc in docs:

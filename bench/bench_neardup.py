@@ -4,11 +4,16 @@ at least 50 MB with planted copies of known Jaccard (`bench/neardup_corpus.py`),
 datasketch's MinHash (`MinHash.bulk`, the floor) and MinHashLSH on the same corpus.
 
     .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000] [--accuracy_mb 50]
+        [--duplicates both|jaccard|band_collision] [--datatrove_removed FILE]
 
-Accuracy: recall is the share of planted pairs with true 5-gram Jaccard >= 0.8 of which at most
-one document survives; a false removal is a removed document whose largest true Jaccard with any
-other document of the corpus is < 0.5 (computed exactly with an inverted index of its shingles),
-out of the documents not in a planted pair of Jaccard >= 0.5.
+Accuracy, under each `neardup.duplicates` semantics on the same corpus (jaccard: the true-Jaccard
+cut; band_collision: datatrove's, every pair sharing a band), and for datatrove's own MinHash dedup
+when its removed ids are given (tests/reference/datatrove_neardup.py): recall is the share of
+planted pairs with true 5-gram Jaccard >= 0.8 of which at most one document survives; a false
+removal is a removed document whose largest true Jaccard with any other document of the corpus is
+< 0.5 (computed exactly with an inverted index of its shingles), out of the documents not in a
+planted pair of Jaccard >= 0.5; per band of true Jaccard, the planted pairs caught; and of the
+pairs that kept one document, how many kept the longer (the survivor rule) and the original.
 
 Documents are C4 pages, Project Gutenberg book passages, Stack Exchange posts and HellaSwag lines
 from ../shared/data, plus near copies made by small word edits (about a fifth of the corpus).
@@ -180,11 +185,21 @@ def accuracy_docs(mb: float) -> list:
 
 
 def score(docs: list, planted: list, removed: set, sets: dict) -> dict:
-    """recall at J >= 0.8, false removals (J < 0.5) and what was removed in between."""
+    """recall at J >= 0.8, false removals (J < 0.5) and what was removed in between; of the planted
+    pairs that kept one document, how many kept the longer and how many the original (unedited)."""
     import neardup_corpus
 
     high = [(a, b) for a, b, j in planted if j >= 0.8]
     caught = sum(1 for a, b in high if a in removed or b in removed)
+    length = {d.id: len(d.text) for d in docs}
+    one_kept = [(a, b) for a, b, _ in planted if (a in removed) != (b in removed)]
+    kept_longer = sum(1 for a, b in one_kept if length[b if a in removed else a] >= length[a if a in removed else b])
+    kept_original = sum(1 for a, b in one_kept if b in removed)
+    all_planted = [(a, b, j) for a, b, j in planted]
+    by_band = {}
+    for lo, hi in ((0.5, 0.7), (0.7, 0.8), (0.8, 1.01)):
+        band = [(a, b) for a, b, j in all_planted if lo <= j < hi]
+        by_band[f"{lo:.1f}-{min(hi, 1.0):.1f}"] = [sum(1 for a, b in band if a in removed or b in removed), len(band)]
     in_pairs = {x for a, b, j in planted if j >= 0.5 for x in (a, b)}
     suspects = sorted(removed - in_pairs)
     best = neardup_corpus.max_jaccard_to_others(suspects, sets)
@@ -192,11 +207,14 @@ def score(docs: list, planted: list, removed: set, sets: dict) -> dict:
     distinct = len(docs) - len(in_pairs)
     return {"pairs_j_ge_0.8": len(high), "recall": caught / max(len(high), 1),
             "false_removals": len(false), "distinct_docs": distinct, "false_removal_rate": len(false) / max(distinct, 1),
-            "removed": len(removed), "natural_near_dups_removed": len(suspects) - len(false)}
+            "removed": len(removed), "natural_near_dups_removed": len(suspects) - len(false),
+            "planted_removed_by_jaccard": by_band, "pairs_one_kept": len(one_kept), "kept_longer": kept_longer,
+            "kept_original": kept_original}
 
 
-def run_accuracy(mb: float, hot_key_size: int = 0) -> dict:
-    """NearDedup (llama-plus's config) on the accuracy corpus, timed in CPU seconds, then scored."""
+def run_accuracy(mb: float, hot_key_size: int = 0, duplicates: str = "") -> dict:
+    """NearDedup (llama-plus's config; `duplicates` overriding its semantics) on the accuracy corpus,
+    timed in CPU seconds, then scored."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -209,6 +227,8 @@ def run_accuracy(mb: float, hot_key_size: int = 0) -> dict:
     config = recipe.load("llama-plus")["neardup"]
     if hot_key_size:
         config = dict(config, hot_key_size=hot_key_size)
+    if duplicates:
+        config = dict(config, duplicates=duplicates)
     start = cpu_seconds()
     p = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"]))
     kept, _ = p | beam.Create([mb]) | "FromCache" >> beam.FlatMap(this.accuracy_docs) | NearDedup(config, "NearDedup")
@@ -221,10 +241,11 @@ def run_accuracy(mb: float, hot_key_size: int = 0) -> dict:
     sets = neardup_corpus.shingle_sets(docs)
     mb_real = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
     out = {"docs": len(docs), "mb": mb_real, "cpu_s": cpu, "mb_per_s_per_core": mb_real / cpu,
-           "hot_key_size": config["hot_key_size"],
+           "hot_key_size": config["hot_key_size"], "duplicates": config["duplicates"],
            "removed_sha1": hashlib.sha1("\n".join(sorted(removed)).encode()).hexdigest()}
     out.update(score(docs, planted, removed, sets))
-    out["datasketch"] = run_datasketch(docs, planted, sets, config)
+    if config["duplicates"] == "jaccard":
+        out["datasketch"] = run_datasketch(docs, planted, sets, config)
     return out
 
 
@@ -292,6 +313,11 @@ def main(argv=None):
                         help="the accuracy run's neardup.hot_key_size (default: the recipe's); the removed ids' "
                              "SHA-1 is printed, to compare settings")
     parser.add_argument("--accuracy_only", action="store_true", help="skip the signature and stage runs")
+    parser.add_argument("--duplicates", choices=("both", "jaccard", "band_collision"), default="both",
+                        help="the accuracy run's neardup.duplicates semantics (both: one run each, same corpus)")
+    parser.add_argument("--datatrove_removed", default="",
+                        help="a file of ids removed by datatrove's MinHash dedup on the same corpus "
+                             "(tests/reference/datatrove_neardup.py): scored beside ours")
     parser.add_argument("--stage", type=int, default=0, help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--accuracy_child", type=float, default=0, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args(argv)
@@ -300,10 +326,10 @@ def main(argv=None):
         print(json.dumps(run_stage(args.stage, args.feed)))
         return
     if args.accuracy_child:
-        print(json.dumps(run_accuracy(args.accuracy_child, args.hot_key_size)))
+        print(json.dumps(run_accuracy(args.accuracy_child, args.hot_key_size, args.duplicates)))
         return
     if args.accuracy_only:
-        print_accuracy(args.accuracy_mb, args.hot_key_size)
+        print_accuracy(args.accuracy_mb, args.hot_key_size, args.duplicates, args.datatrove_removed)
         return
 
     docs = corpus(args.docs)
@@ -337,27 +363,47 @@ def main(argv=None):
     for n in (args.small, args.large):
         print(f"  {n:6d} docs: {signature_stream_peak(n):.1f} MB")
     if args.accuracy_mb:
-        print_accuracy(args.accuracy_mb, args.hot_key_size)
+        print_accuracy(args.accuracy_mb, args.hot_key_size, args.duplicates, args.datatrove_removed)
 
 
-def print_accuracy(mb: float, hot_key_size: int = 0) -> None:
-    out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb), "--hot_key_size", str(hot_key_size)],
-                         capture_output=True, text=True,
-                         cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    if out.returncode != 0:
-        print(out.stderr[-3000:])
-        raise SystemExit(out.returncode)
-    r = json.loads(out.stdout.strip().splitlines()[-1])
-    d = r["datasketch"]
+def score_removed_file(mb: float, path: str) -> dict:
+    """`score` of an id list another tool removed from the same corpus."""
+    import neardup_corpus
+
+    docs, planted = neardup_corpus.build(mb)
+    removed = {line.strip() for line in open(path, encoding="utf-8") if line.strip()}
+    return score(docs, planted, removed, neardup_corpus.shingle_sets(docs))
+
+
+def print_accuracy(mb: float, hot_key_size: int = 0, duplicates: str = "both", datatrove_removed: str = "") -> None:
+    runs = []
+    for mode in (("jaccard", "band_collision") if duplicates == "both" else (duplicates,)):
+        out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb), "--hot_key_size", str(hot_key_size),
+                              "--duplicates", mode], capture_output=True, text=True,
+                             cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        if out.returncode != 0:
+            print(out.stderr[-3000:])
+            raise SystemExit(out.returncode)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    r = runs[0]
     print(f"accuracy on {r['mb']:.1f} MB ({r['docs']} docs, {r['pairs_j_ge_0.8']} planted pairs with true Jaccard >= 0.8; "
           f"llama-plus near-dedup config; targets recall >= 0.95, false removals <= 0.2%):")
-    for name, x, speed in (("ours (whole stage, DirectRunner)", r, f"{r['mb_per_s_per_core']:.2f} MB/s/core (cpu {r['cpu_s']:.1f}s)"),
-                           ("datasketch MinHashLSH", d, f"{d['with_lsh_mb_per_s_per_core']:.2f} MB/s/core "
-                            f"(MinHash.bulk alone, the floor: {d['bulk_mb_per_s_per_core']:.2f})")):
-        print(f"  {name:34s} recall {x['recall']:.4f}  false removals {x['false_removals']}/{x['distinct_docs']} "
+    rows = [(f"ours, duplicates={x['duplicates']} (whole stage)", x,
+             f"{x['mb_per_s_per_core']:.2f} MB/s/core (cpu {x['cpu_s']:.1f}s)") for x in runs]
+    rows += [("datasketch MinHashLSH", x["datasketch"], f"{x['datasketch']['with_lsh_mb_per_s_per_core']:.2f} MB/s/core "
+              f"(MinHash.bulk alone, the floor: {x['datasketch']['bulk_mb_per_s_per_core']:.2f})")
+             for x in runs if "datasketch" in x]
+    if datatrove_removed:
+        rows.append(("datatrove MinHash (14 x 8, its own run)", score_removed_file(mb, datatrove_removed), ""))
+    for name, x, speed in rows:
+        print(f"  {name:44s} recall {x['recall']:.4f}  false removals {x['false_removals']}/{x['distinct_docs']} "
               f"= {100 * x['false_removal_rate']:.3f}%  removed {x['removed']} "
               f"(natural near-dups {x['natural_near_dups_removed']})  {speed}")
-    print(f"  ours: hot_key_size {r['hot_key_size']}, removed ids SHA-1 {r['removed_sha1']}")
+        print(f"  {'':44s} planted pairs caught by true Jaccard band: "
+              + ", ".join(f"{k}: {v[0]}/{v[1]}" for k, v in x["planted_removed_by_jaccard"].items())
+              + f"; of {x['pairs_one_kept']} pairs that kept one, the longer {x['kept_longer']}, the original {x['kept_original']}")
+    for x in runs:
+        print(f"  ours ({x['duplicates']}): hot_key_size {x['hot_key_size']}, removed ids SHA-1 {x['removed_sha1']}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Web rules throughput (CPU time): each rule set against a bare-Python floor of the same rules,
 and the llama-plus stage in Beam against the sum of the floors, all in the same run.
 
-    .venv/bin/python bench/bench_rules.py [--mb 8] [--repeat 3]
+    .venv/bin/python bench/bench_rules.py [--mb 8] [--repeat 3] [--datatrove_python /tmp/ref24/bin/python]
 
 Text: the 291 real pages of tests/web_pages.py (C4, CCNet, crawled boilerplate and trafilatura's
 evaluation pages, ~2 MB) repeated to --mb. Each side is timed by CPU time (this process plus reaped
@@ -15,8 +15,11 @@ children), best of --repeat.
 - stage: `WebRules` through `stages.ApplyFilter` in a one-worker FnApiRunner pipeline (Create →
   stage → count), minus the same pipeline with a pass-through step (the Create that embeds the
   text in the graph is no part of a real run).
-Target: each ratio ours/floor >= 0.6. For scale: datatrove's Gopher+C4 stage (spaCy words) ran at
-0.22 MB/s/core here.
+- c4 step: FineWeb's C4 line rules (`FineWebC4.clean`) against the same rules written plainly.
+- datatrove (with --datatrove_python): its Gopher repetition, Gopher quality, C4 and FineWeb
+  filters as FineWeb chains them, spaCy words and sentences, on the distinct pages, CPU time of its
+  own process; beside ours, the same rule sets (Gopher + FineWeb + C4 step) here.
+Targets: each ratio ours/floor >= 0.6; ours >= 10x datatrove's.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import argparse
 import os
 import re
 import sys
+import unicodedata
 from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +39,8 @@ from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
 from common.record import Document, make_id  # noqa: E402
 from filters import pii as pii_mod  # noqa: E402
-from filters.fineweb import TERMINAL_PUNCTUATION, FineWebRules, fineweb_stats  # noqa: E402
+from filters.c4_rules import CITATION, POLICY_PHRASES  # noqa: E402
+from filters.fineweb import TERMINAL_PUNCTUATION, FineWebC4, FineWebRules, fineweb_stats  # noqa: E402
 from filters.gopher import STOP_WORDS, GopherRules, gopher_stats, is_symbol, words  # noqa: E402
 from filters.pii import PIIScrubber  # noqa: E402
 from pipeline import recipe as recipes  # noqa: E402
@@ -44,9 +49,11 @@ from pipeline.web_rules import _Factory  # noqa: E402
 from tests.web_pages import real_pages  # noqa: E402
 
 
-def best_of(repeat: int, fn) -> float:
+def best_of(repeat: int, fn, setup=None) -> float:
     times = []
     for _ in range(repeat):
+        if setup:
+            setup()   # outside the timing
         start = cpu()
         fn()
         times.append(cpu() - start)
@@ -125,6 +132,40 @@ def floor_fineweb(texts) -> int:
     return kept
 
 
+def floor_c4(texts) -> int:
+    """FineWeb's C4 step written plainly: the line rules, then spaCy-style sentences per kept line
+    from the same tokens, every token's punctuation test made afresh."""
+    kept_pages = 0
+    for text in texts:
+        kept, sentences, dropped = [], 0, False
+        for raw in text.splitlines():
+            line = raw.strip()
+            split = line.split()
+            if any(len(w) > 1000 for w in split):
+                continue
+            line = CITATION.sub("", line)
+            if len(split) < 3:
+                continue
+            lower = line.lower()
+            if "lorem ipsum" in lower or "{" in line:
+                dropped = True
+                break
+            if "javascript" in lower or any(p in lower for p in POLICY_PHRASES):
+                continue
+            toks = words(line)
+            count, seen = (1 if toks else 0), False
+            for t in toks:
+                end = t in TERMINAL_PUNCTUATION
+                if seen and not end and not all(unicodedata.category(c).startswith("P") for c in t):
+                    count, seen = count + 1, False
+                elif end:
+                    seen = True
+            sentences += count
+            kept.append(line)
+        kept_pages += not dropped and sentences >= 5 and bool("\n".join(kept))
+    return kept_pages
+
+
 def floor_pii(texts) -> int:
     n = 0
     for text in texts:
@@ -145,6 +186,33 @@ def ours_fineweb(texts, rules) -> int:
     return sum(rules.reason(fineweb_stats(t)) is None for t in texts)
 
 
+def ours_c4(texts, c4) -> int:
+    return sum(c4.clean(t).reason is None for t in texts)
+
+
+def empty_caches(warm_on=()) -> None:
+    """The token and token-kind caches emptied, then filled from `warm_on` (other pages), as a
+    worker's are after other pages."""
+    from filters import gopher as gopher_module, word_tokens
+
+    word_tokens._CHUNKS.clear()
+    gopher_module._KINDS.clear()
+    for text in warm_on:
+        gopher_stats(text)
+
+
+def ours_chain(texts, gopher, c4, fineweb) -> int:
+    """Gopher, the C4 step and FineWeb chained as datatrove runs them."""
+    kept = 0
+    for text in texts:
+        if gopher.reason(gopher_stats(text)) is not None:
+            continue
+        cleaned = c4.clean(text)
+        if cleaned.reason is None:
+            kept += fineweb.reason(fineweb_stats(cleaned.text, cleaned.tokens)) is None
+    return kept
+
+
 def ours_pii(texts, scrubber) -> int:
     return sum(len(scrubber.scrub(t)[0]) for t in texts)
 
@@ -160,10 +228,27 @@ def stage_run(recipe: dict, docs, apply: bool = True) -> None:
         out | beam.combiners.Count.Globally()
 
 
+def datatrove_run(python: str, texts, repeat: int) -> dict:
+    """CPU seconds of datatrove's chain in its own process (its CPU time, measured there)."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+        json.dump(list(texts), f)
+    script = os.path.join(ROOT, "tests", "reference", "time_datatrove_rules.py")
+    out = subprocess.run([python, script, f.name, str(repeat)], capture_output=True, text=True, check=True)
+    os.unlink(f.name)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=float, default=8.0, help="Megabytes of text per measurement.")
     parser.add_argument("--repeat", type=int, default=3, help="Measurements per side; the best counts.")
+    parser.add_argument("--datatrove_python", default="",
+                        help="a Python with datatrove 0.10.1 and spaCy (a scratch venv, never the project's): "
+                             "also time datatrove's chain on the same pages (tests/reference/time_datatrove_rules.py)")
     args = parser.parse_args()
 
     base = [t for _, t in real_pages()]
@@ -175,6 +260,7 @@ def main() -> None:
     mb = size / 1e6
     recipe = recipes.load("llama-plus")
     gopher, fineweb = GopherRules.from_config(recipe["gopher"]), FineWebRules.from_config(recipe["fineweb"])
+    c4 = FineWebC4.from_config(recipe["fineweb"]["c4"])
     scrubber = PIIScrubber.from_config(recipe["pii"])
     docs = [Document(make_id("commoncrawl", str(i)), "commoncrawl", t, None, {}) for i, t in enumerate(texts)]
 
@@ -182,6 +268,7 @@ def main() -> None:
     rows = []
     for name, floor, mine in (("gopher", lambda: floor_gopher(texts), lambda: ours_gopher(texts, gopher)),
                               ("fineweb", lambda: floor_fineweb(texts), lambda: ours_fineweb(texts, fineweb)),
+                              ("c4 step", lambda: floor_c4(texts), lambda: ours_c4(texts, c4)),
                               ("pii", lambda: floor_pii(texts), lambda: ours_pii(texts, scrubber))):
         rows.append((name, best_of(args.repeat, floor), best_of(args.repeat, mine)))
     t_stage = best_of(args.repeat, lambda: stage_run(recipe, docs))
@@ -196,6 +283,21 @@ def main() -> None:
     print(f"stage    floor {mb / floor_all:6.2f} MB/s/core   ours {mb / t_step:6.2f} MB/s/core   "
           f"ratio {floor_all / t_step:.2f} (target >= 0.60): WebRules in Beam (FnApiRunner), minus the same "
           f"pipeline without it ({t_base:.2f} CPU s)")
+    if args.datatrove_python:
+        distinct = texts[:len(base)]
+        dmb = sum(len(t.encode("utf-8")) for t in distinct) / 1e6
+        from tests.real_pages import real_pages as wet_pages
+
+        other = [p.text for p in wet_pages()]
+        chain = lambda: ours_chain(distinct, gopher, c4, fineweb)  # noqa: E731
+        t_cold = best_of(args.repeat, chain, setup=empty_caches)
+        t_unseen = best_of(args.repeat, chain, setup=lambda: empty_caches(other))
+        dt = datatrove_run(args.datatrove_python, distinct, args.repeat)
+        dt_speed = dt["mb"] / dt["cpu_s"]
+        print(f"datatrove (spaCy) Gopher + C4 + FineWeb chain {dt_speed:6.2f} MB/s/core on the {dt['mb']:.2f} MB of "
+              f"distinct pages; ours, the same chain, the token cache emptied first {dmb / t_cold:6.2f} MB/s/core "
+              f"({(dmb / t_cold) / dt_speed:.1f}x), the cache warmed on 264 other real pages {dmb / t_unseen:6.2f} "
+              f"MB/s/core ({(dmb / t_unseen) / dt_speed:.1f}x; target >= 10x)")
 
 
 if __name__ == "__main__":

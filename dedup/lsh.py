@@ -11,15 +11,23 @@ The recipe (`pipeline/recipes/llama/neardup.json`, passed as `config`):
    member m among the bucket's `compare_smallest` smallest ids (candidate edges): every pair of a
    bucket of up to `compare_smallest` + 1 members. Pairing only with the smallest id would lose
    the pair (v, w) of a bucket {m, v, w} where m is a banding accident and v, w are copies.
-3. Verification: a candidate edge (v, m) is kept only when the true Jaccard of the two documents'
-   shingle sets (`dedup.minhash.set_jaccard`: the distinct 32-bit shingle hashes, which travel in
-   place of the signatures) is at least `jaccard_threshold`. Banding alone removes about 5% of
-   pairs at Jaccard 0.5 with 14 x 8 (the S-curve is not a step); the signature's estimate of
-   Jaccard has a standard deviation of about 0.04 at 0.8 with 112 values, so it would decide
-   pairs near the threshold by chance. Each distinct edge is checked once.
+3. Verification, by `duplicates`:
+   - `jaccard` (llama-plus): a candidate edge (v, m) is kept only when the true Jaccard of the two
+     documents' shingle sets (`dedup.minhash.set_jaccard`: the distinct 32-bit shingle hashes,
+     which travel in place of the signatures) is at least `jaccard_threshold`. Banding alone
+     removes about 5% of pairs at Jaccard 0.5 with 14 x 8 (the S-curve is not a step); the
+     signature's estimate of Jaccard has a standard deviation of about 0.04 at 0.8 with 112
+     values, so it would decide pairs near the threshold by chance. Each distinct edge is checked
+     once.
+   - `band_collision`: every distinct candidate edge is a duplicate, as datatrove's MinHash
+     stages (FineWeb's recipe) count one: the S-curve decides (midpoint (1/bands)^(1/rows), 0.72 at
+     14 x 8), so pairs below `jaccard_threshold` go too (bench/bench_neardup.py measures both).
 4. Components: `dedup.components.ConnectedComponents` (large-star / small-star rounds, unrolled,
-   `cc_rounds` of them) turns the verified graph into stars around each component's smallest id.
-   The survivor of a component is that smallest id, whatever order the runner delivers things in.
+   `cc_rounds` of them) turns the graph into stars around each component's smallest node. A node
+   is the document's `survivor_key`: the longest text, then the earliest timestamp, then the id;
+   so the survivor of a component is its longest document, whatever order the runner delivers
+   things in (datatrove keeps the first it read; the smallest id kept an edited copy as often as
+   the original).
 5. Removals: every node with a smaller neighbour in the final graph is a duplicate.
 
 How it crosses the shuffle. Beam's Python SDK costs several microseconds per element and step, and
@@ -96,6 +104,7 @@ REASON = "near_duplicate"
 DEFAULTS = {
     "enabled": True,
     "scope": "per_source",
+    "duplicates": "jaccard",
     "shingle_size": 5,
     "num_perm": 112,
     "bands": 14,
@@ -111,6 +120,7 @@ DEFAULTS = {
     "batch_bytes": 4 << 20,
 }
 SCOPES = ("per_source", "cross_source")
+DUPLICATES = ("jaccard", "band_collision")
 
 
 def resolve_config(config: dict) -> dict:
@@ -119,6 +129,8 @@ def resolve_config(config: dict) -> dict:
     cfg.update({k: v for k, v in (config or {}).items() if not k.startswith("_")})
     if cfg["scope"] not in SCOPES:
         raise ValueError(f"neardup.scope must be one of {SCOPES}, got {cfg['scope']!r}")
+    if cfg["duplicates"] not in DUPLICATES:
+        raise ValueError(f"neardup.duplicates must be one of {DUPLICATES}, got {cfg['duplicates']!r}")
     if not 0.0 <= float(cfg["jaccard_threshold"]) <= 1.0:
         raise ValueError("neardup.jaccard_threshold must be within [0, 1]")
     if cfg["bands"] * cfg["rows"] > cfg["num_perm"]:
@@ -137,6 +149,19 @@ def resolve_config(config: dict) -> dict:
 
 def bucket_scope(doc: Document, scope: str) -> str:
     return doc.source if scope == "per_source" else ""
+
+
+_MAX_CHARS = 10 ** 13
+
+
+def survivor_key(doc: Document) -> str:
+    """The document's node in the graph: components keep their smallest node, so this orders the
+    documents of a component by the survivor rule. Longest text first (the fuller copy: an edited or
+    cut near copy is usually shorter), then the earliest timestamp (`timestamp`, or `warc_date`;
+    ISO-8601 text compares in time order; none sorts last), then the id. It depends on the document
+    alone, so the survivor never depends on the order documents arrive in; the id makes it unique."""
+    when = doc.meta.get("timestamp") or doc.meta.get("warc_date") or "~"
+    return f"{_MAX_CHARS - min(len(doc.text), _MAX_CHARS - 1):014d}\x00{when}\x00{doc.id}"
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -239,17 +264,18 @@ class _SignFn(beam.DoFn):
         self.no_words = beam.metrics.Metrics.counter(self.namespace, "docs_without_words")
 
     def start_bundle(self):
-        self.batch: List[tuple] = []  # (doc, id shard) not yet signed
+        self.batch: List[tuple] = []  # (doc, node, id shard) not yet signed
         self.batch_chars = 0
         self.pending = _Pending()
 
     def process(self, doc: Document):
         c = self.cfg
-        shard = shard_of(doc.id, c["apply_shards"])
+        node = survivor_key(doc)
+        shard = shard_of(node, c["apply_shards"])
         yield shard, (_DOC, tuple(doc))  # a plain tuple crosses the shuffle without pickling
         if self.batch and self.batch_chars + len(doc.text) > c["batch_bytes"]:
             self._sign()  # as `byte_batches`: at most batch_bytes characters, a longer document alone
-        self.batch.append((doc, shard))
+        self.batch.append((doc, node, shard))
         self.batch_chars += len(doc.text)
         if len(self.batch) >= c["batch_docs"]:
             self._sign()
@@ -266,7 +292,7 @@ class _SignFn(beam.DoFn):
         if not self.batch:
             return
         c, p = self.cfg, self.pending
-        docs = [d for d, _ in self.batch]
+        docs = [d for d, _, _ in self.batch]
         sigs, has, offsets, sets = self.hasher.sign([d.text for d in docs])
         keep = np.flatnonzero(has)
         if len(docs) > len(keep):
@@ -276,9 +302,9 @@ class _SignFn(beam.DoFn):
             p.bands.append(band_hashes(sigs[keep], c["bands"], c["rows"]))
             raw = sets.astype("<u4").tobytes()
             for i in keep.tolist():
-                doc, shard = self.batch[i]
+                doc, node, shard = self.batch[i]
                 p.sets.append(raw[4 * int(offsets[i]):4 * int(offsets[i + 1])])
-                p.ids.append(doc.id)
+                p.ids.append(node)
                 p.scopes.append(bucket_scope(doc, c["scope"]))
                 p.id_shards.append(shard)
         self.batch, self.batch_chars = [], 0
@@ -654,6 +680,38 @@ class VerifyEdges(beam.PTransform):
         )
 
 
+class _DistinctEdgesFn(beam.DoFn):
+    """(id shard of v, [(_EDGE, [v], [m]) batches]) → each distinct candidate edge (v, m) once."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace
+
+    def setup(self):
+        self.verified = beam.metrics.Metrics.counter(self.namespace, "edges_verified")
+
+    def process(self, element):
+        _, batches = element
+        edges = set()
+        for _, vs, ms in batches:
+            edges.update(zip(vs, ms))
+        if edges:
+            self.verified.inc(len(edges))
+        yield from sorted(edges)
+
+
+class DistinctEdges(beam.PTransform):
+    """Candidate edge batches keyed by the id shard of v → distinct (v, m): every band collision is
+    a duplicate (datatrove's semantics), nothing is verified."""
+
+    def __init__(self, namespace: str, label=None):
+        super().__init__(label)
+        self.namespace = namespace
+
+    def expand(self, candidates):
+        return (candidates | "GroupByShard" >> beam.GroupByKey()
+                | "Distinct" >> beam.ParDo(_DistinctEdgesFn(self.namespace)))
+
+
 class _ApplyShardFn(beam.DoFn):
     """(shard, [(_DOC, doc fields) | (_REMOVED, id)]) → kept docs, plus drop events for the removed."""
 
@@ -672,7 +730,7 @@ class _ApplyShardFn(beam.DoFn):
             if tag != _DOC:
                 continue
             doc = Document._make(fields)
-            if doc.id in removed_ids:
+            if survivor_key(doc) in removed_ids:
                 removed += 1
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(doc.source, REASON, doc.nbytes))
             else:
@@ -731,7 +789,10 @@ class NearDedup(beam.PTransform):
         hot_pairs = signed[BUCKETS] | "HotPairs" >> beam.ParDo(
             _HotPairsFn(cfg["apply_shards"], hot_size, ns), beam.pvalue.AsList(found[HOT]))
         candidates = (found.edges, hot_pairs) | "Candidates" >> beam.Flatten()
-        edges = (candidates, signed[SETS], found[HOT]) | "Verify" >> VerifyEdges(
-            cfg["jaccard_threshold"], cfg["apply_shards"], ns, hot_size)
+        if cfg["duplicates"] == "band_collision":
+            edges = candidates | "BandCollisions" >> DistinctEdges(ns)
+        else:
+            edges = (candidates, signed[SETS], found[HOT]) | "Verify" >> VerifyEdges(
+                cfg["jaccard_threshold"], cfg["apply_shards"], ns, hot_size)
         stars = edges | "Components" >> ConnectedComponents(cfg["cc_rounds"], ns, hot_size)
         return (signed.docs, stars) | "ApplyPerShard" >> ApplyRemovals(cfg["apply_shards"], ns)

@@ -54,7 +54,7 @@ TOO_FEW_SENTENCES = "c4_too_few_sentences"
 TOO_FEW_SENTENCES_AFTER_DEDUP = "c4_too_few_sentences_after_dedup"
 BAD_WORDS = "c4_bad_words"
 
-_CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
+CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?:\s+|$)")
 
@@ -129,7 +129,7 @@ class C4Rules:
                 self.line_counts["line_long_word"] += 1
                 continue
             if self.remove_citations:
-                line = _CITATION.sub("", line)
+                line = CITATION.sub("", line)
             if not line.endswith(TERMINAL_PUNCT) or line.endswith(ELLIPSIS):
                 self.line_counts["line_no_terminal_punct"] += 1
                 continue

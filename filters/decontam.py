@@ -11,14 +11,27 @@ such as OpenBookQA's questions, is still checked with n-grams shorter than its i
   at whitespace. `word_spans(text)` gives the same words with their character spans.
 - `read_benchmark(path)`: the released schemas (ARC/OpenBookQA, BoolQ, HellaSwag, PIQA, HumanEval),
   llm-foundry's ICL format `{"query", "choices", "gold"}`, or plain text with one item per line;
-  `.gz` or not. An item is one or more text segments; n-grams never span two segments.
-- `choose_n(lengths)`: the percentile rule above.
-- `BenchmarkIndex`: every n-gram of every item, as 64-bit hashes of word ids (sorted numpy arrays,
-  one per distinct n) with postings (item, segment, offset), so every hash hit is verified word by
-  word: a reported match is a real shared n-gram, never a hash collision.
-- `Decontaminator(index, mode)`: a document → its matches; `mode` report (keep the text), drop
-  (reason `decontam_overlap:<benchmark>`, the benchmark of the first match) or mask (the matched
-  spans cut out; a document with no word left is dropped as `decontam_masked_empty`).
+  `.gz` or not. An item is one or more text segments, its own text (prompt + gold answer) first,
+  then its wrong choices; n-grams never span two segments.
+- `NRule`: n per benchmark from the lengths of the items' own text (`item_length`: the text a
+  leaked copy holds and the one searched for; wrong choices do not count), and short items matched
+  whole: an own segment shorter than n but of at least `min_item_words` words is indexed as one
+  window of its length (GPT-3's floor of 8 would leave PIQA's shortest items, 6-7 words, never
+  found). `unmatchable(benchmarks)` lists the items that no document can be found to hold
+  (`python -m filters.decontam [FILES]` prints it per benchmark: 5% or less by construction of the
+  percentile, unless the floor of n raises it).
+- `BenchmarkIndex`: every indexed window of every item, as 64-bit hashes of word ids (sorted numpy
+  arrays, one per distinct window length) with postings (item, segment, offset), so every hash hit
+  is verified word by word: a reported match is a real shared n-gram, never a hash collision. A
+  document's windows of every length are hashed in one pass (`windows_by_n`).
+- `Decontaminator(index, mode, MaskRule)`: a document → its matches; `mode` report (keep the
+  text), drop (reason `decontam_overlap:<benchmark>`, the benchmark of the first match) or mask:
+  GPT-3's filter as lm-eval's `decontamination/janitor.py` runs it (`MaskRule`): every matched
+  n-gram is cut with `window_chars` (200) characters on each side, pieces left shorter than
+  `min_piece_chars` (200) go too, the rest are joined by a blank line; a document with more than
+  `max_matches` (10) matched windows is dropped whole (`decontam_too_dirty:<benchmark>`), one with
+  no word left as `decontam_masked_empty`. (Cutting the matched spans alone left most of a lightly
+  edited copy: the words between two edits within n of each other never match.)
 
 Size: each indexed n-gram costs 8 bytes of hash + 12 of postings, plus the items' word ids. The
 whole of lm-eval's LLaMA task set (about 60k test items, ~4M words with BoolQ's passages) is about
@@ -32,7 +45,7 @@ import itertools
 import json
 import os
 import re
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,6 +53,8 @@ from common.record import Document
 
 REASON_OVERLAP = "decontam_overlap"          # + ":<benchmark>"
 REASON_MASKED_EMPTY = "decontam_masked_empty"
+REASON_TOO_DIRTY = "decontam_too_dirty"      # + ":<benchmark>"
+PIECE_SEPARATOR = "\n\n"                     # between the pieces `mask` mode leaves of a document
 MODES = ("off", "report", "drop", "mask")
 
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -77,6 +92,8 @@ def word_spans(text: str) -> Tuple[List[str], List[Tuple[int, int]]]:
 class Item(NamedTuple):
     id: str
     segments: Tuple[str, ...]
+    main: int = 1           # the first `main` segments are the item's own text (prompt + gold answer,
+                            # passage, question); the others are its wrong choices
 
 
 class Benchmark(NamedTuple):
@@ -94,32 +111,31 @@ def _icl_query(query: str) -> str:
     return _ICL_LABELS.sub("", query).strip()
 
 
-def item_segments(record: dict) -> Optional[Tuple[str, ...]]:
-    """The text of one benchmark record, by schema; None for a schema not known here.
+def item_segments(record: dict) -> Optional[Tuple[Tuple[str, ...], int]]:
+    """(segments, main) of one benchmark record, by schema; None for a schema not known here.
 
     The prompt and its correct answer form one segment (that is what a leaked copy holds); the
-    other choices are segments of their own.
+    other choices are segments of their own, after the `main` segments of the item's own text.
     """
     if {"query", "choices", "gold"} <= record.keys():           # llm-foundry ICL
         choices, gold = list(record["choices"]), int(record["gold"])
         return (_icl_query(record["query"]) + " " + str(choices[gold]),) + tuple(
-            str(c) for i, c in enumerate(choices) if i != gold)
+            str(c) for i, c in enumerate(choices) if i != gold), 1
     if isinstance(record.get("question"), dict) and "stem" in record["question"]:  # ARC, OpenBookQA
         q = record["question"]
         choices = {c["label"]: c["text"] for c in q.get("choices", [])}
         gold = choices.get(record.get("answerKey"), "")
-        fact = record.get("fact1", "")
-        return tuple(s for s in (fact, (q["stem"] + " " + gold).strip()) if s) + tuple(
-            t for k, t in choices.items() if k != record.get("answerKey"))
+        own = tuple(s for s in (record.get("fact1", ""), (q["stem"] + " " + gold).strip()) if s)
+        return own + tuple(t for k, t in choices.items() if k != record.get("answerKey")), len(own)
     if "ctx" in record and "endings" in record:                  # HellaSwag
         endings, label = list(record["endings"]), int(record.get("label", 0) or 0)
-        return (record["ctx"] + " " + endings[label],) + tuple(e for i, e in enumerate(endings) if i != label)
-    if "goal" in record and "sol1" in record:                   # PIQA
-        return (record["goal"] + " " + record["sol1"], record["goal"] + " " + record["sol2"])
+        return (record["ctx"] + " " + endings[label],) + tuple(e for i, e in enumerate(endings) if i != label), 1
+    if "goal" in record and "sol1" in record:                   # PIQA (its labels are in another file)
+        return (record["goal"] + " " + record["sol1"], record["goal"] + " " + record["sol2"]), 2
     if "passage" in record and isinstance(record.get("question"), str):  # BoolQ
-        return (record["passage"], record["question"])
+        return (record["passage"], record["question"]), 2
     if "prompt" in record and "canonical_solution" in record:   # HumanEval
-        return (record["prompt"] + record["canonical_solution"],)
+        return (record["prompt"] + record["canonical_solution"],), 1
     return None
 
 
@@ -156,14 +172,15 @@ def read_benchmark(path: str) -> Benchmark:
             record = json.loads(line)
         except ValueError as e:
             raise BenchmarkError(f"--benchmarks: {path} line {number}: not JSON ({e})") from None
-        segments = item_segments(record) if isinstance(record, dict) else None
-        if segments is None:
+        found = item_segments(record) if isinstance(record, dict) else None
+        if found is None:
             keys = sorted(record) if isinstance(record, dict) else type(record).__name__
             raise BenchmarkError(f"--benchmarks: {path} line {number}: unknown benchmark schema {keys}; "
                                  "expected llm-foundry {query, choices, gold} or a released schema "
                                  "(ARC/OpenBookQA, BoolQ, HellaSwag, PIQA, HumanEval)")
+        segments, main = found
         item_id = record.get("id", record.get("task_id", record.get("ind", number)))
-        items.append(Item(str(item_id), tuple(str(s) for s in segments)))
+        items.append(Item(str(item_id), tuple(str(s) for s in segments), main))
     return Benchmark(name, path, tuple(items))
 
 
@@ -175,8 +192,62 @@ def choose_n(lengths: Sequence[int], percentile: float = 5.0, min_n: int = 8, ma
     return int(min(max_n, max(min_n, p)))
 
 
+def segment_lengths(item: Item) -> List[int]:
+    return [len(normalize_words(s)) for s in item.segments]
+
+
 def item_length(item: Item) -> int:
-    return sum(len(normalize_words(s)) for s in item.segments)
+    """The words of the item's longest own segment (prompt + gold answer): the text a leaked copy
+    holds, and what n is chosen from. (The wrong choices are indexed too, but sizing n by them, as
+    this once did by summing every segment, left items that can never match: ARC-Easy 400 of
+    2,376 at n 13 instead of 9.)"""
+    return max(segment_lengths(item)[:item.main] or [0])
+
+
+class NRule(NamedTuple):
+    """How n is chosen per benchmark, and which short items are matched whole (the recipe's
+    `decontamination` keys of the same names)."""
+    percentile: float = 5.0
+    min_n: int = 8
+    max_n: int = 13
+    fixed_n: int = 0            # > 0: this n for every benchmark
+    min_item_words: int = 0     # > 0: an own segment shorter than n but of at least this many words is
+                                # matched whole (all its words in order); 0: never
+
+    @classmethod
+    def from_config(cls, config: dict) -> "NRule":
+        return cls(float(config["ngram_percentile"]), int(config["min_n"]), int(config["max_n"]), int(config["n"]),
+                   int(config["min_item_words"]))
+
+    def n_of(self, bench: Benchmark) -> int:
+        return self.fixed_n or choose_n([item_length(it) for it in bench.items], self.percentile, self.min_n, self.max_n)
+
+    def windows(self, item: Item, n: int) -> List[Tuple[int, int]]:
+        """(segment, window length) of each indexed window group of an item: every n-gram of every
+        segment of n words or more, and a short own segment whole."""
+        out = []
+        for s, length in enumerate(segment_lengths(item)):
+            if length >= n:
+                out.append((s, n))
+            elif s < item.main and self.min_item_words and length >= self.min_item_words:
+                out.append((s, length))
+        return out
+
+    def matchable(self, item: Item, n: int) -> bool:
+        return bool(self.windows(item, n))
+
+
+def unmatchable(benchmarks: Iterable[Benchmark], rule: NRule = NRule()) -> List[dict]:
+    """Per benchmark: n and the items that no document can ever be found to hold (every segment
+    shorter than n, and no own segment long enough to be matched whole)."""
+    rows = []
+    for bench in benchmarks:
+        n = rule.n_of(bench)
+        never = [it.id for it in bench.items if not rule.matchable(it, n)]
+        rows.append({"name": bench.name, "path": bench.path, "n": n, "items": len(bench.items),
+                     "unmatchable": len(never), "share": len(never) / max(1, len(bench.items)),
+                     "unmatchable_ids": never})
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,6 +268,26 @@ def window_hashes(ids: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
     return h, (unknown[n:] - unknown[:L]) == 0
 
 
+def windows_by_n(ids: np.ndarray, ns: Sequence[int]) -> Iterator[Tuple[int, np.ndarray, np.ndarray]]:
+    """(n, `window_hashes(ids, n)`) for each n of `ns` in increasing order, built up one word at a
+    time: one multiply-add pass per word of the largest n, not one per word of every n."""
+    wanted = sorted(set(ns))
+    if not wanted or len(ids) < wanted[0]:
+        return
+    vals = (ids + 1).astype(np.uint64)
+    unknown = np.concatenate([[0], np.cumsum(ids < 0)])
+    h = vals.copy()
+    with np.errstate(over="ignore"):
+        for n in range(1, wanted[-1] + 1):
+            L = len(ids) - n + 1
+            if L <= 0:
+                return
+            if n > 1:
+                h = h[:L] * _HASH_MUL + vals[n - 1:]
+            if n in wanted:
+                yield n, h, (unknown[n:] - unknown[:L]) == 0
+
+
 class _NIndex(NamedTuple):
     hashes: np.ndarray      # sorted uint64
     item: np.ndarray        # int32: global item number
@@ -207,8 +298,7 @@ class _NIndex(NamedTuple):
 class BenchmarkIndex:
     """Every word n-gram of every benchmark item, by n; see the module docstring."""
 
-    def __init__(self, benchmarks: Iterable[Benchmark], percentile: float = 5.0, min_n: int = 8,
-                 max_n: int = 13, fixed_n: int = 0):
+    def __init__(self, benchmarks: Iterable[Benchmark], rule: NRule = NRule()):
         self.vocab: Dict[str, int] = {}
         self.benchmarks: List[dict] = []      # name, path, n, items, ngrams
         self.item_bench: List[int] = []       # global item → benchmark number
@@ -216,24 +306,22 @@ class BenchmarkIndex:
         self.segment_ids: List[List[np.ndarray]] = []
         parts: Dict[int, List[tuple]] = {}
         for b, bench in enumerate(benchmarks):
-            n = fixed_n or choose_n([item_length(it) for it in bench.items], percentile, min_n, max_n)
-            count = 0
+            n = rule.n_of(bench)
+            count = whole = 0
             for item in bench.items:
                 g = len(self.item_id)
                 self.item_bench.append(b)
                 self.item_id.append(item.id)
-                segs = []
-                for s, text in enumerate(item.segments):
-                    ids = np.fromiter((self.vocab.setdefault(w, len(self.vocab)) for w in normalize_words(text)),
-                                      dtype=np.int64)
-                    segs.append(ids)
-                    h, _ = window_hashes(ids, n)
-                    if len(h):
-                        parts.setdefault(n, []).append((h, g, s))
-                        count += len(h)
+                segs = [np.fromiter((self.vocab.setdefault(w, len(self.vocab)) for w in normalize_words(text)),
+                                    dtype=np.int64) for text in item.segments]
+                for s, k in rule.windows(item, n):
+                    h, _ = window_hashes(segs[s], k)
+                    parts.setdefault(k, []).append((h, g, s))
+                    count += len(h)
+                    whole += k < n
                 self.segment_ids.append(segs)
             self.benchmarks.append({"name": bench.name, "path": bench.path, "n": n,
-                                    "items": len(bench.items), "ngrams": count})
+                                    "items": len(bench.items), "ngrams": count, "whole_items": whole})
         self.by_n: Dict[int, _NIndex] = {}
         for n, rows in sorted(parts.items()):
             hashes = np.concatenate([h for h, _, _ in rows])
@@ -254,10 +342,8 @@ class BenchmarkIndex:
     def matches(self, ids: np.ndarray) -> List[Tuple[int, int, int]]:
         """(first word in the document, n, global item) of every verified shared n-gram."""
         out = []
-        for n, ix in self.by_n.items():
-            h, known = window_hashes(ids, n)
-            if not len(h):
-                continue
+        for n, h, known in windows_by_n(ids, self.by_n):
+            ix = self.by_n[n]
             pos = np.flatnonzero(known)
             if not len(pos):
                 continue
@@ -277,8 +363,7 @@ class BenchmarkIndex:
 
 def build_index(paths: Sequence[str], config: dict) -> BenchmarkIndex:
     """The index of the recipe's (and --benchmarks') files, with the recipe's n rule."""
-    return BenchmarkIndex([read_benchmark(p) for p in paths], float(config["ngram_percentile"]),
-                          int(config["min_n"]), int(config["max_n"]), int(config["n"]))
+    return BenchmarkIndex([read_benchmark(p) for p in paths], NRule.from_config(config))
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,22 +388,39 @@ def merge_spans(spans: Iterable[Tuple[int, int]]) -> List[Tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
-def cut(text: str, spans: Sequence[Tuple[int, int]]) -> str:
-    pieces, at = [], 0
-    for a, b in spans:
-        pieces.append(text[at:a])
+class MaskRule(NamedTuple):
+    """What `mask` mode cuts: GPT-3's filter (Brown et al. 2020, appendix C) as lm-eval's
+    `decontamination/janitor.py` (`Janitor`: window_to_remove=200, minimum_slice_length=200,
+    too_dirty_cutoff=10) runs it. The recipe's `decontamination` keys of the same names."""
+    window_chars: int = 200      # characters cut on each side of every matched n-gram
+    min_piece_chars: int = 200   # a piece left between cuts shorter than this goes too
+    max_matches: int = 10        # more matched n-gram windows than this: the whole document goes (0: never)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "MaskRule":
+        return cls(int(config["mask_window_chars"]), int(config["mask_min_piece_chars"]), int(config["max_matches"]))
+
+
+def pieces(text: str, spans: Sequence[Tuple[int, int]], rule: MaskRule) -> List[str]:
+    """The text left between the matched spans, each widened by `window_chars` on both sides;
+    pieces shorter than `min_piece_chars` characters dropped (the Janitor's `_split_chunks`)."""
+    w = rule.window_chars
+    cuts = merge_spans((max(0, a - w), min(len(text), b + w)) for a, b in spans)
+    out, at = [], 0
+    for a, b in cuts + [(len(text), len(text))]:
+        if a - at >= max(1, rule.min_piece_chars):
+            out.append(text[at:a])
         at = b
-    pieces.append(text[at:])
-    return "".join(pieces)
+    return out
 
 
 class Decontaminator:
     """doc → (doc or drop reason, Finding or None)."""
 
-    def __init__(self, index: BenchmarkIndex, mode: str):
+    def __init__(self, index: BenchmarkIndex, mode: str, mask: MaskRule = MaskRule()):
         if mode not in MODES:
             raise ValueError(f"decontamination.mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.index, self.mode = index, mode
+        self.index, self.mode, self.mask = index, mode, mask
 
     def __call__(self, doc: Document):
         if self.mode == "off" or not self.index.by_n:
@@ -346,14 +448,16 @@ class Decontaminator:
                       for name, e in sorted(per.items())}
         merged = merge_spans(char_spans)
         finding = Finding(doc.source, doc.id, doc.url, benchmarks, len(merged) if self.mode == "mask" else 0)
+        first = self.index.benchmarks[self.index.item_bench[found[0][2]]]["name"]
         if self.mode == "drop":
-            first = self.index.benchmarks[self.index.item_bench[found[0][2]]]["name"]
             return f"{REASON_OVERLAP}:{first}", finding
         if self.mode == "mask":
-            text = cut(doc.text, merged)
-            if not normalize_words(text):
+            if self.mask.max_matches and len({(p, n) for p, n, _ in found}) > self.mask.max_matches:
+                return f"{REASON_TOO_DIRTY}:{first}", finding
+            kept = pieces(doc.text, merged, self.mask)
+            if not any(normalize_words(piece) for piece in kept):
                 return REASON_MASKED_EMPTY, finding
-            return doc.with_text(text), finding
+            return doc.with_text(PIECE_SEPARATOR.join(kept)), finding
         return doc, finding
 
 
@@ -427,15 +531,19 @@ def index_info(index: BenchmarkIndex) -> dict:
     return {"benchmarks": [dict(b) for b in index.benchmarks], "ngrams": index.ngrams, "normalisation": NORMALISATION}
 
 
-def benchmark_info(benchmarks: Sequence[Benchmark], percentile: float = 5.0, min_n: int = 8, max_n: int = 13,
-                   fixed_n: int = 0) -> dict:
+def benchmark_info(benchmarks: Sequence[Benchmark], rule: NRule = NRule()) -> dict:
     """`index_info` of the index these benchmarks make, without hashing anything."""
     rows, total = [], 0
     for bench in benchmarks:
-        lengths = [[len(normalize_words(s)) for s in it.segments] for it in bench.items]
-        n = fixed_n or choose_n([sum(x) for x in lengths], percentile, min_n, max_n)
-        count = sum(max(0, x - n + 1) for item in lengths for x in item)
-        rows.append({"name": bench.name, "path": bench.path, "n": n, "items": len(bench.items), "ngrams": count})
+        n = rule.n_of(bench)
+        count = whole = 0
+        for item in bench.items:
+            lengths = segment_lengths(item)
+            for s, k in rule.windows(item, n):
+                count += lengths[s] - k + 1
+                whole += k < n
+        rows.append({"name": bench.name, "path": bench.path, "n": n, "items": len(bench.items), "ngrams": count,
+                     "whole_items": whole})
         total += count
     return {"benchmarks": rows, "ngrams": total, "normalisation": NORMALISATION}
 
@@ -452,3 +560,33 @@ def report_section(contamination: dict) -> dict:
         "sources": [{"name": k, "documents_checked": v["documents_checked"], "flagged": v["flagged"],
                      "matched_ngrams": v["matched_ngrams"]} for k, v in sorted(contamination["sources"].items())],
     }
+
+
+def main(argv=None) -> int:
+    """`python -m filters.decontam [FILE ...] [--set KEY=VALUE ...]`: per benchmark (the recipe's
+    bundled ones by default), its n and the items no document can ever be found to hold."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m filters.decontam", description=main.__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="*", help="benchmark files (default: the llama recipe's)")
+    parser.add_argument("--recipe", default="llama", help="the recipe whose decontamination keys choose n")
+    parser.add_argument("--ids", action="store_true", help="also print the unmatchable items' ids")
+    args = parser.parse_args(argv)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pipeline", "recipes", args.recipe, "decontamination.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    if args.recipe != "llama":   # a named recipe holds only its changes over llama's
+        with open(os.path.join(root, "pipeline", "recipes", "llama", "decontamination.json"), encoding="utf-8") as f:
+            config = {**json.load(f), **config}
+    files = args.files or [os.path.join(root, p) for p in config["benchmarks"]]
+    rule = NRule.from_config(config)
+    print(f"{'benchmark':24s} {'items':>6s} {'n':>3s} {'never matched':>14s}")
+    for row in unmatchable([read_benchmark(p) for p in files], rule):
+        print(f"{row['name']:24s} {row['items']:6d} {row['n']:3d} {row['unmatchable']:6d} = {100 * row['share']:5.2f}%")
+        if args.ids and row["unmatchable_ids"]:
+            print("    " + " ".join(row["unmatchable_ids"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,7 +3,8 @@ FineWeb's kept pages): e-mail addresses and public IP addresses are replaced by 
 the page is rewritten, never dropped.
 
 - e-mail: local part "@" (or "%40") a dotted domain ending in a TLD of 2+ letters, anywhere in
-  the text (so in URLs too: `mailto:`, `?email=`). Documentation domains (RFC 2606: example.com/.net/.org
+  the text (so in URLs too: `mailto:`, `?email=`); an apostrophe inside the local part belongs to
+  it (`o'brien@…`, as datatrove's RFC 5322 character class has it). Documentation domains (RFC 2606: example.com/.net/.org
   and the .example/.test/.invalid/.localhost TLDs) are left alone, so a placeholder is never
   scrubbed again; datatrove replaces those too.
 - IPv4 (datatrove: `only_remove_public_ips=True`) and IPv6 (not in datatrove): a candidate is
@@ -25,9 +26,11 @@ from typing import Dict, Sequence, Tuple
 KINDS = ("email", "ipv4", "ipv6")
 
 # The local part as addresses are written in practice (RFC 5322 also allows "/", "?", "=", "&",
-# which would swallow a URL's path and query); "%40" is "@" URL-encoded.
+# which would swallow a URL's path and query): letters, digits, "_", "+", "-" and, inside a part,
+# an apostrophe ("o'brien@irishtimes.ie" whole, as datatrove's pattern takes it; a quote before
+# an address is not part of it); "%40" is "@" URL-encoded.
 _EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+    r"(?<![\w.+-])[A-Za-z0-9_+-][A-Za-z0-9_+'-]*(?:\.[A-Za-z0-9_+-][A-Za-z0-9_+'-]*)*"
     r"(?:@|%40)((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})\b"
 )
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"

@@ -10,13 +10,15 @@
 Documents stream through `Check`; only flagged documents' findings (id, url, benchmarks, items)
 and, per bundle, the number of documents checked per source leave it.
 With `--write_rejects` (`stages.collect_rejects`), its drops (`drop` mode, `mask` mode's
-`decontam_masked_empty`) also go to OUT/rejects/<source>/ with their reason, as they came in.
+`decontam_too_dirty:<benchmark>` and `decontam_masked_empty`) also go to OUT/rejects/<source>/ with
+their reason, as they came in.
 """
 from __future__ import annotations
 
 import collections
 import glob
 import json
+import logging
 import os
 import posixpath
 from typing import List, Sequence
@@ -32,6 +34,7 @@ from filters import decontam
 from common import atomic
 from pipeline.stages import REJECTS, Counters, add_rejects, collecting_rejects, rejected
 
+log = logging.getLogger("pipeline")
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTAMINATION_JSON = "contamination.json"
 FINDINGS = "findings"
@@ -43,12 +46,12 @@ def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = (
     them against its own copy of the project, where `filters/benchmarks/` ships) and --benchmarks
     (relative to the working directory; globs, comma-separated or repeated), each checked to exist
     and, with `read` (a local run, whose launcher is its worker), to parse."""
-    found: List[str] = []
+    found: List[tuple] = []   # (path, named by the recipe)
     for where, items in (("decontamination.benchmarks", [(p, PROJECT_ROOT) for p in recipe_paths]),
                          ("--benchmarks", [(p, None) for item in cli_paths for p in item.split(",") if p])):
         for pattern, base in items:
             if "://" in pattern:
-                found.append(pattern)
+                found.append((pattern, base is not None))
                 continue
             full = pattern if os.path.isabs(pattern) or base is None else os.path.join(base, pattern)
             matches = sorted(glob.glob(full))
@@ -59,24 +62,44 @@ def resolve_benchmarks(recipe_paths: Sequence[str], cli_paths: Sequence[str] = (
                 matches = [os.path.relpath(m, base) for m in matches]
             else:
                 matches = [os.path.abspath(m) for m in matches]
-            found.extend(matches)
+            found.extend((m, base is not None) for m in matches)
     seen, paths = set(), []
-    for p in found:  # the same file named twice (relative in the recipe, absolute on the command line)
+    for p, from_recipe in found:  # the same file named twice (relative in the recipe, absolute on the command line)
         key = p if "://" in p else os.path.realpath(worker_path(p))
         if key not in seen:
             seen.add(key)
-            paths.append(p)
-    names = [decontam.benchmark_name(p) for p in paths]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise UsageError(f"--benchmarks: two files named {dupes[0]!r} (a benchmark is named by its file name "
-                         "up to the first dot); rename one")
+            paths.append((p, from_recipe))
+    paths = _user_files_replace_recipe_files(paths)
     for p in paths if read else ():
         try:
             decontam.read_benchmark(worker_path(p))
         except decontam.BenchmarkError as e:
             raise UsageError(str(e)) from None
     return paths
+
+
+def _user_files_replace_recipe_files(paths: List[tuple]) -> List[str]:
+    """A --benchmarks file named like a recipe's (a benchmark is named by its file name up to the first
+    dot) takes its place, in the recipe's position, with a log line: the user's copy is what the run
+    is meant to check (a newer release, a local mirror). Two files of one name from the same side
+    are ambiguous: a usage error."""
+    by_name: dict = {}
+    for p, from_recipe in paths:
+        by_name.setdefault(decontam.benchmark_name(p), []).append((p, from_recipe))
+    replaced = {}
+    for name, group in sorted(by_name.items()):
+        for side, label in ((True, "decontamination.benchmarks"), (False, "--benchmarks")):
+            same = [p for p, r in group if r is side]
+            if len(same) > 1:
+                raise UsageError(f"{label}: two files named {name!r} ({same[0]}, {same[1]}; a benchmark is named "
+                                 "by its file name up to the first dot); rename one")
+        if len(group) == 2:
+            recipe_path = next(p for p, r in group if r)
+            user_path = next(p for p, r in group if not r)
+            log.info("--benchmarks: %s replaces the recipe's %s (benchmark %r)", user_path, recipe_path, name)
+            replaced[recipe_path] = user_path
+    dropped = set(replaced.values())
+    return [replaced.get(p, p) for p, _ in paths if p not in dropped]
 
 
 def worker_path(path: str) -> str:
@@ -92,8 +115,7 @@ def _read_indexed(item):
 
 
 def _make_index(benchmarks, config):
-    return decontam.BenchmarkIndex(benchmarks, float(config["ngram_percentile"]), int(config["min_n"]),
-                                   int(config["max_n"]), int(config["n"]))
+    return decontam.BenchmarkIndex(benchmarks, decontam.NRule.from_config(config))
 
 
 class _Holder:
@@ -128,7 +150,7 @@ class _CheckFn(beam.DoFn):
     def process(self, doc, benchmarks):
         if self.rule is None:
             index = self.handle.acquire(lambda: _Holder(_make_index(benchmarks, self.config))).value
-            self.rule = decontam.Decontaminator(index, self.mode)
+            self.rule = decontam.Decontaminator(index, self.mode, decontam.MaskRule.from_config(self.config))
         self.checked[doc.source] += 1
         result, finding = self.rule(doc)
         if finding is not None:
@@ -160,6 +182,9 @@ class Decontaminate(beam.PTransform):
         if config["mode"] not in decontam.MODES:
             raise UsageError(f"--set decontamination.mode={config['mode']}: choose one of "
                              f"{', '.join(decontam.MODES)}")
+        for key in ("min_item_words", "mask_window_chars", "mask_min_piece_chars", "max_matches"):
+            if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0:
+                raise UsageError(f"--set decontamination.{key}={config[key]}: give a whole number >= 0")
         self.config = {k: v for k, v in config.items() if not k.startswith("_")}
         self.paths = list(paths)
         self.output = output
@@ -187,8 +212,8 @@ class Decontaminate(beam.PTransform):
             events.append(out[ev.EVENTS])
             findings.append(out[FINDINGS])
             checked.append(out[CHECKED])
-        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(
-            bs, float(config["ngram_percentile"]), int(config["min_n"]), int(config["max_n"]), int(config["n"])))
+        rule = decontam.NRule.from_config(config)
+        info = benchmarks | "IndexInfo" >> beam.Map(lambda bs: decontam.benchmark_info(bs, rule))
         per_source = (tuple(checked) | "AllChecked" >> beam.Flatten()
                       | "SumPerSource" >> beam.CombinePerKey(sum))
         all_findings = tuple(findings) | "AllFindings" >> beam.Flatten()

@@ -3,6 +3,7 @@ item by item (verbatim and lightly edited), clean text untouched, report/drop/ma
 with stats that conserve."""
 from __future__ import annotations
 
+import collections
 import gzip
 import json
 import re
@@ -30,7 +31,8 @@ def _doc(text, i=0):
 
 @pytest.fixture(scope="module")
 def index():
-    return BenchmarkIndex([read_benchmark(str(p)) for p in (ARC_EASY, PIQA, HUMANEVAL, BENCH / "boolq_val.llmfoundry.jsonl.gz")])
+    return BenchmarkIndex([read_benchmark(str(p)) for p in (ARC_EASY, PIQA, HUMANEVAL, BENCH / "boolq_val.llmfoundry.jsonl.gz")],
+                          decontam.NRule.from_config(decontam_config()))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,74 @@ def test_n_is_the_5th_percentile_of_item_lengths_clamped():
     assert choose_n([11] * 4 + [100] * 96) == 13
     piqa = read_benchmark(str(PIQA))
     lengths = sorted(decontam.item_length(it) for it in piqa.items)
-    assert choose_n(lengths) == max(8, min(13, lengths[int(0.05 * (len(lengths) - 1))])) == 10
+    assert choose_n(lengths) == max(8, min(13, lengths[int(0.05 * (len(lengths) - 1))])) == 8
+
+
+# GPT-3's rule on the text that is searched for (prompt + gold answer, words after normalisation):
+# the 5th percentile of those lengths, clamped to [8, 13], computed plainly from the files
+# (sorted lengths, the value at index floor(0.05 * (N - 1))): ARC-Easy 9, ARC-Challenge 10,
+# PIQA 6 → 8, HumanEval 13. Summing every segment (wrong choices too), as the rule once did,
+# gave 13, 13, 10 and left ARC-Easy 399 of 2,376 items (16.8%), ARC-Challenge 110 of 1,172 (9.4%),
+# PIQA 243 of 1,838 (13.2%) that no document could match.
+GPT3_N = {"arc_easy": 9, "arc_challenge": 10, "piqa_val": 8, "HumanEval": 13}
+
+
+def _own_text_lengths(bench):
+    return sorted(len(normalize_words(it.segments[0])) for it in bench.items)
+
+
+def test_n_from_the_searched_text_leaves_at_most_6_percent_unmatchable():
+    import subprocess
+    import sys
+
+    benches = [read_benchmark(str(p)) for p in sorted(BUNDLED.glob("*.jsonl.gz"))]
+    rule = decontam.NRule.from_config(decontam_config())
+    rows = {r["name"]: r for r in decontam.unmatchable(benches, rule)}
+    for bench in benches:
+        lengths = _own_text_lengths(bench)
+        assert rows[bench.name]["n"] == GPT3_N[bench.name] == max(8, min(13, lengths[int(0.05 * (len(lengths) - 1))]))
+        assert rows[bench.name]["share"] <= 0.06, rows[bench.name]
+        # what can never match: every segment shorter than n and the own text under min_item_words
+        never = [it.id for it in bench.items if max(decontam.segment_lengths(it)) < rows[bench.name]["n"]
+                 and decontam.segment_lengths(it)[0] < rule.min_item_words]
+        assert rows[bench.name]["unmatchable_ids"] == never
+    assert {k: v["unmatchable"] for k, v in rows.items()} == {"arc_challenge": 3, "arc_easy": 4, "piqa_val": 72,
+                                                              "HumanEval": 0}
+    # Without whole-item matching, the floor of 8 leaves PIQA's 6-7-word items unmatchable (8.1%).
+    plain = {r["name"]: r for r in decontam.unmatchable(benches, rule._replace(min_item_words=0))}
+    assert plain["piqa_val"]["unmatchable"] == 149 and plain["arc_easy"]["unmatchable"] == 71
+    out = subprocess.run([sys.executable, "-m", "filters.decontam"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "piqa_val                   1838   8     72 =  3.92%" in out and "arc_easy                   2376   9" in out
+
+
+def decontam_config():
+    from pipeline import recipe as recipes
+
+    return recipes.load("llama")["decontamination"]
+
+
+def test_planted_short_arc_items_are_found(arc):
+    """ARC-Easy items of 9-12 words (found by GPT-3's n of 9; never with n 13) and of 6-8 words
+    (found whole), planted verbatim in real C4 text."""
+    index = BenchmarkIndex([arc], decontam.NRule.from_config(decontam_config()))
+    rule = Decontaminator(index, "report")
+    clean = [r["text"] for r in c4_records()]
+    by_len = {}
+    for it in arc.items:
+        by_len.setdefault(len(normalize_words(it.segments[0])), []).append(it)
+    short = [by_len[k][0] for k in (9, 10, 12)] + [by_len[k][0] for k in (6, 7, 8)]
+    for k, item in enumerate(short):
+        doc = _doc(clean[k] + "\n" + item.segments[0] + "\n" + clean[k + 1])
+        finding = rule(doc)[1]
+        assert finding is not None and item.id in finding.benchmarks["arc_easy"]["items"], item
+    # the old n (13, from every segment's words) finds none of them
+    old = Decontaminator(BenchmarkIndex([arc], decontam.NRule(fixed_n=13)), "report")
+    assert not any(old(_doc(clean[0] + "\n" + it.segments[0] + "\n" + clean[1]))[1] for it in short)
+    # a whole short item is found only whole: all but its last word is no match
+    six = by_len[6][0]
+    words = normalize_words(six.segments[0])
+    assert rule(_doc(clean[0] + "\n" + " ".join(words[:-1]) + ".\n" + clean[1]))[1] is None
 
 
 def test_readers_of_every_schema():
@@ -112,26 +181,106 @@ def test_planted_items_found_item_by_item_clean_text_untouched(index, arc):
             kept, finding = rule(doc)
             assert kept == doc, how
             assert finding.benchmarks["arc_easy"]["items"] == [item.id], how
-            assert finding.benchmarks["arc_easy"]["ngrams"] == len(normalize_words(item.segments[0])) - 13 + 1
+            assert finding.benchmarks["arc_easy"]["ngrams"] == len(normalize_words(item.segments[0])) - 9 + 1
     # n-1 words of an item are no match; n are.
     words = next(w for w in map(normalize_words, (it.segments[0] for it in arc.items[200:])) if len(w) > 20)
-    assert rule(_doc(clean[0] + " " + " ".join(words[:12]) + ". " + clean[1]))[1] is None
-    assert rule(_doc(clean[0] + " " + " ".join(words[:13]) + ". " + clean[1]))[1].benchmarks["arc_easy"]["ngrams"] == 1
+    assert rule(_doc(clean[0] + " " + " ".join(words[:8]) + ". " + clean[1]))[1] is None
+    assert rule(_doc(clean[0] + " " + " ".join(words[:9]) + ". " + clean[1]))[1].benchmarks["arc_easy"]["ngrams"] == 1
 
 
-def test_mask_cuts_exactly_the_matched_span_and_drop_names_the_benchmark(index, arc):
+def test_mask_without_window_cuts_exactly_the_matched_span_and_drop_names_the_benchmark(index, arc):
     before, after = c4_records()[0]["text"], c4_records()[1]["text"]
     planted = _edits(arc.items[7].segments[0])["case"]
     doc = _doc(before + "\n" + planted + "\n" + after)
-    masked, finding = Decontaminator(index, "mask")(doc)
-    assert masked.text == before + "\n\n" + after and finding.masked_spans == 1
+    spans_only = decontam.MaskRule(window_chars=0, min_piece_chars=0, max_matches=0)
+    masked, finding = Decontaminator(index, "mask", spans_only)(doc)
+    assert masked.text == before + "\n" + decontam.PIECE_SEPARATOR + "\n" + after and finding.masked_spans == 1
     assert Decontaminator(index, "drop")(doc)[0] == "decontam_overlap:arc_easy"
-    assert Decontaminator(index, "mask")(_doc(planted))[0] == "decontam_masked_empty"
+    assert Decontaminator(index, "mask", spans_only)(_doc(planted))[0] == "decontam_masked_empty"
+    assert Decontaminator(index, "mask")(_doc(planted))[0] == "decontam_too_dirty:arc_easy"   # 22 windows > 10
+
+
+def _every_tenth_word_edited(text):
+    toks = text.split(" ")
+    return " ".join(("edited" if i % 10 == 9 and t.strip() else t) for i, t in enumerate(toks))
+
+
+def _tenth_of_words_edited(text, seed=2):
+    import random
+
+    rng, toks = random.Random(seed), text.split(" ")
+    words = [i for i, t in enumerate(toks) if t.strip()]
+    for i in rng.sample(words, round(0.1 * len(words))):
+        toks[i] = "edited"
+    return " ".join(toks)
+
+
+def janitor_cases():
+    """name → (document, item text registered, n, plant): real C4 pages with benchmark items
+    planted (tests/reference/derive_janitor_mask.py runs lm-eval's Janitor on them)."""
+    c4 = [r["text"] for r in c4_records()]
+    arc, piqa = read_benchmark(str(ARC_EASY)), read_benchmark(str(PIQA))
+    he = read_benchmark(str(HUMANEVAL))
+    out = {}
+    for name, item, n, plant, (a, b) in (
+            ("arc_verbatim_12_words", arc.items[15], 9, arc.items[15].segments[0], (2, 3)),
+            ("arc_40_words_every_tenth_edited", arc.items[17], 9, _every_tenth_word_edited(arc.items[17].segments[0]), (4, 5)),
+            ("piqa_verbatim_30_words", piqa.items[30], 8, piqa.items[30].segments[0], (6, 7)),
+            ("humaneval6_every_tenth_edited", he.items[6], 13, _every_tenth_word_edited(he.items[6].segments[0]), (0, 1)),
+            ("humaneval6_tenth_edited_at_random", he.items[6], 13, _tenth_of_words_edited(he.items[6].segments[0]), (8, 9))):
+        out[name] = (c4[a] + "\n" + plant + "\n" + c4[b], item.segments[0], n, plant)
+    return out
+
+
+def residue(text, plant, item_text, k=8):
+    """What a masked text still holds of a plant: the item's distinct k-grams (normalised words)."""
+    def grams(t):
+        w = normalize_words(t)
+        return {tuple(w[i:i + k]) for i in range(len(w) - k + 1)}
+    return len(grams(text) & grams(item_text))
+
+
+def test_mask_as_lm_eval_janitor_on_planted_pages(index):
+    """GPT-3's filter as lm-eval's Janitor runs it, on real C4 pages with planted items; the
+    Janitor's outcome recorded by tests/reference/derive_janitor_mask.py (lm-eval 0.4.13)."""
+    import hashlib
+
+    want = json.loads((ROOT / "tests" / "data" / "janitor_mask.json").read_text())["cases"]
+    rule = Decontaminator(index, "mask")
+    spans_only = Decontaminator(index, "mask", decontam.MaskRule(0, 0, 0))
+    for name, (text, item_text, n, plant) in janitor_cases().items():
+        bench = name.split("_")[0].replace("arc", "arc_easy").replace("piqa", "piqa_val").replace("humaneval6", "HumanEval")
+        assert index.benchmarks[[b["name"] for b in index.benchmarks].index(bench)]["n"] == n
+        out, finding = rule(_doc(text))
+        if name.startswith("humaneval"):
+            # The Janitor splits at whitespace before deleting punctuation, so its windows that hold
+            # "=" or "->" alone never match, and it leaves more of a code plant than GPT-3's
+            # normalisation (here). Every tenth word edited: the Janitor finds 4 windows and keeps
+            # 16 of the item's 8-grams; here 31 windows, the page dropped as too dirty. A tenth of
+            # the words edited at random: the Janitor keeps 19, here none is left, and cutting only
+            # the matched spans (the rule before) kept 6.
+            kept = spans_only(_doc(text))[0].text
+            if name.endswith("every_tenth_edited"):
+                assert want[name]["pieces"] == [681, 1947] and want[name]["residue"] == 16
+                assert out == "decontam_too_dirty:HumanEval" and finding.benchmarks["HumanEval"]["ngrams"] == 31
+            else:
+                assert want[name]["residue"] == 19 and residue(kept, plant, item_text) == 6
+                assert residue(out.text, plant, item_text) == 0 and finding.benchmarks["HumanEval"]["ngrams"] <= 10
+            continue
+        if want[name]["dropped"]:
+            assert out == f"decontam_too_dirty:{bench}", name
+            continue
+        assert hashlib.sha1(out.text.encode("utf-8")).hexdigest() == want[name]["sha1"], name
+        assert [len(p) for p in out.text.split(decontam.PIECE_SEPARATOR)] == want[name]["pieces"]
+        assert residue(out.text, plant, item_text) == want[name]["residue"] == 0
+    assert sum(c["dropped"] for c in want.values()) == 1
 
 
 def test_benchmark_info_equals_the_index_s(index):
     benchmarks = [read_benchmark(str(p)) for p in (ARC_EASY, PIQA, HUMANEVAL, BENCH / "boolq_val.llmfoundry.jsonl.gz")]
-    assert decontam.benchmark_info(benchmarks) == decontam.index_info(index)
+    assert decontam.benchmark_info(benchmarks, decontam.NRule.from_config(decontam_config())) == decontam.index_info(index)
+    assert {b["name"]: b["whole_items"] for b in decontam.index_info(index)["benchmarks"]} == {
+        "arc_easy": 67, "piqa_val": 79, "HumanEval": 0, "boolq_val": 0}
 
 
 def test_a_hash_hit_is_verified_word_by_word(index, arc):
@@ -147,8 +296,8 @@ def test_a_hash_hit_is_verified_word_by_word(index, arc):
 # ------------------------------------------------------------------------------------------------
 # Through Beam: the C4 source, the stage, the sink and the stats, in each mode.
 # ------------------------------------------------------------------------------------------------
-PLANTS = [(100, "verbatim"), (101, "case"), (102, "punctuation"), (103, "whitespace")]
-WHOLE = (104, 107, 108)   # one document made of these items alone: `mask` leaves no word of it
+PLANTS = [(95, "verbatim"), (98, "case"), (105, "punctuation"), (109, "whitespace")]   # 15-17 words: <= 10 windows
+WHOLE = (104, 107, 108)   # one document made of these items alone: `mask` drops it as too dirty
 
 
 def _planted_c4(path, arc):
@@ -201,7 +350,7 @@ def test_modes_through_beam(planted, arc, mode):
     assert all(d["id"].startswith("c4/") for d in src["documents"])
     leaked = sorted(arc.items[i].id for i in [i for i, _ in PLANTS] + list(WHOLE))
     assert c["benchmarks"]["arc_easy"]["leaked_items"] == len(leaked)
-    assert c["benchmarks"]["arc_easy"]["n"] == 13
+    assert c["benchmarks"]["arc_easy"]["n"] == 9
     assert src["benchmarks"]["arc_easy"]["items"] == leaked
     originals = {r["url"]: r["text"] for r in records}
     clean = {u: t for u, t in originals.items() if u not in flagged}
@@ -211,7 +360,7 @@ def test_modes_through_beam(planted, arc, mode):
         rows = decontam.report_section(c)
         assert rows["sources"] == [{"name": "c4", "documents_checked": len(records), "flagged": len(PLANTS) + 1,
                                     "matched_ngrams": src["matched_ngrams"]}]
-        assert {"name": "arc_easy", "n": 13, "items": 2376, "leaked_items": len(leaked)} in rows["benchmarks"]
+        assert {"name": "arc_easy", "n": 9, "items": 2376, "leaked_items": len(leaked)} in rows["benchmarks"]
         assert [r["name"] for r in rows["benchmarks"]] == ["HumanEval", "arc_challenge", "arc_easy", "piqa_val"]
         from pipeline import report
 
@@ -224,11 +373,23 @@ def test_modes_through_beam(planted, arc, mode):
         assert s["dropped"] == {"decontam_overlap:arc_easy": len(PLANTS) + 1} and not set(flagged) & set(texts)
         assert rejects == {u: ("decontam_overlap:arc_easy", originals[u]) for u in flagged}
     else:
-        # Each planted item one span; the whole document's three lines three more, then nothing is left.
-        assert s["dropped"] == {"decontam_masked_empty": 1} and src["masked_spans"] == len(PLANTS) + len(WHOLE)
-        for k, _ in enumerate(PLANTS):
-            assert texts[records[k]["url"]] == c4_records()[k]["text"] + "\n"
-        assert whole_url not in texts and rejects == {whole_url: ("decontam_masked_empty", originals[whole_url])}
+        # Each document as the plain rule masks it (the rule is held to lm-eval's Janitor above):
+        # GPT-3's 200-character window around each match, short pieces dropped, and a document with
+        # more than 10 matched windows dropped whole.
+        rule = Decontaminator(BenchmarkIndex([arc], decontam.NRule.from_config(decontam_config())), "mask",
+                              decontam.MaskRule.from_config(decontam_config()))
+        want = {u: rule(_doc(originals[u]))[0] for u in flagged}
+        dropped = {u: r for u, r in want.items() if isinstance(r, str)}
+        assert s["dropped"] == dict(collections.Counter(dropped.values()))
+        # the document of three whole items is too dirty; a short page leaves no 200-character piece
+        assert dropped[whole_url] == "decontam_too_dirty:arc_easy" and len(flagged) - len(dropped) == 3
+        assert set(dropped.values()) == {"decontam_too_dirty:arc_easy", "decontam_masked_empty"}
+        assert {u: texts[u] for u in flagged if u not in dropped} == {u: d.text for u, d in want.items() if u not in dropped}
+        for u in flagged:
+            if u not in dropped:   # the page's text before the plant, less the 200-character window
+                head = originals[u][:len(originals[u]) - len(texts[u])]
+                assert texts[u] == originals[u][:len(texts[u])] and len(head) >= 200
+        assert rejects == {u: (r, originals[u]) for u, r in dropped.items()}
 
 
 def test_bad_benchmark_option_is_one_line(tmp_path):
@@ -240,6 +401,26 @@ def test_bad_benchmark_option_is_one_line(tmp_path):
     (tmp_path / "x.jsonl").write_text('{"a": 1}\n')
     with pytest.raises(UsageError, match="x.jsonl line 1: unknown benchmark schema"):
         resolve_benchmarks([], [str(tmp_path / "x.jsonl")])
+
+
+def test_a_user_file_named_like_a_bundled_one_replaces_it(tmp_path, caplog):
+    import logging
+    import shutil
+
+    from common.cli import UsageError
+    from pipeline.decontam import resolve_benchmarks
+
+    recipe = ["filters/benchmarks/arc_easy.llmfoundry.jsonl.gz", "filters/benchmarks/HumanEval.jsonl.gz"]
+    mine = tmp_path / "HumanEval.jsonl.gz"
+    shutil.copy(HUMANEVAL, mine)                     # byte-identical, another path
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        assert resolve_benchmarks(recipe, [str(mine)]) == [recipe[0], str(mine)]
+    assert f"{mine} replaces the recipe's filters/benchmarks/HumanEval.jsonl.gz" in caplog.text
+    assert resolve_benchmarks(recipe, [str(HUMANEVAL)]) == recipe   # the bundled file itself: named once
+    (tmp_path / "b").mkdir()
+    shutil.copy(HUMANEVAL, tmp_path / "b" / "HumanEval.jsonl.gz")
+    with pytest.raises(UsageError, match="--benchmarks: two files named 'HumanEval'"):
+        resolve_benchmarks(recipe, [str(mine), str(tmp_path / "b" / "HumanEval.jsonl.gz")])
 
 
 def test_default_run_writes_contamination_json(default_run_out):

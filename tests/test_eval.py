@@ -117,6 +117,53 @@ def test_task_readers_and_prompts(tmp_path):
         E.read_task("x", str(bad))
 
 
+HELLASWAG_WIKIHOW = ROOT / "tests" / "data" / "hellaswag_wikihow.train.jsonl"
+
+
+def test_hellaswag_released_schema_preprocessed_as_lm_eval():
+    """Five real WikiHow items of HellaSwag's released schema ("[header]", "[title]", "[step]",
+    "[substeps]" markup; train split records quoted by allenai/olmes and a public eval script) and
+    the two ActivityNet items of the shared head: prompts and choices equal lm-eval's. The expected
+    file was written by lm-eval 0.4.13 itself:
+        HF_DATASETS_OFFLINE=1 .venv/bin/python -c "import json, datasets; from lm_eval.tasks.hellaswag import utils;
+        rows = [json.loads(l) for f in ('tests/data/hellaswag_wikihow.train.jsonl',
+        '../shared/data/benchmarks/original_schema/hellaswag_val.head.jsonl') for l in open(f)];
+        ds = datasets.Dataset.from_list([{k: r[k] for k in ('activity_label', 'ctx_a', 'ctx_b', 'endings', 'label')} for r in rows]);
+        [print(json.dumps({'query': o['query'], 'choices': o['choices'], 'gold': o['gold']})) for o in utils.process_docs(ds)]"
+        > tests/data/hellaswag_wikihow.lm_eval.jsonl"""
+    want = [json.loads(line) for line in (ROOT / "tests" / "data" / "hellaswag_wikihow.lm_eval.jsonl").open()]
+    ours = E.read_task("hellaswag", str(HELLASWAG_WIKIHOW)) + E.read_task(
+        "hellaswag", str(SHARED / "benchmarks" / "original_schema" / "hellaswag_val.head.jsonl"))
+    assert [E.Request(w["query"], tuple(w["choices"]), w["gold"]) for w in want] == ours
+    assert not any("[" in r.context or any("[" in c for c in r.choices) for r in ours)
+    assert ours[3].context.endswith("refrigerator.. Leave the water there for several hours or overnight.. Remove "
+                                    "from the freezer and note what has occurred.")   # lm-eval's ". " after a "."
+    assert E.hellaswag_clean(" a [title] b [step] c ") == "a. b c"
+
+
+def test_an_answer_longer_than_the_context_is_not_scored_and_counted():
+    """lm-eval asserts len(continuation) <= max_length (models/huggingface.py) and stops; here the
+    item is left out of the accuracy and counted, never scored on its cut tail."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(TOKENIZER))
+    m = Bigram(vocab=sp.get_piece_size(), seed=2)
+    long = "a very long answer " * 10
+    reqs = [E.Request("Question: q?\nAnswer:", ("yes", "no"), 0),
+            E.Request("Question: r?\nAnswer:", ("short", long), 1),
+            E.Request("Question: s?\nAnswer:", ("no", "yes"), 1)]
+    assert len(E.split_pair(sp.encode, reqs[1].context, " " + long)[1]) > 16
+    for norm in ("char", "unconditional"):
+        picks = E.score_choices(E.at_positions(m), sp.encode, reqs, norm, max_len=16)
+        assert picks[1] is None and picks[0] in (0, 1) and picks[2] in (0, 1)
+        # the other items are scored as they would be alone
+        assert [picks[0], picks[2]] == E.score_choices(E.at_positions(m), sp.encode, [reqs[0], reqs[2]], norm, 16)
+        result = E.accuracy(picks, reqs)
+        assert result["n"] == 2 and result["skipped_too_long"] == 1 and result["skipped_items"] == [1]
+        assert result["acc"] == ((picks[0] == 0) + (picks[2] == 1)) / 2
+    assert E.score_choices(E.at_positions(m), sp.encode, reqs, "char", max_len=64)[1] is not None
+
+
 # ------------------------------------------------------------------------------------------------
 # A real model: the trainer's checkpoint format, its HF export, and lm-eval on the export.
 # ------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """NearDedup in Beam on real text: near copies go, half-similar documents stay, chains collapse to
-their smallest id, and the survivors are the same with one worker and with several processes."""
+their longest document (the survivor rule), the survivors are the same with one worker and with
+several processes, and datatrove's band-collision semantics removes what banding pairs."""
 import gzip
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from common import events as ev
 from common.record import Document
 from dedup import minhash as mh
-from dedup.lsh import NearDedup, resolve_config
+from dedup.lsh import NearDedup, resolve_config, survivor_key
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RECIPE = Path(__file__).resolve().parents[1] / "pipeline" / "recipes" / "llama" / "neardup.json"
@@ -43,21 +44,25 @@ def edit_every(text, n):
 
 
 def build_corpus():
-    """(documents, expected surviving ids, Jaccard facts the test relies on)."""
+    """(documents, expected surviving ids, Jaccard facts the test relies on). Of each group of
+    near-duplicates the document with the smallest `survivor_key` stays: the longest text."""
     texts = c4_texts()
     words = book_words()
     docs, expected = [], set()
 
-    def add(doc_id, text, source="c4", survives=True):
+    def add(doc_id, text, source="c4"):
         docs.append(Document(doc_id, source, text, None, {}))
-        if survives:
-            expected.add(doc_id)
+        return docs[-1]
 
-    # Near copies (Jaccard >= 0.9): only the smaller id stays.
-    near = [(texts[i], edit_every(texts[i], 150)) for i in range(3)]
+    def keep_longest(group):
+        expected.add(min(group, key=survivor_key).id)
+
+    # Near copies (Jaccard >= 0.9): the longer one stays. The edits of pairs 1 and 2 ("edited<i>"
+    # for a word) lengthen the copy, which stays; pair 0's ("e<i>") shorten it: the original stays.
+    near = [(texts[i], edit_every(texts[i], 150).replace("edited", "e" if i == 0 else "edited")) for i in range(3)]
     for i, (a, b) in enumerate(near):
-        add(f"c4/near{i}-b", a)
-        add(f"c4/near{i}-z", b, survives=False)
+        keep_longest([add(f"c4/near{i}-b", a), add(f"c4/near{i}-z", b)])
+    assert [f"c4/near{i}-{'b' if i == 0 else 'z'}" in expected for i in range(3)] == [True] * 3
     # Half similar (Jaccard about 0.5): a shared 130-word part, then 60 different words each.
     half = []
     for i in range(3):
@@ -65,22 +70,20 @@ def build_corpus():
         a = " ".join(shared + texts[3 + i].split()[:60])
         b = " ".join(shared + texts[6 + i].split()[:60])
         half.append((a, b))
-        add(f"c4/half{i}-a", a)
-        add(f"c4/half{i}-b", b)
-    # A chain of 10 overlapping windows: neighbours >= 0.9, the two ends about 0.5. The smallest id
-    # is in the middle of the chain.
+        keep_longest([add(f"c4/half{i}-a", a)])
+        keep_longest([add(f"c4/half{i}-b", b)])
+    # A chain of 10 overlapping windows: neighbours >= 0.9, the two ends about 0.5. One survives.
     chain = [" ".join(words[12 * i: 12 * i + 300]) for i in range(10)]
     names = ["k", "m", "p", "r", "d", "b", "t", "w", "x", "y"]
-    for name, text in zip(names, chain):
-        add(f"c4/chain-{name}", text, survives=(name == "b"))
+    keep_longest([add(f"c4/chain-{name}", text) for name, text in zip(names, chain)])
     # Unrelated documents, a document without words, a short one.
     for i, t in enumerate(texts[9:14]):
-        add(f"c4/other{i}", t)
-    add("c4/empty", " ... ")
-    add("c4/short", "Just four words here.")
+        keep_longest([add(f"c4/other{i}", t)])
+    keep_longest([add("c4/empty", " ... ")])
+    keep_longest([add("c4/short", "Just four words here.")])
     # The same near pair in another source: kept under per_source scope (each source against
     # itself), removed under cross_source.
-    add("wikipedia/near0-copy", edit_every(texts[0], 140), source="wikipedia")
+    keep_longest([add("wikipedia/near0-copy", edit_every(texts[0], 140), source="wikipedia")])
     facts = {
         "near": [exact_jaccard(a, b) for a, b in near],
         "half": [exact_jaccard(a, b) for a, b in half],
@@ -147,8 +150,40 @@ def test_near_copies_removed_half_similar_kept_chain_collapses():
 
 def test_cross_source_scope_removes_copies_across_sources():
     docs, expected, _ = build_corpus()
-    expected = expected - {"wikipedia/near0-copy"}  # "c4/near0-b" < "wikipedia/…": c4 keeps it
+    group = [d for d in docs if d.id in ("c4/near0-b", "c4/near0-z", "wikipedia/near0-copy")]
+    expected = (expected - {d.id for d in group}) | {min(group, key=survivor_key).id}
+    assert "wikipedia/near0-copy" not in expected   # the c4 copy is longer
     _check(docs, expected, recipe_config(scope="cross_source"))
+
+
+def test_the_longest_survives_whatever_the_order_and_ids():
+    """The survivor rule reads the documents alone: reversing the input, or giving the shorter copy
+    the smaller id, keeps the same texts."""
+    docs, expected, _ = build_corpus()
+    kept_texts = {d.text for d in docs if d.id in expected}
+    near = [d for d in docs if d.id.startswith("c4/near")]
+    assert all(d.text in kept_texts for d in near if len(d.text) == max(len(e.text) for e in near if e.id[:9] == d.id[:9]))
+    renamed = [d._replace(id=f"c4/{len(docs) - i:04d}") for i, d in enumerate(docs)][::-1]
+    expected_renamed = {d.id for d in renamed if d.text in kept_texts}
+    assert len(expected_renamed) == len(expected)
+    _check(renamed, expected_renamed, recipe_config())
+    # With a timestamp, the earliest of two copies of one length stays.
+    twins = [Document("c4/a", "c4", docs[0].text, None, {"timestamp": "2019-05-01T00:00:00Z"}),
+             Document("c4/b", "c4", docs[0].text, None, {"timestamp": "2019-04-01T00:00:00Z"}),
+             Document("c4/c", "c4", docs[0].text, None, {})]
+    _check(twins, {"c4/b"}, recipe_config())
+
+
+def test_band_collision_removes_what_banding_pairs():
+    """datatrove's semantics: every pair sharing a band is a duplicate, no Jaccard check; the
+    half-similar pairs that banding put together go too."""
+    docs, _, _ = build_corpus()
+    config = recipe_config(duplicates="band_collision", batch_docs=8, apply_shards=5)
+    removed = reference_removed(docs, config)
+    jaccard_removed = reference_removed(docs, recipe_config())
+    assert jaccard_removed < removed   # strictly more: a half-similar pair shares a band
+    result = _check(docs, {d.id for d in docs} - removed, config)
+    assert counter(result, "edges_rejected") == 0 and counter(result, "edges_verified") > 0
 
 
 def test_same_survivors_with_two_worker_processes():
@@ -173,20 +208,22 @@ def test_config_is_checked():
 
 def reference_removed(docs, config):
     """The removed ids by the module docstring's definition, without Beam: band buckets, each member
-    linked to each smaller member among the bucket's `compare_smallest` smallest ids when the true
-    Jaccard of their shingle sets (by the definition, from the texts) passes, union-find
-    components, everything but each component's smallest id removed."""
+    linked to each smaller member (by `survivor_key`) among the bucket's `compare_smallest`
+    smallest when the true Jaccard of their shingle sets (by the definition, from the texts)
+    passes, or always under `band_collision`; union-find components, everything but each
+    component's smallest removed."""
     cfg = resolve_config(config)
     hasher = mh.MinHasher(cfg["num_perm"], cfg["seed"], cfg["shingle_size"])
     sigs, has = hasher.signatures([d.text for d in docs])
     bands = mh.band_hashes(sigs, cfg["bands"], cfg["rows"])
-    text_of = {d.id: d.text for i, d in enumerate(docs) if has[i]}
+    node = {d.id: survivor_key(d) for d in docs}
+    text_of = {node[d.id]: d.text for i, d in enumerate(docs) if has[i]}
     buckets = {}
     for i, d in enumerate(docs):
         if has[i]:
             scope = d.source if cfg["scope"] == "per_source" else ""
             for band, h in enumerate(bands[i].tolist()):
-                buckets.setdefault((scope, band, h), []).append(d.id)
+                buckets.setdefault((scope, band, h), []).append(node[d.id])
     parent = {}
 
     def find(x):
@@ -201,11 +238,13 @@ def reference_removed(docs, config):
         for i, v in enumerate(members):
             for m in members[:min(i, cfg["compare_smallest"])]:
                 if (v, m) not in checked:
-                    checked[v, m] = mh.shingle_set_jaccard(text_of[v], text_of[m], cfg["shingle_size"])
+                    checked[v, m] = (1.0 if cfg["duplicates"] == "band_collision"
+                                     else mh.shingle_set_jaccard(text_of[v], text_of[m], cfg["shingle_size"]))
                 if checked[v, m] >= cfg["jaccard_threshold"]:
                     rv, rm = find(v), find(m)
                     parent[max(rv, rm)] = min(rv, rm)
-    return {x for x in parent if find(x) != x}
+    removed_nodes = {x for x in parent if find(x) != x}
+    return {d.id for d in docs if node[d.id] in removed_nodes}
 
 
 def families_corpus(seed=7):

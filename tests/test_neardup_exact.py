@@ -10,7 +10,7 @@ import pytest
 
 from common.record import Document
 from dedup import minhash as mh
-from dedup.lsh import bucket_pairs
+from dedup.lsh import bucket_pairs, survivor_key
 from tests.test_neardup_beam import _check, counter, recipe_config
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -44,10 +44,11 @@ def planted():
             continue
         sigs, _ = hasher.signatures([original, copy])
         pairs.append((j, mh.jaccard(sigs[0], sigs[1])))
-        docs += [Document(f"books/p{i:03d}-a", "books", original, None, {}),
-                 Document(f"books/p{i:03d}-b", "books", copy, None, {})]
-        if j >= THRESHOLD:
-            must_go.add(f"books/p{i:03d}-b")
+        pair = [Document(f"books/p{i:03d}-a", "books", original, None, {}),
+                Document(f"books/p{i:03d}-b", "books", copy, None, {})]
+        docs += pair
+        if j >= THRESHOLD:   # the shorter goes (dedup.lsh.survivor_key)
+            must_go.add(max(pair, key=survivor_key).id)
         i += 1
     return docs, must_go, pairs
 

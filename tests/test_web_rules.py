@@ -12,7 +12,7 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 
 from common.record import META_COLUMNS, Document, from_row, make_id
-from filters.fineweb import FineWebRules, fineweb_stats
+from filters.fineweb import FineWebC4, FineWebRules, fineweb_stats
 from filters.gopher import GopherRules, GopherStats, gopher_stats
 from filters.pii import PIIScrubber
 from pipeline import recipe as recipes
@@ -52,17 +52,30 @@ def test_signal_columns_are_typed(plus_run):
 
 def test_every_rule_row_carries_its_measures_and_decision(plus_run):
     gopher, fineweb = GopherRules.from_config(PLUS["gopher"]), FineWebRules.from_config(PLUS["fineweb"])
+    c4 = FineWebC4.from_config(PLUS["fineweb"]["c4"])
     rows = _rows(plus_run, "WHERE rules_decision IS NOT NULL")
     assert {r["source"] for r in rows} == {"commoncrawl", "c4"}
+    kept = 0
     for r in rows:
         assert r["pii_email"] in (0, None)  # no address in these pages: the text is the one measured
-        g, f = gopher_stats(r["text"]), fineweb_stats(r["text"])
-        for field in GopherStats._fields:
-            assert r["gopher_" + field] == pytest.approx(getattr(g, field), rel=1e-12), field
+        if r["rules_decision"] == "drop":   # a rejected page keeps its text as it came in
+            g, cleaned = gopher_stats(r["text"]), c4.clean(r["text"])
+            f = fineweb_stats(cleaned.text if cleaned.text is not None else r["text"])
+            for field in GopherStats._fields:
+                assert r["gopher_" + field] == pytest.approx(getattr(g, field), rel=1e-12), field
+            reason = gopher.reason(g) or cleaned.reason or fineweb.reason(f)
+            assert r["rules_reason"] == reason and "/rejects/" in r["filename"]
+            assert r["fineweb_c4_sentences"] == cleaned.sentences
+        else:   # a kept page leaves with the lines FineWeb's C4 step kept, and was measured on them
+            kept += 1
+            f = fineweb_stats(r["text"])
+            assert c4.clean(r["text"]).text == r["text"] and r["rules_reason"] is None
+            assert gopher.reason(GopherStats(*(r["gopher_" + k] for k in GopherStats._fields))) is None
+            assert fineweb.reason(f) is None and "/curated/" in r["filename"]
+            assert r["fineweb_c4_sentences"] >= 5 and r["fineweb_c4_lines_removed"] >= 0
         assert r["fineweb_char_dup_ratio"] == pytest.approx(f.char_dup_ratio, rel=1e-12)
-        reason = gopher.reason(g) or fineweb.reason(f)
-        assert r["rules_reason"] == reason and r["rules_decision"] == ("drop" if reason else "keep")
-        assert ("/rejects/" in r["filename"]) == bool(reason)
+        assert r["fineweb_list_ratio"] == pytest.approx(f.list_ratio, rel=1e-12)
+    assert kept and len(rows) > kept
 
 
 def test_drops_add_up_with_stats_json(plus_run):
@@ -106,7 +119,7 @@ def test_llama_keeps_the_rules_off():
     llama = recipes.load("llama")
     assert not any(web_rules.enabled_for(llama, s) for s in ("commoncrawl", "c4"))
     assert sink_columns(llama) == list(META_COLUMNS)
-    assert len(sink_columns(PLUS)) == len(META_COLUMNS) + 22 + 5 + 3 + 2
+    assert len(sink_columns(PLUS)) == len(META_COLUMNS) + 22 + 5 + 2 + 3 + 2   # gopher, fineweb, its C4 step, pii
     assert web_rules.enabled_for(PLUS, "c4") and not web_rules.enabled_for(PLUS, "wikipedia")
 
 

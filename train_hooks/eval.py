@@ -19,10 +19,13 @@ OpenBookQA and BoolQ, whose score is log P(completion | prompt) − log P(comple
 it is the gold one, with the standard error of that mean. Tokens: the prompt and prompt+completion
 are encoded whole (no BOS: the training shards have none) and the completion is what the longer
 encoding adds, as lm-eval does; sequences longer than the model's context lose their first tokens.
+An item with a choice of more tokens than the context is not scored (lm-eval stops with an
+assertion there): it is left out of the accuracy and counted in the result (`skipped_too_long`,
+`skipped_items`), never scored on a cut tail.
 
 Tasks are data (`TASKS`, by name prefix): the prompt template and the normalisation. Records are
 llm-foundry ICL `{"query","choices","gold"}` or a released schema (ARC/OpenBookQA, BoolQ with
-"answer", HellaSwag, PIQA with "label").
+"answer", HellaSwag with lm-eval's preprocessing of its WikiHow markup, PIQA with "label").
 
 `--heldout`: perplexity of every source's held-out documents (mixture.json `heldout_documents`,
 documents the plan never schedules; see tokenizer/mixture.py), exp of the mean token negative
@@ -38,6 +41,7 @@ import gzip
 import io
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
@@ -85,6 +89,18 @@ def task_spec(name: str) -> dict:
     return TASKS[max(keys, key=len)] if keys else DEFAULT_TASK
 
 
+_WIKIHOW_MARK = re.compile(r"\[.*?\]")
+
+
+def hellaswag_clean(text: str) -> str:
+    """lm-eval's HellaSwag `preprocess`: the WikiHow half of the set carries markup in brackets
+    ("[header] How to … [title] Format your letter. [step] Set it up …", "[substeps]"). Stripped;
+    " [title]" becomes ". " (a heading ends a sentence), every other bracketed mark goes, and each
+    double space left behind becomes one."""
+    text = text.strip().replace(" [title]", ". ")
+    return _WIKIHOW_MARK.sub("", text).replace("  ", " ")
+
+
 def to_request(name: str, record: dict) -> Request:
     """One record of any supported schema → prompt, choices and gold index."""
     spec = task_spec(name)
@@ -100,7 +116,8 @@ def to_request(name: str, record: dict) -> Request:
                        int(bool(record["answer"])))
     if "ctx_a" in record and "endings" in record:                   # HellaSwag, lm-eval's preprocessing
         ctx = record["ctx_a"] + " " + record["ctx_b"].capitalize()
-        return Request(f"{record['activity_label']}: {ctx}", tuple(record["endings"]), int(record["label"]))
+        return Request(hellaswag_clean(f"{record['activity_label']}: {ctx}"),
+                       tuple(hellaswag_clean(e) for e in record["endings"]), int(record["label"]))
     if "goal" in record and "label" in record:                      # PIQA (labels joined in)
         return Request(f"Question: {record['goal']}\nAnswer:", (record["sol1"], record["sol2"]), int(record["label"]))
     raise ValueError(f"{name}: unknown record schema {sorted(record)}")
@@ -194,30 +211,43 @@ def choose(request: Request, conditional: Sequence[float], unconditional: Option
 
 
 def score_choices(logits_fn, encode, requests: Sequence[Request], norm: str, max_len: int,
-                  batch_size: int = 32, device: str = "cpu") -> List[int]:
-    """The chosen index of every request; all log-likelihoods of a task computed in one batched pass."""
-    pairs, unc = [], []
+                  batch_size: int = 32, device: str = "cpu") -> List[Optional[int]]:
+    """The chosen index of every request, or None for one that is not scored: an item with a choice
+    of more tokens than the context (`max_len`) cannot have that choice's log-likelihood computed
+    whole; lm-eval refuses such a request (an assertion stops the run), scoring its cut tail
+    against the full length would bias the pick, so the item is left out and counted (`accuracy`).
+    All log-likelihoods of a task are computed in one batched pass."""
+    pairs, unc, scored = [], [], []
     for r in requests:
-        for c in r.choices:
-            pairs.append(split_pair(encode, r.context, " " + c))
-            if norm == "unconditional":
-                unc.append(split_pair(encode, UNCONDITIONAL_CONTEXT, " " + c))
+        cond_r = [split_pair(encode, r.context, " " + c) for c in r.choices]
+        unc_r = [split_pair(encode, UNCONDITIONAL_CONTEXT, " " + c) for c in r.choices] if norm == "unconditional" else []
+        fits = all(len(cont) <= max_len for _, cont in cond_r + unc_r)
+        scored.append(fits)
+        if fits:
+            pairs += cond_r
+            unc += unc_r
     lls = loglikelihoods(logits_fn, pairs + unc, max_len, batch_size, device)
     cond, uncond = lls[:len(pairs)], lls[len(pairs):]
     picks, at = [], 0
-    for r in requests:
+    for r, fits in zip(requests, scored):
+        if not fits:
+            picks.append(None)
+            continue
         k = len(r.choices)
         picks.append(choose(r, cond[at:at + k], uncond[at:at + k] if uncond else None, norm))
         at += k
     return picks
 
 
-def accuracy(picks: Sequence[int], requests: Sequence[Request]) -> dict:
-    correct = np.array([p == r.gold for p, r in zip(picks, requests)], dtype=np.float64)
+def accuracy(picks: Sequence[Optional[int]], requests: Sequence[Request]) -> dict:
+    """Accuracy over the scored items (`n`); `skipped_too_long`: items left out because a choice is
+    longer than the context (see `score_choices`), their positions in `skipped_items`."""
+    skipped = [i for i, p in enumerate(picks) if p is None]
+    correct = np.array([p == r.gold for p, r in zip(picks, requests) if p is not None], dtype=np.float64)
     n = len(correct)
     acc = float(correct.mean()) if n else 0.0
     stderr = float(correct.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0   # lm-eval's mean stderr
-    return {"n": n, "acc": acc, "acc_stderr": stderr}
+    return {"n": n, "acc": acc, "acc_stderr": stderr, "skipped_too_long": len(skipped), "skipped_items": skipped}
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,7 +387,11 @@ def evaluate(loaded: Loaded, tasks, limit: Optional[int] = None, batch_size: int
         requests = read_task(name, file, limit)
         norm = task_spec(name)["norm"]
         picks = score_choices(loaded.logits_fn, loaded.encode, requests, norm, loaded.max_len, batch_size, device)
-        results[name] = {**accuracy(picks, requests), "norm": norm, "file": file,
+        scores = accuracy(picks, requests)
+        if scores["skipped_too_long"]:
+            print(f"{name}: {scores['skipped_too_long']} of {len(requests)} items not scored: a choice is longer "
+                  f"than the context ({loaded.max_len} tokens); see skipped_items", file=sys.stderr)
+        results[name] = {**scores, "norm": norm, "file": file,
                          "chance": float(np.mean([1 / len(r.choices) for r in requests])) if requests else 0.0,
                          "predictions": picks}
     return results
