@@ -23,6 +23,7 @@ import zlib
 from typing import IO, Iterator, NamedTuple, Optional, Union
 
 from pipeline.inputs import with_head
+from pipeline.sources import http_body
 
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -34,14 +35,16 @@ class Limits(NamedTuple):
     max_record_bytes: int = 64 << 20
     max_member_bytes: int = 256 << 20
     max_header_bytes: int = 1 << 16
+    max_decoded_bytes: int = 64 << 20  # an HTTP body after its transfer and content codings
 
     @classmethod
     def from_recipe(cls, cfg: dict) -> "Limits":
-        return cls(int(cfg["max_record_bytes"]), int(cfg["max_member_bytes"]), int(cfg["max_header_bytes"]))
+        return cls(int(cfg["max_record_bytes"]), int(cfg["max_member_bytes"]), int(cfg["max_header_bytes"]),
+                   int(cfg["max_decoded_bytes"]))
 
 
 class BadUnit(NamedTuple):
-    reason: str  # truncated_gzip | corrupt_gzip | member_too_large | bad_warc_record | record_too_large
+    reason: str  # truncated_gzip | corrupt_gzip | member_too_large | bad_warc_record | record_too_large | http_*
     offset: int
     detail: str
 
@@ -160,7 +163,11 @@ def _parse_headers(raw: bytes, latin1: bool = False) -> dict:
     return headers
 
 
-def make_record(headers: dict, block: bytes, offset: int) -> Record:
+def make_record(headers: dict, block: bytes, offset: int, limits: Limits = Limits(),
+                where: Optional[int] = None) -> Union[Record, BadUnit]:
+    """A record from its WARC headers and block; an HTTP response's payload is its body decoded
+    (`http_body.decode`: chunks joined, content codings undone), or the record is a BadUnit
+    (at `where`, default `offset`) when that body breaks its own headers."""
     rec_type = headers.get("WARC-Type", "")
     http, payload = None, block
     if (rec_type == "response" and block.startswith(b"HTTP/")) or rec_type == "request":
@@ -168,6 +175,10 @@ def make_record(headers: dict, block: bytes, offset: int) -> Record:
         if http_end >= 0:
             http = _parse_headers(block[:http_end], latin1=True)
             payload = block[http_end + 4:]
+            if rec_type == "response":
+                payload = http_body.decode(http, payload, limits.max_decoded_bytes, "WARC-Truncated" in headers)
+                if isinstance(payload, http_body.BodyError):
+                    return BadUnit(payload.reason, offset if where is None else where, payload.detail)
     return Record(rec_type, headers, http, payload, offset)
 
 
@@ -346,7 +357,7 @@ class _RecordParser:
                 if counted:
                     yield from self._bad(unit, start_abs)
                 continue
-            record = make_record(headers, bytes(data[block_start:block_end]), self._offset(start))
+            record = make_record(headers, bytes(data[block_start:block_end]), self._offset(start), lim, self._where(start))
             self.pos = block_end
             in_stretch = False
             yield record
