@@ -143,15 +143,17 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "books")
+        self.recipe = recipe
         self.inputs = list(inputs)
 
     def expand(self, pbegin):
         cfg = self.cfg
+        files, input_events = pbegin | "BookFiles" >> pipeline_inputs.MatchInputs(self.inputs, SOURCE)
         read = (
-            pbegin
-            | "BookFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
+            files
             | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(
-                SOURCE, functools.partial(read_books, max_book_bytes=int(cfg["max_book_bytes"])), "books_read"))
+                SOURCE, functools.partial(read_books, max_book_bytes=int(cfg["max_book_bytes"])), "books_read",
+                pipeline_inputs.DownloadLimits.from_recipe(self.recipe)))
             .with_outputs(ev.EVENTS, main="docs")
         )
         cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")
@@ -163,5 +165,5 @@ class Source(beam.PTransform):
             max_books_per_shingle=cfg["max_books_per_shingle"],
             label="books_overlap",
         )
-        events = (read[ev.EVENTS], clean_events, exact_events, overlap_events) | "BooksEvents" >> beam.Flatten()
+        events = (input_events, read[ev.EVENTS], clean_events, exact_events, overlap_events) | "BooksEvents" >> beam.Flatten()
         return kept, events

@@ -174,16 +174,19 @@ class Source(beam.PTransform):
         cfg = self.cfg
         released, made, events = [], [], []
         # Matched on the workers, then split by kind: JSON lines, or WET/WARC files.
-        files = pbegin | "Inputs" >> inp.ExpandInputs(self.inputs)
+        download = inp.DownloadLimits.from_recipe(self.recipe)
+        files, e = pbegin | "Inputs" >> inp.MatchInputs(self.inputs, NAME)
+        events.append(e)
         json_files, wet_files = files | "ByKind" >> beam.Partition(lambda p, n: int(is_web_archive(p)), 2)
         out = (json_files | "SpreadFiles" >> beam.Reshuffle()
                | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(
-                   NAME, functools.partial(read_c4_file, max_line_bytes=int(cfg["max_line_bytes"])), "c4_read")).with_outputs(
-                   ev.EVENTS, main="docs"))
+                   NAME, functools.partial(read_c4_file, max_line_bytes=int(cfg["max_line_bytes"])), "c4_read",
+                   download)).with_outputs(ev.EVENTS, main="docs"))
         (made if cfg["released_json"]["clean"] else released).append(out.docs)
         events.append(out[ev.EVENTS])
         wet = cfg["wet"]
-        docs, e = wet_files | "ReadWET" >> ReadWebArchives(None, NAME, int(wet["min_chars"]), bool(wet["main_content"]))
+        docs, e = wet_files | "ReadWET" >> ReadWebArchives(None, NAME, int(wet["min_chars"]), bool(wet["main_content"]),
+                                                           download=download)
         made.append(docs)
         events.append(e)
         outputs = list(released)

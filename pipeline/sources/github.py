@@ -83,16 +83,23 @@ def _emit(outcome, counter_ns: str):
 
 
 class _ReadUnits(beam.DoFn):
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, download=None):
         self.cfg = cfg
+        self.download = download
 
     def setup(self):
         self.adm = Admission.from_recipe(self.cfg)
+        self.opener = functools.partial(pipeline_inputs.open_binary, limits=self.download)
 
     def process(self, path: str):
+        n = 0
         try:
-            for outcome in read_unit(path, pipeline_inputs.open_binary, self.adm):
+            for outcome in read_unit(path, self.opener, self.adm):
+                n += 1
                 yield from _emit(outcome, "github_read")
+            if not n:  # an archive of folders only, an empty checkout: it would vanish from the books
+                for event in ev.no_records(SOURCE, path):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
         except OSError as e:  # missing file, URL that failed for good: the whole input is one bad unit
             for event in ev.unreadable_file(SOURCE, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
@@ -130,6 +137,7 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "github")
+        self.download = pipeline_inputs.DownloadLimits.from_recipe(recipe)
         self.bigquery = [i for i in inputs if i == "bigquery" or i.startswith("bigquery:")]
         rest = [i for i in inputs if i not in self.bigquery]
         self.checkouts = local_checkouts(rest)
@@ -137,15 +145,17 @@ class Source(beam.PTransform):
         self.patterns = [p for p in rest if os.path.abspath(p) not in self.checkouts or "://" in p]
 
     def expand(self, pbegin):
-        outputs = []
+        outputs, input_events = [], []
         if self.checkouts or self.patterns:
             units = [pbegin | "Checkouts" >> beam.Create(self.checkouts)] if self.checkouts else []
             if self.patterns:
-                units.append(pbegin | "Units" >> pipeline_inputs.ExpandInputs(self.patterns))
+                paths, e = pbegin | "Units" >> pipeline_inputs.MatchInputs(self.patterns, SOURCE)
+                units.append(paths)
+                input_events.append(e)
             outputs.append(
                 units | "AllUnits" >> beam.Flatten()
                 | "SpreadUnits" >> beam.Reshuffle()
-                | "ReadUnits" >> beam.ParDo(_ReadUnits(self.cfg)).with_outputs(ev.EVENTS, main="docs")
+                | "ReadUnits" >> beam.ParDo(_ReadUnits(self.cfg, self.download)).with_outputs(ev.EVENTS, main="docs")
             )
         for i, spec in enumerate(self.bigquery):
             cfg = dict(self.cfg)
@@ -158,7 +168,7 @@ class Source(beam.PTransform):
             )
         if outputs:
             files = [o.docs for o in outputs] | "AllFiles" >> beam.Flatten()
-            read_events = [o[ev.EVENTS] for o in outputs] | "AllReadEvents" >> beam.Flatten()
+            read_events = [o[ev.EVENTS] for o in outputs] + input_events | "AllReadEvents" >> beam.Flatten()
         else:
             files = pbegin | "NoFiles" >> beam.Create([])
             read_events = pbegin | "NoReadEvents" >> beam.Create([])

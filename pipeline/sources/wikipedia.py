@@ -86,14 +86,16 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "wikipedia")
+        self.recipe = recipe
         self.inputs = list(inputs)
 
     def expand(self, pbegin):
+        files, input_events = pbegin | "DumpFiles" >> pipeline_inputs.MatchInputs(self.inputs, SOURCE)
         pages = (
-            pbegin
-            | "DumpFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
+            files
             | "ReadPages" >> beam.ParDo(ReadFileOutcomes(
-                SOURCE, functools.partial(read_dump, max_page_bytes=int(self.cfg["max_page_bytes"])), "wikipedia_read"))
+                SOURCE, functools.partial(read_dump, max_page_bytes=int(self.cfg["max_page_bytes"])), "wikipedia_read",
+                pipeline_inputs.DownloadLimits.from_recipe(self.recipe)))
             .with_outputs(ev.EVENTS, main="docs")
         )
         # Parsing wikitext costs far more than reading it: spread pages before cleaning.
@@ -101,5 +103,5 @@ class Source(beam.PTransform):
         articles, clean_events = spread | "CleanPages" >> ApplyFilter(
             functools.partial(WikipediaPageCleaner, self.cfg), label="wikipedia_clean"
         )
-        events = (pages[ev.EVENTS], clean_events) | "WikipediaEvents" >> beam.Flatten()
+        events = (input_events, pages[ev.EVENTS], clean_events) | "WikipediaEvents" >> beam.Flatten()
         return articles, events
