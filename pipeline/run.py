@@ -24,6 +24,7 @@ from common.cli import UsageError, guarded, interrupted
 from pipeline import dumps, preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
+from pipeline.inputs import remove_downloads_on_sigterm
 from pipeline.options import LlamaDataOptions, check_flags
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
@@ -328,6 +329,7 @@ def run(argv: Optional[List[str]] = None) -> int:
         print_help()
         return 0
     check_flags(argv)
+    remove_downloads_on_sigterm()  # SIGTERM leaves no half-downloaded input behind
     opts = PipelineOptions(argv).view_as(LlamaDataOptions)
     try:
         recipe = recipes.load(opts.recipe, opts.recipe_overrides)
