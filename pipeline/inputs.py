@@ -221,15 +221,14 @@ _WIKI_DUMP = re.compile(r"^(?P<db>[a-z0-9_]+wiki)-(?P<date>\d{8}|latest)-pages-a
 
 
 def input_key(path: str) -> str:
-    """What makes two inputs the same: a Wikipedia dump's wiki, date and part (plain or
-    multistream, any folder); a local file's real path (links resolved); else the path itself."""
-    name = posixpath.basename(path.split("?")[0].rstrip("/"))
-    m = _WIKI_DUMP.match(name)
+    """What makes two inputs the same: a local file's real path (links resolved); then, for a
+    Wikipedia dump, its wiki, date and part (plain or multistream, any folder); else the path."""
+    if "://" not in path:
+        path = os.path.realpath(path)
+    m = _WIKI_DUMP.match(posixpath.basename(path.split("?")[0].rstrip("/")))
     if m:
         return "wikipedia-dump:" + ":".join(m.group("db", "date", "part") + (m.group("range") or "",))
-    if "://" in path:
-        return path
-    return os.path.realpath(path)
+    return path
 
 
 class _OnePerInput(beam.DoFn):
