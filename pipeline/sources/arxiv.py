@@ -33,6 +33,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from pipeline import archives
 from pipeline import inputs as inp
 from pipeline import recipe as recipe_mod
@@ -381,4 +382,6 @@ class Source(beam.PTransform):
         if self.cfg.get("exact_dedup", True):
             docs, dedup_events = docs | "ExactDedup" >> ExactDedup()
             event_sets.append(dedup_events)
+        docs, id_events = docs | "UniqueIds" >> UniqueIds()
+        event_sets.append(id_events)
         return docs, flatten("ArxivEvents", event_sets)

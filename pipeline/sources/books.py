@@ -36,6 +36,7 @@ from common.events import Event
 from common.record import Document, make_id
 from dedup.book_overlap import BookOverlapDedup
 from dedup.exact import ExactDedup, content_key
+from dedup.unique_ids import UniqueIds
 from pipeline import inputs as pipeline_inputs
 from pipeline.bounded import iter_lines, read_at_most
 from pipeline.recipe import section
@@ -165,5 +166,6 @@ class Source(beam.PTransform):
             max_books_per_shingle=cfg["max_books_per_shingle"],
             label="books_overlap",
         )
-        events = (input_events, read[ev.EVENTS], clean_events, exact_events, overlap_events) | "BooksEvents" >> beam.Flatten()
+        kept, id_events = kept | "UniqueIds" >> UniqueIds()
+        events = (input_events, read[ev.EVENTS], clean_events, exact_events, overlap_events, id_events) | "BooksEvents" >> beam.Flatten()
         return kept, events

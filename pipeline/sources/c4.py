@@ -36,6 +36,7 @@ from common import events as ev
 from common.events import Event
 from common.record import Document, make_id, meta_json
 from dedup.span_dedup import SpanDedup
+from dedup.unique_ids import UniqueIds
 from filters.c4_rules import LINE_RULES, C4AfterDedup, C4Rules
 from pipeline import inputs as inp
 from pipeline.bounded import iter_lines
@@ -200,8 +201,8 @@ class Source(beam.PTransform):
         if cfg["language"]["enabled"]:
             docs, e = docs | "LanguageId" >> language_filter(self.recipe, cfg)
             events.append(e)
-        if not events:
-            events.append(pbegin | "NoEvents" >> beam.Create([]))
+        docs, e = docs | "UniqueIds" >> UniqueIds()
+        events.append(e)
         return docs, flatten("C4Events", events)
 
     def _c4_steps(self, docs):

@@ -14,6 +14,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from dedup.line_dedup import LineDedup, line_digest_key
 from filters import models
 from filters.langid import LanguageFilter
@@ -269,6 +270,9 @@ class Source(beam.PTransform):
             s["max_files"], int(s["line_dedup"]["num_shards"]), limits=Limits.from_recipe(s["warc_limits"]),
             download=inp.DownloadLimits.from_recipe(self.recipe))
         events = [read_events]
+        # Before line dedup: two copies of one record would remove each other's every line.
+        docs, e = docs | "UniqueIds" >> UniqueIds()
+        events.append(e)
         ld = s["line_dedup"]
         docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))
         events.append(e)

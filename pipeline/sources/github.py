@@ -32,6 +32,7 @@ from common import events as ev
 from common.events import Event
 from common.record import Document
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from filters.code_heuristics import CodeQuality
 from filters.licenses import strip_license_header
 from pipeline import inputs as pipeline_inputs
@@ -176,5 +177,6 @@ class Source(beam.PTransform):
             functools.partial(GithubFileCleaner, self.cfg), label="github_clean"
         )
         unique, dup_events = cleaned | "ExactDedup" >> ExactDedup(key_fn=content_hash, label="github_exact_dedup")
-        events = (read_events, clean_events, dup_events) | "GithubEvents" >> beam.Flatten()
+        unique, id_events = unique | "UniqueIds" >> UniqueIds()
+        events = (read_events, clean_events, dup_events, id_events) | "GithubEvents" >> beam.Flatten()
         return unique, events

@@ -27,6 +27,7 @@ import apache_beam as beam
 from common import events as ev
 from common.events import Event
 from common.record import Document, make_id
+from dedup.unique_ids import UniqueIds
 from pipeline import inputs as pipeline_inputs
 from pipeline.recipe import section
 from pipeline.sources.wikipedia_dump import DumpError, Page, iter_pages
@@ -103,5 +104,6 @@ class Source(beam.PTransform):
         articles, clean_events = spread | "CleanPages" >> ApplyFilter(
             functools.partial(WikipediaPageCleaner, self.cfg), label="wikipedia_clean"
         )
-        events = (input_events, pages[ev.EVENTS], clean_events) | "WikipediaEvents" >> beam.Flatten()
+        articles, id_events = articles | "UniqueIds" >> UniqueIds()
+        events = (input_events, pages[ev.EVENTS], clean_events, id_events) | "WikipediaEvents" >> beam.Flatten()
         return articles, events
