@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import (DebugOptions, PipelineOptions,
 from apache_beam.runners.runner import PipelineState
 
 from common.cli import UsageError, guarded, interrupted
-from pipeline import dumps, preflight, progress, runinfo
+from pipeline import dumps, output_lock, preflight, progress, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
 from pipeline.inputs import remove_downloads_on_sigterm
@@ -361,19 +361,21 @@ def run(argv: Optional[List[str]] = None) -> int:
         record.data["models"] = {k: models.locate(v)[1] for k, v in recipe["models"].items() if isinstance(v, dict)}
     else:
         preflight.require(opts.output, stages[0], stages)  # before the banner: one line if it is missing
-    # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
-    run_state.begin(opts.output, stages, sources if "curate" in stages else None)
-    print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
-          file=sys.stderr, flush=True)
-    try:
-        code = run_stages(opts, recipe, argv, stages, record)
-    except BaseException as e:
-        record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
-                     f"failed: {type(e).__name__}: {str(e)[:300]}")
-        raise
-    record.write("ok" if code == 0 else f"failed: exit {code}")
-    print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
-          file=sys.stderr, flush=True)
+    # One run at a time in OUT; an unwritable OUT or a full disk is one line (pipeline/output_lock.py)
+    with output_lock.held(opts.output):
+        # OUT/run_state.json: refuses to mix runs, clears what this command rewrites (pipeline/run_state.py)
+        run_state.begin(opts.output, stages, sources if "curate" in stages else None)
+        print(runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources}),
+              file=sys.stderr, flush=True)
+        try:
+            code = run_stages(opts, recipe, argv, stages, record)
+        except BaseException as e:
+            record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
+                         f"failed: {type(e).__name__}: {str(e)[:300]}")
+            raise
+        record.write("ok" if code == 0 else f"failed: exit {code}")
+        print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
+              file=sys.stderr, flush=True)
     return code
 
 
