@@ -178,6 +178,9 @@ def test_cut_bodies_are_detected_where_they_can_be():
         assert reason == "bad_input:http_truncated_body", (case, detail)
     # What cannot be seen is not claimed: no length, no coding, the record ends where it ends.
     assert isinstance(_one(_read(_record(uri, _head(), PLAIN[2][:-100]))), Document)
+    # A 304 (or a HEAD answer) has no body whatever its Content-Length and codings say.
+    not_modified = b"HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nContent-Length: 5000"
+    assert isinstance(_one(_read(_record(uri, not_modified, b""))), Document)
     # A record the crawler marked truncated is decoded as far as it goes (Common Crawl cuts at 1 MiB).
     doc = _one(_read(_record(uri, http_head, body[:last + 2], extra="WARC-Truncated: length\r\n")))
     assert isinstance(doc, Document) and "Creative Commons" in doc.text

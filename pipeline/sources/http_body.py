@@ -192,9 +192,19 @@ def _codings(value: Optional[str]) -> List[str]:
     return [c.strip().lower() for c in (value or "").split(",") if c.strip() and c.strip().lower() != "identity"]
 
 
-def decode(http_headers: dict, body: bytes, max_bytes: int, cut_ok: bool = False) -> Union[bytes, BodyError]:
+def has_no_body(status: Optional[int], body: bytes) -> bool:
+    """A 1xx, 204 or 304 answer has no body whatever its headers say (RFC 9110 §6.4.1), nor has
+    the answer to a HEAD request (not told apart from a body cut at zero: neither is read)."""
+    return not body or (status is not None and (100 <= status < 200 or status in (204, 304)))
+
+
+def decode(http_headers: dict, body: bytes, max_bytes: int, cut_ok: bool = False,
+           status: Optional[int] = None) -> Union[bytes, BodyError]:
     """The decoded body, or a BodyError. `http_headers` by lower-case name (warc_io's parse);
-    `cut_ok`: the record says it was truncated (`WARC-Truncated`): decode what is there."""
+    `cut_ok`: the record says it was truncated (`WARC-Truncated`): decode what is there;
+    `status`: the response's status code, when known."""
+    if has_no_body(status, body):
+        return body
     transfer = _codings(http_headers.get("transfer-encoding"))
     content = _codings(http_headers.get("content-encoding"))
     try:

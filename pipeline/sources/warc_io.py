@@ -176,7 +176,9 @@ def make_record(headers: dict, block: bytes, offset: int, limits: Limits = Limit
             http = _parse_headers(block[:http_end], latin1=True)
             payload = block[http_end + 4:]
             if rec_type == "response":
-                payload = http_body.decode(http, payload, limits.max_decoded_bytes, "WARC-Truncated" in headers)
+                status = block[:block.find(b"\r\n")].split(b" ", 2)
+                code = int(status[1]) if len(status) > 1 and status[1].isdigit() else None
+                payload = http_body.decode(http, payload, limits.max_decoded_bytes, "WARC-Truncated" in headers, code)
                 if isinstance(payload, http_body.BodyError):
                     return BadUnit(payload.reason, offset if where is None else where, payload.detail)
     return Record(rec_type, headers, http, payload, offset)
