@@ -130,6 +130,8 @@ def remove_downloads_on_sigterm() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     previous = signal.getsignal(signal.SIGTERM)
+    if getattr(previous, "removes_downloads", False):  # installed by an earlier run in this process
+        return
 
     def on_sigterm(signum, frame):
         with _downloads_lock:
@@ -144,6 +146,7 @@ def remove_downloads_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
+    on_sigterm.removes_downloads = True
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
