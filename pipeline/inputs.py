@@ -31,6 +31,7 @@ import signal
 import stat
 import tempfile
 import threading
+import time
 from typing import IO, Iterator, List, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -94,8 +95,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+STALE_AFTER_S = 600  # a live download writes at least once a rate window (inputs.download.rate_window_s)
+
+
+def _untouched_for(folder: str, seconds: float) -> bool:
+    try:
+        times = [os.stat(folder).st_mtime] + [e.stat().st_mtime for e in os.scandir(folder)]
+    except OSError:
+        return False
+    return max(times) < time.time() - seconds
+
+
 def remove_stale_downloads(tmp: Optional[str] = None) -> List[str]:
-    """Remove the download folders of processes that are gone (killed before they could)."""
+    """Remove the download folders of processes that are gone (killed before they could): their pid
+    is not running here and nothing in them changed for STALE_AFTER_S (a process of another pid
+    namespace sharing this temporary folder is still writing to its own)."""
     tmp = tmp or tempfile.gettempdir()
     removed = []
     try:
@@ -104,8 +118,10 @@ def remove_stale_downloads(tmp: Optional[str] = None) -> List[str]:
         return removed
     for name in names:
         m = re.match(rf"^{DOWNLOAD_PREFIX}(\d+)-", name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+        folder = os.path.join(tmp, name)
+        if (m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1)))
+                and _untouched_for(folder, STALE_AFTER_S)):
+            shutil.rmtree(folder, ignore_errors=True)
             removed.append(name)
     return removed
 

@@ -162,8 +162,12 @@ def test_a_killed_process_download_folder_is_removed_by_the_next(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / f"llamadata-dl-{int(dead.stdout)}-abc"
     mine = tmp_path / f"llamadata-dl-{os.getpid()}-def"
-    for folder in (stale, mine):
+    recent = tmp_path / f"llamadata-dl-{int(dead.stdout)}-ghi"  # maybe another pid namespace's, still writing
+    for folder in (stale, mine, recent):
         folder.mkdir()
         (folder / "input").write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    for path in (stale / "input", stale, mine / "input", mine):
+        os.utime(path, (hour_ago, hour_ago))
     assert inputs.remove_stale_downloads(str(tmp_path)) == [stale.name]
-    assert _left_in(tmp_path) == [mine.name]
+    assert _left_in(tmp_path) == sorted([mine.name, recent.name])
