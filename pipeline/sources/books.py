@@ -18,7 +18,7 @@ corpora never share an id space in the dedup steps, and two copies of a book are
 
 Thresholds: `pipeline/recipes/llama/books.json`. `meta`: corpus, title, file (and ebook for
 Gutenberg). Drop reasons: `gutenberg_markers_missing`, `too_short`, `exact_duplicate`,
-`book_overlap`, `bad_input:{not_utf8, truncated_gzip, malformed_json, book_too_large}` (a book, or a
+`book_overlap`, `duplicate_id`, `bad_input:{not_utf8, truncated_gzip, malformed_json, book_too_large}` (a book, or a
 JSON line, over `max_book_bytes` decompressed: a gzip bomb is never inflated whole).
 """
 from __future__ import annotations

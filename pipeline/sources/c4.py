@@ -17,7 +17,8 @@ TFDS `c4_utils.py` made the released C4.
 Recipe: `pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
 `meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: `c4_duplicate_url`, the `c4_*`
 page rules of filters/c4_rules.py, `c4_span_dedup_empty`, `language_*`, and
-`bad_input:{malformed_json, missing_text, bad_compression, line_too_large, unreadable_file}`.
+`bad_input:{malformed_json, missing_text, bad_compression, line_too_large, unreadable_file}`, and the
+readers' common ones (`pipeline/inputs.py`, `stages.ReadFileOutcomes`, `dedup/unique_ids.py`).
 """
 from __future__ import annotations
 

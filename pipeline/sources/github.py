@@ -16,8 +16,8 @@ Inputs (`--github_input`, comma-separated globs):
 Thresholds: `pipeline/recipes/llama/github.json`. `meta`: repo, path, license, language.
 Drop reasons: `license_not_kept:<id>`, `license_not_found`, `license_unrecognized`,
 `extension_not_kept`, `file_too_large`, `not_regular_file`, the `filters.code_heuristics` reasons,
-`empty_after_cleaning`, `exact_duplicate`, and `bad_input:{not_utf8, malformed_json,
-truncated_stream, truncated_archive, bad_archive, unsafe_path, corrupt_member}`.
+`empty_after_cleaning`, `exact_duplicate`, `duplicate_id`, and `bad_input:{not_utf8, malformed_json,
+truncated_stream, truncated_archive, bad_archive, unsafe_path, corrupt_member, no_records}`.
 """
 from __future__ import annotations
 

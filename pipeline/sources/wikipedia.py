@@ -13,7 +13,7 @@ the root's `xml:lang`, else the file name's `<lang>wiki-` prefix; a dump with no
 Thresholds: `pipeline/recipes/llama/wikipedia.json` (languages, namespaces, min_chars).
 `meta`: title, page_id, lang. `id`: from language and page id; `url`: the article's.
 Drop reasons: `non_article_namespace`, `redirect`, `language_not_kept`, `too_short` (after
-cleaning), and `bad_input:{truncated_dump, malformed_xml, xml_entities_forbidden,
+cleaning), `duplicate_id` (a page id twice), and `bad_input:{truncated_dump, malformed_xml, xml_entities_forbidden,
 bad_compression, unknown_language}` (one per file, after the pages before the break, which are kept).
 """
 from __future__ import annotations
