@@ -1,4 +1,5 @@
-"""CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → line dedup →
+"""CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → one document per
+id (a record read twice would empty both copies in line dedup) → line dedup →
 language id → quality (perplexity buckets, Wikipedia-reference classifier) → exact doc dedup
 (when line dedup ran in shard groups: in one global scope it cannot remove anything)."""
 from __future__ import annotations

@@ -13,6 +13,8 @@ bounded chunk at a time, and parses records from the decompressed stream as it c
   `bad_warc_record` unit and is not used (a too-short length would cut its text mid-word); the
   reader resynchronises on the next line starting `WARC/`, so one bad record never takes its
   neighbours with it, compressed or not.
+An HTTP `response` record's payload is its body decoded (`http_body`: chunks joined, content codings
+undone, within `max_decoded_bytes`); a body that breaks its own headers is one `http_*` unit.
 Memory is one record plus a chunk, whatever the file or member size. Records are parsed here
 (warcio's reader costs more than the rest of the path), headers read by name (the WET header layout
 changed in 2020).
