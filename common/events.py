@@ -61,8 +61,19 @@ def bad_input(source: str, reason: str, path: str, detail: str, nbytes: int = 0)
 
 
 def unreadable_file(source: str, path: str, error: BaseException) -> tuple:
-    """A whole input that could not be opened or downloaded: one document in, one bad input out."""
-    return read(source, 0), bad_input(source, "unreadable_file", path, f"{type(error).__name__}: {error}")
+    """A whole input that could not be opened or downloaded: one document in, one bad input out,
+    `bad_input:unreadable_file` or the error's own `bad_input_reason` (`special_file`, `download_too_large`, ...)."""
+    reason = getattr(error, "bad_input_reason", None) or "unreadable_file"
+    return read(source, 0), bad_input(source, reason, path, f"{type(error).__name__}: {error}")
+
+
+NO_RECORDS = "no_records"
+
+
+def no_records(source: str, path: str) -> tuple:
+    """An input that was read to its end and held no record (a WAT file given as WARC input, a
+    dump without pages): one document in, one `bad_input:no_records` out, so it is not lost."""
+    return read(source, 0), bad_input(source, NO_RECORDS, path, "read to its end: no record of this source in it")
 
 
 def written(source: str, nbytes: int, count: int = 1) -> Event:

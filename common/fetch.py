@@ -2,16 +2,30 @@
 
 Used for WET files and listings named by URL and for models (fastText, KenLM, SentencePiece)
 given as URLs. Retries on connection errors, 429 and 5xx; a clear `FetchError` after the last try.
+
+Bounds (each off when None; pipeline inputs take them from the recipe's `inputs.download`):
+- `max_bytes`: a declared `Content-Length` over it is refused before the body is read, and the body
+  is counted as it streams: past it the download stops. Neither is retried (`download_too_large`);
+- `deadline_s`: all tries together; checked after every read, and a read waits at most `timeout`
+  (`download_too_slow`, not retried);
+- `min_bytes_per_s` over each `rate_window_s`: a server that drips is cut off (`download_too_slow`;
+  retried, within the deadline). A per-read timeout alone never ends a one-byte-a-second drip.
+A body cut short is an error wherever HTTP can tell: fewer bytes than its `Content-Length`, or a
+chunked body without its last chunk (urllib3 raises; retried). One that is neither ends where the
+connection does: the reader of the file's format finds the cut (`truncated_gzip`, ...).
+`FetchError.bad_input_reason` names the failure for the readers' `bad_input:*` count.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from typing import Callable, Optional
 
 import requests
+import urllib3
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 DEFAULT_CACHE = os.environ.get("LLAMADATA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "llamadata"))
@@ -19,6 +33,22 @@ DEFAULT_CACHE = os.environ.get("LLAMADATA_CACHE", os.path.join(os.path.expanduse
 
 class FetchError(OSError):
     """A download that failed for good: an I/O error, so readers that count unreadable files count it."""
+
+    bad_input_reason = "unreadable_file"
+
+    def __init__(self, message: str, reason: Optional[str] = None):
+        super().__init__(message)
+        if reason:
+            self.bad_input_reason = reason
+
+
+TOO_LARGE = "download_too_large"
+TOO_SLOW = "download_too_slow"
+_READ = 1 << 20
+
+
+class _TooSlow(Exception):
+    pass
 
 
 def is_url(path: str) -> bool:
@@ -36,36 +66,51 @@ def _sleep_for(attempt: int, backoff: float, response: Optional[requests.Respons
 
 def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, timeout: float = 60.0,
              sha256: Optional[str] = None, session: Optional[requests.Session] = None,
+             max_bytes: Optional[int] = None, deadline_s: Optional[float] = None,
+             min_bytes_per_s: Optional[float] = None, rate_window_s: float = 60.0,
              on_progress: Optional[Callable[[int, Optional[int]], None]] = None) -> str:
     """Download `url` to `dest` (atomically: temp file, then rename). Returns `dest`.
+    `max_bytes`, `deadline_s`, `min_bytes_per_s`/`rate_window_s`: the bounds of the module doc.
     `on_progress(bytes so far, Content-Length or None)` is called once at the start and per chunk."""
     sess = session or requests.Session()
     last = "no attempt"
+    start = time.monotonic()
+
+    def left() -> Optional[float]:
+        return None if deadline_s is None else deadline_s - (time.monotonic() - start)
+
+    def past_deadline(during: str) -> FetchError:
+        return FetchError(f"GET {url}: not done within deadline_s={deadline_s} ({during})", TOO_SLOW)
+
     for attempt in range(retries + 1):
         response = None
         try:
-            response = sess.get(url, stream=True, timeout=timeout)
+            if left() is not None and left() <= 0:
+                raise past_deadline(f"after {attempt} attempts; last error: {last}")
+            read_timeout = timeout if left() is None else max(0.1, min(timeout, left()))
+            response = sess.get(url, stream=True, timeout=(min(timeout, read_timeout), read_timeout))
             if response.status_code in RETRY_STATUS:
                 last = f"HTTP {response.status_code}"
             elif response.status_code != 200:
                 raise FetchError(f"GET {url} failed: HTTP {response.status_code} (not retried)")
             else:
+                declared = response.headers.get("Content-Length", "").strip()
+                if max_bytes is not None and declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchError(f"GET {url}: Content-Length {declared} over max_bytes={max_bytes} (not read)", TOO_LARGE)
+                folder = os.path.dirname(os.path.abspath(dest))
+                os.makedirs(folder, exist_ok=True)
+                if declared.isdigit() and int(declared) > shutil.disk_usage(folder).free:
+                    raise FetchError(f"GET {url}: Content-Length {declared} over the {shutil.disk_usage(folder).free} "
+                                     f"bytes free in {folder} (not read)", TOO_LARGE)
                 digest = hashlib.sha256()
-                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".part-")
-                total = response.headers.get("Content-Length")
-                total = int(total) if total and total.isdigit() else None
-                done = 0
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+                total = int(declared) if declared.isdigit() else None
                 try:
                     if on_progress:
                         on_progress(0, total)
                     with os.fdopen(fd, "wb") as out:
-                        for chunk in response.iter_content(chunk_size=1 << 20):
-                            out.write(chunk)
-                            digest.update(chunk)
-                            done += len(chunk)
-                            if on_progress:
-                                on_progress(done, total)
+                        _stream_body(response, out, digest, url, max_bytes, min_bytes_per_s, rate_window_s, left,
+                                     past_deadline, on_progress, total)
                     if sha256 and digest.hexdigest() != sha256.lower():
                         raise FetchError(f"GET {url}: SHA-256 {digest.hexdigest()} != expected {sha256}")
                     os.replace(tmp, dest)
@@ -73,14 +118,48 @@ def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, tim
                 finally:
                     if os.path.exists(tmp):
                         os.unlink(tmp)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError, _TooSlow) as e:
             last = f"{type(e).__name__}: {e}"
         finally:
             if response is not None:
                 response.close()
         if attempt < retries:
-            time.sleep(_sleep_for(attempt, backoff, response))
+            pause = _sleep_for(attempt, backoff, response)
+            if left() is not None and pause >= left():
+                raise past_deadline(f"after {attempt + 1} attempts; last error: {last}")
+            time.sleep(pause)
+    if "_TooSlow" in last:
+        raise FetchError(f"GET {url} failed after {retries + 1} attempts; last error: {last}", TOO_SLOW)
     raise FetchError(f"GET {url} failed after {retries + 1} attempts; last error: {last}")
+
+
+def _stream_body(response, out, digest, url, max_bytes, min_bytes_per_s, rate_window_s, left, past_deadline,
+                 on_progress=None, declared=None) -> None:
+    """The body into `out` as it arrives (read1: whatever came, so a drip is seen byte by byte)."""
+    raw = response.raw
+    total = 0
+    window_start, window_bytes = time.monotonic(), 0
+    while True:
+        chunk = raw.read1(_READ, decode_content=True)
+        if not chunk:
+            return
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise FetchError(f"GET {url}: body over max_bytes={max_bytes} (stopped there)", TOO_LARGE)
+        out.write(chunk)
+        digest.update(chunk)
+        if on_progress:
+            on_progress(total, declared)
+        if left() is not None and left() <= 0:
+            raise past_deadline(f"{total} bytes read")
+        if min_bytes_per_s is not None:
+            window_bytes += len(chunk)
+            elapsed = time.monotonic() - window_start
+            if elapsed >= rate_window_s:
+                if window_bytes < min_bytes_per_s * elapsed:
+                    raise _TooSlow(f"{window_bytes} bytes in {elapsed:.1f} s, under min_bytes_per_s={min_bytes_per_s}")
+                window_start, window_bytes = time.monotonic(), 0
 
 
 def sha256_of(path: str) -> str:

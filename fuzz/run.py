@@ -31,7 +31,7 @@ CRASHES = ROOT / "fuzz" / "crashes"
 # size-driven cases (budgets, nesting, unclosed groups) have tests at full size. Containers keep
 # 64 KiB: a tar, zip or gzip member needs room. Seeds longer than this are cut.
 MAX_LEN = {"warc": 1 << 16, "wikipedia": 1 << 12, "stackexchange": 1 << 12, "latex": 1 << 12,
-           "github_archive": 1 << 16, "jsonl": 1 << 16}
+           "github_archive": 1 << 16, "jsonl": 1 << 16, "http_body": 1 << 16}
 
 
 def _child(name: str, libfuzzer_args) -> None:

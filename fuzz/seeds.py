@@ -152,8 +152,44 @@ def _jsonl() -> Dict[str, bytes]:
     return seeds
 
 
+def _http_body() -> Dict[str, bytes]:
+    """Bodies of the real sample's responses (dolma's wget WARC: creativecommons.org served chunked),
+    each under every coding of fuzz/targets.py, whole and cut; the first byte picks the head."""
+    import brotli
+    import zstandard
+
+    from fuzz.targets import HTTP_CODINGS
+
+    seeds = {}
+    dolma = SHARED / "commoncrawl" / "dolma-sample-0001.warc.gz"
+    plain = gzip.decompress(dolma.read_bytes()) if dolma.exists() else b""
+    chunked = []
+    for start in [i for i in range(len(plain)) if plain.startswith(b"Transfer-Encoding: chunked", i)][:2]:
+        body_start = plain.index(b"\r\n\r\n", start) + 4
+        end = plain.index(b"\r\n0\r\n\r\n", body_start) + 7
+        chunked.append(plain[body_start:end][:MAX_SEED - 1])
+    html = (SAMPLES / "commoncrawl" / "CC-MAIN-2023-06-sample-00000.warc.wet.gz").read_bytes()
+    page = gzip.decompress(html)[:8000]
+    encoders = {"gzip": lambda b: gzip.compress(b, mtime=0), "deflate": zlib.compress, "br": brotli.compress,
+                "zstd": zstandard.ZstdCompressor().compress, "gzip, br": lambda b: brotli.compress(gzip.compress(b, mtime=0)),
+                "x-gzip": lambda b: gzip.compress(b, mtime=0), "compress": lambda b: b}
+    for i, body in enumerate(chunked):
+        seeds[f"chunked-{i}"] = bytes([8]) + body
+        seeds[f"chunked-{i}-cut"] = bytes([8]) + body[: len(body) // 2]
+    for code, coding in enumerate(HTTP_CODINGS):
+        body = encoders[coding](page) if coding else page
+        seeds[f"coding-{code}"] = bytes([code]) + body
+        seeds[f"coding-{code}-cut"] = bytes([code]) + body[: len(body) // 2]
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[j:j + 500]), body[j:j + 500]) for j in range(0, len(body), 500))
+        seeds[f"coding-{code}-chunked"] = bytes([code | 8]) + chunks + b"0\r\n\r\n"
+    seeds["content-length-short"] = bytes([16 | 64]) + page
+    seeds["gzip-bomb"] = bytes([1]) + gzip.compress(bytes(4 << 20), mtime=0)
+    seeds["utf16le"] = bytes([0]) + page.decode("utf-8", "replace").encode("utf-16-le")[:MAX_SEED - 1]
+    return seeds
+
+
 _BUILDERS = {"warc": _warc, "wikipedia": _wikipedia, "stackexchange": _stackexchange, "latex": _latex,
-             "github_archive": _github_archive, "jsonl": _jsonl}
+             "github_archive": _github_archive, "jsonl": _jsonl, "http_body": _http_body}
 
 
 REGRESSIONS = ROOT / "fuzz" / "regressions"  # inputs that once crashed a reader (kept as seeds)

@@ -13,7 +13,7 @@ import contextlib
 import io
 from typing import Callable, Dict
 
-NAMES = ("warc", "wikipedia", "stackexchange", "latex", "github_archive", "jsonl")
+NAMES = ("warc", "wikipedia", "stackexchange", "latex", "github_archive", "jsonl", "http_body")
 
 
 class NoProgress(AssertionError):
@@ -40,13 +40,51 @@ def _writable(doc) -> None:
 def _warc() -> Callable[[bytes], None]:
     from pipeline.sources.warc_io import BadUnit, Limits, Record, iter_records
 
-    limits = Limits(max_record_bytes=1 << 16, max_member_bytes=1 << 20, max_header_bytes=1 << 12)
+    limits = Limits(max_record_bytes=1 << 16, max_member_bytes=1 << 20, max_header_bytes=1 << 12, max_decoded_bytes=1 << 20)
 
     def one(data: bytes) -> None:
         for rec in _bounded(iter_records(io.BytesIO(data), limits), data):
             assert isinstance(rec, (Record, BadUnit)), type(rec)
             if isinstance(rec, Record):
-                assert len(rec.payload) <= limits.max_record_bytes
+                assert len(rec.payload) <= max(limits.max_record_bytes, limits.max_decoded_bytes)
+    return one
+
+
+# The HTTP head an http_body input stands for: its first byte picks the codings (below), whether a
+# Content-Length is declared and whether the record is marked truncated; the rest is the body.
+HTTP_CODINGS = ("", "gzip", "deflate", "br", "zstd", "gzip, br", "x-gzip", "compress")
+
+
+def http_head(selector: int, body_len: int) -> tuple:
+    """(HTTP headers by lower-case name, cut_ok) for selector byte `selector`."""
+    headers = {"content-type": "text/html"}
+    coding = HTTP_CODINGS[selector & 7]
+    if coding:
+        headers["content-encoding"] = coding
+    if selector & 8:
+        headers["transfer-encoding"] = "chunked"
+    elif selector & 16:
+        headers["content-length"] = str(body_len + (selector >> 6))  # sometimes more than there is
+    return headers, bool(selector & 32)
+
+
+def _http_body() -> Callable[[bytes], None]:
+    from pipeline.sources import http_body, webtext
+
+    max_bytes = 1 << 20
+    reasons = {http_body.BAD_CHUNKING, http_body.TRUNCATED, http_body.BAD_ENCODING, http_body.UNKNOWN_ENCODING,
+               http_body.TOO_LARGE}
+
+    def one(data: bytes) -> None:
+        if not data:
+            return
+        headers, cut_ok = http_head(data[0], len(data) - 1)
+        out = http_body.decode(headers, data[1:], max_bytes, cut_ok)
+        if isinstance(out, http_body.BodyError):
+            assert out.reason in reasons, out
+        else:
+            assert isinstance(out, bytes) and len(out) <= max_bytes
+            assert isinstance(webtext.page_text(out[:4096], "text/html; charset=utf-16"), str)
     return one
 
 
@@ -147,17 +185,20 @@ def _jsonl() -> Callable[[bytes], None]:
 
 _FACTORIES: Dict[str, Callable[[], Callable[[bytes], None]]] = {
     "warc": _warc, "wikipedia": _wikipedia, "stackexchange": _stackexchange, "latex": _latex,
-    "github_archive": _github_archive, "jsonl": _jsonl,
+    "github_archive": _github_archive, "jsonl": _jsonl, "http_body": _http_body,
 }
 
 
 def preload() -> None:
     """Import the heavy libraries first, so that instrumenting our modules leaves theirs alone."""
     import apache_beam  # noqa: F401
+    import brotli  # noqa: F401
     import defusedxml.ElementTree  # noqa: F401
     import mwparserfromhell  # noqa: F401
     import py7zr  # noqa: F401
     import pyarrow  # noqa: F401
+    import resiliparse.parse.encoding  # noqa: F401
+    import zstandard  # noqa: F401
 
     import filters.code_heuristics  # noqa: F401
     import filters.licenses  # noqa: F401

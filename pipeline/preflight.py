@@ -64,12 +64,38 @@ def is_special(pattern: str) -> bool:
     return any(pattern == s or pattern.startswith(s + ":") for s in SPECIAL_INPUTS)
 
 
+def check_scheme(option: str, pattern: str) -> None:
+    """A path with a scheme no Beam filesystem reads (`file://`, `s3://` without Beam's aws extra)
+    is the user's mistake: one line now, not a traceback from every worker later."""
+    if fetch.is_url(pattern) or "://" not in pattern:
+        return
+    scheme = pattern.split("://", 1)[0]
+    try:
+        FileSystems.get_filesystem(pattern)
+    except ValueError:
+        fix = (f"give the local path itself ({pattern[len('file://'):]})" if scheme == "file" else
+               "use a local path, http(s)://, gs:// or install the Beam extra that reads it (e.g. apache-beam[aws] for s3://)")
+        raise UsageError(f"{option}={pattern}: no filesystem here reads {scheme}:// paths; {fix}") from None
+
+
+def check_regular(option: str, pattern: str, path: str) -> None:
+    """A FIFO, device or socket matched by a local pattern would block or never end: refused."""
+    from pipeline.inputs import special_kind
+
+    kind = special_kind(path)
+    if kind:
+        raise UsageError(f"{option}={pattern}: {path} is {kind}, not a regular file (reading it could wait or run "
+                         f"forever); remove it or narrow the pattern")
+
+
 def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
-    """Every file the patterns match, with its size: a local pattern that matches nothing is the
-    user's mistake (a typo, an unquoted glob); URLs and other filesystems are checked by the readers,
-    which count what they cannot read as `bad_input:*`."""
+    """Every file the patterns match, with its size: a local pattern that matches nothing, a
+    FIFO or device it matches, a scheme no filesystem reads, are the user's mistakes (a typo, an
+    unquoted glob); URLs and remote filesystems are checked by the readers, which count what they
+    cannot read as `bad_input:*`."""
     files = []
     for pattern in patterns:
+        check_scheme(f"--{name}_input", pattern)
         if fetch.is_url(pattern) or is_special(pattern) or "://" in pattern:
             # gs:// and other remote file systems are matched on the workers (pipeline.inputs): the
             # launcher of a Dataflow job need not reach the bucket.
@@ -87,6 +113,8 @@ def input_files(name: str, patterns: List[str], given: bool) -> List[Dict]:
             where = f"--{name}_input={pattern}" if given else f"the bundled sample {pattern}"
             raise UsageError(f"{where}: matches no file; check the path (quote a glob so the shell leaves it "
                              f"alone) or leave the flag out to read samples/{name}/")
+        for m in sorted(matched, key=lambda m: m.path):
+            check_regular(f"--{name}_input", pattern, m.path)
         # The time too: a rerun skips curation only for unchanged inputs (pipeline/run_state.py).
         files.extend({"path": m.path, "bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
                      for m in sorted(matched, key=lambda m: m.path))

@@ -21,9 +21,10 @@ from apache_beam.options.pipeline_options import (DebugOptions, PipelineOptions,
 from apache_beam.runners.runner import PipelineState
 
 from common.cli import UsageError, guarded, interrupted
-from pipeline import completeness, dumps, preflight, progress, quality_models, runinfo
+from pipeline import completeness, dumps, output_lock, preflight, progress, quality_models, runinfo
 from pipeline import recipe as recipes
 from pipeline.decontam import decontaminate
+from pipeline.inputs import remove_downloads_on_sigterm
 from pipeline.options import LlamaDataOptions, check_flags, check_runner
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
@@ -346,6 +347,7 @@ def run(argv: Optional[List[str]] = None) -> int:
         print_help()
         return 0
     check_flags(argv)
+    remove_downloads_on_sigterm()  # SIGTERM leaves no half-downloaded input behind
     opts = PipelineOptions(argv).view_as(LlamaDataOptions)
     try:
         recipe = recipes.load(opts.recipe, opts.recipe_overrides)
@@ -383,29 +385,32 @@ def run(argv: Optional[List[str]] = None) -> int:
         # Before `resume` too: the curate stage's key includes the reference LMs' files.
         plan = quality_plan(opts, recipe, download=is_direct_runner(argv))
         record.data["quality_models"] = quality_models.training_files(plan, recipe)
-    # OUT/run_state.json: skips what an interrupted run finished, refuses to mix runs, clears what this
-    # command rewrites (pipeline/run_state.py)
-    skipped = resume(opts, recipe, record, stages)
-    todo = [s for s in stages if s not in skipped]
-    if todo:
-        run_state.begin(opts.output, todo, sources if "curate" in todo else None, record.data["stage_keys"], stages)
-    banner = runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources})
-    if plan is not None:
-        banner += "".join("\n" + line for line in quality_models.banner_lines(record.data["quality_models"]))
-    print(banner, file=sys.stderr, flush=True)
-    for stage in skipped:
-        log.info("%s: skipped: %s records it done for the same inputs, recipe and code (--fresh reruns it)",
-                 stage, run_state.FILE)
-    try:
-        code = run_stages(opts, recipe, argv, todo, record, plan)
-    except BaseException as e:
-        record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
-                     f"failed: {type(e).__name__}: {str(e)[:300]}")
-        raise
-    record.data.update(completeness.fields(record.data.get("stats")))
-    record.write("ok" if code == 0 else f"failed: exit {code}")
-    print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
-          file=sys.stderr, flush=True)
+    # One run at a time in OUT; an unwritable OUT or a full disk is one line (pipeline/output_lock.py)
+    with output_lock.held(opts.output):
+        # OUT/run_state.json: skips what an interrupted run finished, refuses to mix runs, clears what this
+        # command rewrites (pipeline/run_state.py)
+        skipped = resume(opts, recipe, record, stages)
+        todo = [s for s in stages if s not in skipped]
+        if todo:
+            run_state.begin(opts.output, todo, sources if "curate" in todo else None, record.data["stage_keys"],
+                            stages)
+        banner = runinfo.banner(record, runner, sources, {n: bool(getattr(opts, f"{n}_input")) for n in sources})
+        if plan is not None:
+            banner += "".join("\n" + line for line in quality_models.banner_lines(record.data["quality_models"]))
+        print(banner, file=sys.stderr, flush=True)
+        for stage in skipped:
+            log.info("%s: skipped: %s records it done for the same inputs, recipe and code (--fresh reruns it)",
+                     stage, run_state.FILE)
+        try:
+            code = run_stages(opts, recipe, argv, todo, record, plan)
+        except BaseException as e:
+            record.write("interrupted" if isinstance(e, KeyboardInterrupt) or interrupted() else
+                         f"failed: {type(e).__name__}: {str(e)[:300]}")
+            raise
+        record.data.update(completeness.fields(record.data.get("stats")))
+        record.write("ok" if code == 0 else f"failed: exit {code}")
+        print(runinfo.summary(opts.output, record.data.get("stats"), record, runinfo.outputs_of(opts.output, stages)),
+              file=sys.stderr, flush=True)
     return code
 
 

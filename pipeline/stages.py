@@ -157,17 +157,20 @@ class ReadFileOutcomes(beam.DoFn):
     """path → what `reader(path, stream)` finds in it: `Document`s and drop/bad-input `Event`s.
 
     Each outcome is one document in and then either passed on or counted out; the documents in are
-    summed into one `read` event per file. A file that cannot be opened at all (missing, or a
-    download that failed after its retries) is one `bad_input:unreadable_file` unit; one that
-    breaks off midway keeps what was read before. A zero-byte file is one `bad_input:empty_file`
-    unit (it would otherwise yield nothing and vanish from the books), and a `MemoryError` while
-    reading is one `bad_input:out_of_memory` unit after what was read before it.
+    summed into one `read` event per file. A file that cannot be opened at all (missing, a FIFO or
+    device, or a download that failed after its retries or broke `download`, the recipe's
+    `inputs.download`) is one `bad_input:unreadable_file` (or more precise) unit; one that breaks
+    off midway keeps what was read before. A zero-byte file is one `bad_input:empty_file` unit, one
+    read to its end without a single outcome (a WAT file given as WARC input) one
+    `bad_input:no_records` unit (either would otherwise vanish from the books), and a `MemoryError`
+    while reading is one `bad_input:out_of_memory` unit after what was read before it.
     """
 
-    def __init__(self, source: str, reader: Callable, namespace: str):
+    def __init__(self, source: str, reader: Callable, namespace: str, download=None):
         self.source = source
         self.reader = reader
         self.namespace = namespace
+        self.download = download
         self.counters = Counters(namespace)
 
     def process(self, path: str):
@@ -175,7 +178,7 @@ class ReadFileOutcomes(beam.DoFn):
 
         n = nbytes = 0
         try:
-            with open_binary(path) as stream:
+            with open_binary(path, self.download) as stream:
                 head = stream.read(4096)  # enough for any magic-number peek after it is un-read
                 if not head:
                     self.counters.inc("bad_input:empty_file")
@@ -195,6 +198,10 @@ class ReadFileOutcomes(beam.DoFn):
                     else:
                         self.counters.inc("documents")
                         yield outcome
+            if not n:
+                self.counters.inc("bad_input:" + ev.NO_RECORDS)
+                for event in ev.no_records(self.source, path):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
         except OSError as e:
             for event in ev.unreadable_file(self.source, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)

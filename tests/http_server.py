@@ -1,10 +1,11 @@
-"""A real HTTP server on 127.0.0.1 for download tests: serves files, can fail the first N requests."""
+"""A real HTTP server on 127.0.0.1 for download tests: serves files, can fail the first N requests,
+and can answer a path with a handler of its own (a body that drips, never ends, or is cut)."""
 from __future__ import annotations
 
 import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, Iterator
+from typing import Callable, Dict, Iterator
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -14,6 +15,13 @@ class _Handler(BaseHTTPRequestHandler):
             server.requests.append(self.path)
             failures = server.failures.get(self.path, [])
             status = failures.pop(0) if failures else 200
+        handler = server.handlers.get(self.path)
+        if handler is not None and status == 200:
+            try:
+                handler(self)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up: what the test wants
+                pass
+            return
         if status != 200:
             self.send_response(status)
             self.send_header("Retry-After", "0")
@@ -34,10 +42,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(files: Dict[str, bytes], failures: Dict[str, list] = None) -> Iterator[ThreadingHTTPServer]:
-    """Serve `files` (path → bytes); `failures[path]` lists statuses to answer before succeeding."""
+def serve(files: Dict[str, bytes], failures: Dict[str, list] = None,
+          handlers: Dict[str, Callable] = None) -> Iterator[ThreadingHTTPServer]:
+    """Serve `files` (path → bytes); `failures[path]` lists statuses to answer before succeeding;
+    `handlers[path](request_handler)` writes a whole answer itself (status line, headers, body)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
     server.files = dict(files)
+    server.handlers = dict(handlers or {})
     server.failures = {k: list(v) for k, v in (failures or {}).items()}
     server.requests = []
     server.lock = threading.Lock()

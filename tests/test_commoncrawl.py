@@ -98,9 +98,10 @@ def test_conservation_and_reasons(cc_run):
     assert s["dropped"]["too_short"] >= 1
     assert s["dropped"]["language_not_kept"] == 1  # the Aragonese Wikipedia page of whirlwind
     assert s["dropped"]["bad_input:corrupt_gzip"] == 1
-    # corrupt.wet repeats 5 pages of c4pages.wet: in one global scope every line of both copies
-    # is a repeat, so line dedup empties all 10 (exact dedup has nothing left to do).
-    assert s["dropped"]["line_dedup_empty"] == 10
+    # corrupt.wet repeats 5 records of c4pages.wet (the same WARC-Record-IDs): one copy of each is
+    # a duplicate_id before line dedup, which would otherwise find every line of both copies
+    # repeated and empty all 10.
+    assert s["dropped"]["duplicate_id"] == 5 and "line_dedup_empty" not in s["dropped"]
     quarantine = [json.loads(l) for l in (cc_run / "quarantine.jsonl").read_text().splitlines()]
     assert [q["reason"] for q in quarantine] == ["bad_input:corrupt_gzip"]
     assert quarantine[0]["path"].endswith("corrupt.warc.wet.gz")
@@ -141,8 +142,10 @@ def test_two_runs_identical(cc_run, wet_dir, tmp_path):
 
 def test_wet_over_http_with_503s_and_a_paths_listing(tmp_path):
     wet = wet_bytes(pages()[:5])
+    # b holds a's pages as other records (other WARC-Record-IDs): the same content, not the same record
+    again = wet_bytes(pages()[1:5] + pages()[:1])
     listing = gzip.compress(b"crawl-data/a.warc.wet.gz\ncrawl-data/b.warc.wet.gz\ncrawl-data/c.warc.wet.gz\n", mtime=0)
-    files = {"/crawl-data/a.warc.wet.gz": wet, "/crawl-data/b.warc.wet.gz": wet, "/wet.paths.gz": listing}
+    files = {"/crawl-data/a.warc.wet.gz": wet, "/crawl-data/b.warc.wet.gz": again, "/wet.paths.gz": listing}
     with serve(files, {"/crawl-data/a.warc.wet.gz": [503, 503]}) as srv:
         out = tmp_path / "out"
         run_pipeline(f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",

@@ -2,7 +2,9 @@
 
 - `class Source(beam.PTransform)`: `Source(inputs, recipe, options)`; `expand(pbegin)` returns a
   tuple `(docs, events)`: the curated `Document`s of that source (already cleaned, filtered and
-  exactly deduplicated by the source's own rules) and every accounting `Event` it produced;
+  exactly deduplicated by the source's own rules, one per id: `dedup.unique_ids.UniqueIds`) and
+  every accounting `Event` it produced; its inputs matched by `pipeline.inputs.MatchInputs`, which
+  reads each input once (`duplicate_input`);
 - `SAMPLES`: glob(s) of the project's bundled samples under `samples/<name>/`, the default input.
 """
 from __future__ import annotations

@@ -33,6 +33,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from pipeline import archives
 from pipeline import inputs as inp
 from pipeline import recipe as recipe_mod
@@ -306,12 +307,13 @@ def _bad_events(unit: BadUnit):
 class ReadEPrints(beam.DoFn):
     """input path → EPrints; a read event per unit, the drop events of units with no text."""
 
-    def __init__(self, cfg: ReadConfig):
+    def __init__(self, cfg: ReadConfig, download=None):
         self.cfg = cfg
+        self.download = download
 
     def process(self, path: str):
         try:
-            with inp.open_binary(path) as stream:
+            with inp.open_binary(path, self.download) as stream:
                 for unit in read_input(path, stream, self.cfg):
                     if isinstance(unit, EPrint):
                         beam.metrics.Metrics.counter(NAME, "eprints_read").inc()
@@ -324,7 +326,8 @@ class ReadEPrints(beam.DoFn):
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, unit.nbytes))
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.drop(NAME, unit.reason, unit.nbytes))
         except Exception as e:  # unreachable or unreadable input file: the whole file is one bad unit
-            yield from _bad_events(BadUnit(path, "unreadable_file", f"{type(e).__name__}: {e}", 0))
+            reason = getattr(e, "bad_input_reason", None) or "unreadable_file"
+            yield from _bad_events(BadUnit(path, reason, f"{type(e).__name__}: {e}", 0))
 
 
 class CleanEPrint(beam.DoFn):
@@ -366,21 +369,22 @@ class Source(beam.PTransform):
     def __init__(self, inputs, recipe: dict, options=None):
         super().__init__()
         self.inputs = list(inputs)
+        self.recipe = recipe
         self.cfg = recipe_mod.section(recipe, NAME)
 
     def expand(self, pbegin):
-        read = (
-            pbegin
-            | "Inputs" >> inp.ExpandInputs(self.inputs)
-            | "ReadEPrints" >> beam.ParDo(ReadEPrints(ReadConfig.from_recipe(self.cfg))).with_outputs(ev.EVENTS, main="eprints")
-        )
+        files, input_events = pbegin | "Inputs" >> inp.MatchInputs(self.inputs, NAME)
+        read = files | "ReadEPrints" >> beam.ParDo(ReadEPrints(
+            ReadConfig.from_recipe(self.cfg), inp.DownloadLimits.from_recipe(self.recipe))).with_outputs(ev.EVENTS, main="eprints")
         cleaned = (
             read.eprints
             | "SpreadEPrints" >> beam.Reshuffle()
             | "CleanLatex" >> beam.ParDo(CleanEPrint(self.cfg)).with_outputs(ev.EVENTS, main="docs")
         )
-        docs, event_sets = cleaned.docs, [read[ev.EVENTS], cleaned[ev.EVENTS]]
+        docs, event_sets = cleaned.docs, [input_events, read[ev.EVENTS], cleaned[ev.EVENTS]]
         if self.cfg.get("exact_dedup", True):
             docs, dedup_events = docs | "ExactDedup" >> ExactDedup()
             event_sets.append(dedup_events)
+        docs, id_events = docs | "UniqueIds" >> UniqueIds()
+        event_sets.append(id_events)
         return docs, flatten("ArxivEvents", event_sets)

@@ -18,7 +18,7 @@ corpora never share an id space in the dedup steps, and two copies of a book are
 
 Thresholds: `pipeline/recipes/llama/books.json`. `meta`: corpus, title, file (and ebook for
 Gutenberg). Drop reasons: `gutenberg_markers_missing`, `too_short`, `exact_duplicate`,
-`book_overlap`, `bad_input:{not_utf8, truncated_gzip, malformed_json, book_too_large}` (a book, or a
+`book_overlap`, `duplicate_id`, `bad_input:{not_utf8, truncated_gzip, malformed_json, book_too_large}` (a book, or a
 JSON line, over `max_book_bytes` decompressed: a gzip bomb is never inflated whole).
 """
 from __future__ import annotations
@@ -36,6 +36,7 @@ from common.events import Event
 from common.record import Document, make_id
 from dedup.book_overlap import BookOverlapDedup
 from dedup.exact import ExactDedup, content_key
+from dedup.unique_ids import UniqueIds
 from pipeline import inputs as pipeline_inputs
 from pipeline.bounded import iter_lines, read_at_most
 from pipeline.recipe import section
@@ -143,15 +144,17 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "books")
+        self.recipe = recipe
         self.inputs = list(inputs)
 
     def expand(self, pbegin):
         cfg = self.cfg
+        files, input_events = pbegin | "BookFiles" >> pipeline_inputs.MatchInputs(self.inputs, SOURCE)
         read = (
-            pbegin
-            | "BookFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
+            files
             | "ReadBooks" >> beam.ParDo(ReadFileOutcomes(
-                SOURCE, functools.partial(read_books, max_book_bytes=int(cfg["max_book_bytes"])), "books_read"))
+                SOURCE, functools.partial(read_books, max_book_bytes=int(cfg["max_book_bytes"])), "books_read",
+                pipeline_inputs.DownloadLimits.from_recipe(self.recipe)))
             .with_outputs(ev.EVENTS, main="docs")
         )
         cleaned, clean_events = read.docs | "CleanBooks" >> ApplyFilter(functools.partial(BookCleaner, cfg), label="books_clean")
@@ -163,5 +166,6 @@ class Source(beam.PTransform):
             max_books_per_shingle=cfg["max_books_per_shingle"],
             label="books_overlap",
         )
-        events = (read[ev.EVENTS], clean_events, exact_events, overlap_events) | "BooksEvents" >> beam.Flatten()
+        kept, id_events = kept | "UniqueIds" >> UniqueIds()
+        events = (input_events, read[ev.EVENTS], clean_events, exact_events, overlap_events, id_events) | "BooksEvents" >> beam.Flatten()
         return kept, events

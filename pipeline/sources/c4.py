@@ -17,7 +17,8 @@ TFDS `c4_utils.py` made the released C4.
 Recipe: `pipeline/recipes/llama/c4.json`. `id`: from file name and line (JSON) or the WARC record;
 `meta`: timestamp, c4_file (JSON) or the WET fields. Drop reasons: `c4_duplicate_url`, the `c4_*`
 page rules of filters/c4_rules.py, `c4_span_dedup_empty`, `language_*`, and
-`bad_input:{malformed_json, missing_text, bad_compression, line_too_large, unreadable_file}`.
+`bad_input:{malformed_json, missing_text, bad_compression, line_too_large, unreadable_file}`, and the
+readers' common ones (`pipeline/inputs.py`, `stages.ReadFileOutcomes`, `dedup/unique_ids.py`).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from common import events as ev
 from common.events import Event
 from common.record import Document, make_id, meta_json
 from dedup.span_dedup import SpanDedup
+from dedup.unique_ids import UniqueIds
 from filters.c4_rules import LINE_RULES, C4AfterDedup, C4Rules
 from pipeline import inputs as inp
 from pipeline.bounded import iter_lines
@@ -182,16 +184,19 @@ class Source(beam.PTransform):
         cfg = self.cfg
         released, made, events = [], [], []
         # Matched on the workers, then split by kind: JSON lines, or WET/WARC files.
-        files = pbegin | "Inputs" >> inp.ExpandInputs(self.inputs)
+        download = inp.DownloadLimits.from_recipe(self.recipe)
+        files, e = pbegin | "Inputs" >> inp.MatchInputs(self.inputs, NAME)
+        events.append(e)
         json_files, wet_files = files | "ByKind" >> beam.Partition(lambda p, n: int(is_web_archive(p)), 2)
         out = (json_files | "SpreadFiles" >> beam.Reshuffle()
                | "ReadJsonLines" >> beam.ParDo(ReadFileOutcomes(
-                   NAME, functools.partial(read_c4_file, max_line_bytes=int(cfg["max_line_bytes"])), "c4_read")).with_outputs(
-                   ev.EVENTS, main="docs"))
+                   NAME, functools.partial(read_c4_file, max_line_bytes=int(cfg["max_line_bytes"])), "c4_read",
+                   download)).with_outputs(ev.EVENTS, main="docs"))
         (made if cfg["released_json"]["clean"] else released).append(out.docs)
         events.append(out[ev.EVENTS])
         wet = cfg["wet"]
-        docs, e = wet_files | "ReadWET" >> ReadWebArchives(None, NAME, int(wet["min_chars"]), bool(wet["main_content"]))
+        docs, e = wet_files | "ReadWET" >> ReadWebArchives(None, NAME, int(wet["min_chars"]), bool(wet["main_content"]),
+                                                           download=download)
         made.append(docs)
         events.append(e)
         outputs = list(released)
@@ -205,8 +210,8 @@ class Source(beam.PTransform):
         if cfg["language"]["enabled"]:
             docs, e = docs | "LanguageId" >> language_filter(self.recipe, cfg)
             events.append(e)
-        if not events:
-            events.append(pbegin | "NoEvents" >> beam.Create([]))
+        docs, e = docs | "UniqueIds" >> UniqueIds()
+        events.append(e)
         return docs, flatten("C4Events", events)
 
     def _c4_steps(self, docs):

@@ -1,4 +1,5 @@
-"""CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → line dedup →
+"""CommonCrawl, the CCNet way (RECIPE.md): WET (or WARC) → drop short pages → one document per
+id (a record read twice would empty both copies in line dedup) → line dedup →
 language id → quality (perplexity buckets, Wikipedia-reference classifier) → exact doc dedup
 (when line dedup ran in shard groups: in one global scope it cannot remove anything)."""
 from __future__ import annotations
@@ -14,6 +15,7 @@ import apache_beam as beam
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from dedup.line_dedup import LineDedup, line_digest_key
 from filters import models
 from filters.langid import LanguageFilter
@@ -48,7 +50,7 @@ def listed_urls(entries: Sequence[str], base_url: str) -> List[str]:
 
 
 def expand_inputs(paths: Sequence[str], base_url: str, max_files: Optional[int], num_shards: int,
-                  source: str = NAME):
+                  source: str = NAME, download: Optional[inp.DownloadLimits] = None):
     """Matched input files → (file, cc_net shard) pairs and Events; a listing expands to the files
     it lists (its first `max_files`). A listed file's shard comes from its line in the listing and
     the listing's length (a capped run keeps the dump's shard layout); a file given directly from
@@ -63,7 +65,7 @@ def expand_inputs(paths: Sequence[str], base_url: str, max_files: Optional[int],
         yield path, cc_shard(j, len(direct), num_shards)
     for path in (p for p in paths if is_listing(p)):
         try:
-            with inp.open_binary(path) as f:
+            with inp.open_binary(path, download) as f:
                 data = f.read()
         except OSError as e:
             yield from ev.unreadable_file(source, path, e)
@@ -81,14 +83,15 @@ def expand_inputs(paths: Sequence[str], base_url: str, max_files: Optional[int],
 class _ExpandListings(beam.DoFn):
     """[every matched file] (one element) → (file, cc_net shard); listing failures as Events."""
 
-    def __init__(self, base_url: str, max_files: Optional[int], num_shards: int, source: str):
+    def __init__(self, base_url: str, max_files: Optional[int], num_shards: int, source: str, download=None):
         self.base_url = base_url
         self.max_files = max_files
         self.num_shards = num_shards
         self.source = source
+        self.download = download
 
     def process(self, paths):
-        for out in expand_inputs(paths, self.base_url, self.max_files, self.num_shards, self.source):
+        for out in expand_inputs(paths, self.base_url, self.max_files, self.num_shards, self.source, self.download):
             if isinstance(out, ev.Event):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, out)
             else:
@@ -155,9 +158,9 @@ class WebArchiveReader:
 class _ReadIndexedFile(beam.DoFn):
     """(file, cc_net shard) → its Documents and Events (`ReadFileOutcomes` with the file's shard)."""
 
-    def __init__(self, source: str, min_chars: int, main_content: bool, limits: Limits = Limits()):
+    def __init__(self, source: str, min_chars: int, main_content: bool, limits: Limits = Limits(), download=None):
         self.reader = WebArchiveReader(source, min_chars, {}, main_content, limits)
-        self.read = ReadFileOutcomes(source, self.reader, source)
+        self.read = ReadFileOutcomes(source, self.reader, source, download)
 
     def process(self, element):
         path, shard = element
@@ -171,10 +174,11 @@ class ReadWebArchives(beam.PTransform):
 
     def __init__(self, inputs: Optional[Sequence[str]], source: str, min_chars: int, main_content: bool = True,
                  base_url: str = "", max_files: Optional[int] = None, num_shards: int = 1, label=None,
-                 limits: Limits = Limits()):
+                 limits: Limits = Limits(), download: Optional[inp.DownloadLimits] = None):
         super().__init__(label)
         self.inputs = list(inputs or [])
         self.limits = limits
+        self.download = download
         self.source = source
         self.min_chars = min_chars
         self.main_content = main_content
@@ -183,21 +187,23 @@ class ReadWebArchives(beam.PTransform):
         self.num_shards = num_shards
 
     def expand(self, files):
+        events = []
         if isinstance(files, beam.pvalue.PBegin):
-            files = files | "Match" >> inp.ExpandInputs(self.inputs)
+            files, e = files | "Match" >> inp.MatchInputs(self.inputs, self.source)
+            events.append(e)
         listed = (
             files
             | "AllFiles" >> beam.combiners.ToList()
             | "ExpandListings" >> beam.ParDo(_ExpandListings(
-                self.base_url, self.max_files, self.num_shards, self.source)).with_outputs(ev.EVENTS, main="files")
+                self.base_url, self.max_files, self.num_shards, self.source, self.download)).with_outputs(ev.EVENTS, main="files")
         )
         out = (
             listed.files
             | "Spread" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.ParDo(_ReadIndexedFile(self.source, self.min_chars, self.main_content, self.limits)).with_outputs(
-                ev.EVENTS, main="docs")
+            | "ReadRecords" >> beam.ParDo(_ReadIndexedFile(
+                self.source, self.min_chars, self.main_content, self.limits, self.download)).with_outputs(ev.EVENTS, main="docs")
         )
-        return out.docs, flatten("ReadEvents", [listed[ev.EVENTS], out[ev.EVENTS]])
+        return out.docs, flatten("ReadEvents", events + [listed[ev.EVENTS], out[ev.EVENTS]])
 
 
 def scope_function(config: dict):
@@ -262,8 +268,12 @@ class Source(beam.PTransform):
         s = self.section
         docs, read_events = pbegin | "ReadWET" >> ReadWebArchives(
             self.inputs, self.name, int(s["min_chars"]), bool(s["warc_html"]["main_content"]), s["base_url"],
-            s["max_files"], int(s["line_dedup"]["num_shards"]), limits=Limits.from_recipe(s["warc_limits"]))
+            s["max_files"], int(s["line_dedup"]["num_shards"]), limits=Limits.from_recipe(s["warc_limits"]),
+            download=inp.DownloadLimits.from_recipe(self.recipe))
         events = [read_events]
+        # Before line dedup: two copies of one record would remove each other's every line.
+        docs, e = docs | "UniqueIds" >> UniqueIds()
+        events.append(e)
         ld = s["line_dedup"]
         docs, e = docs | "LineDedup" >> LineDedup(int(ld["hash_shards"]), int(ld["doc_shards"]), scope_function(ld))
         events.append(e)

@@ -16,8 +16,8 @@ Inputs (`--github_input`, comma-separated globs):
 Thresholds: `pipeline/recipes/llama/github.json`. `meta`: repo, path, license, language.
 Drop reasons: `license_not_kept:<id>`, `license_not_found`, `license_unrecognized`,
 `extension_not_kept`, `file_too_large`, `not_regular_file`, the `filters.code_heuristics` reasons,
-`empty_after_cleaning`, `exact_duplicate`, and `bad_input:{not_utf8, malformed_json,
-truncated_stream, truncated_archive, bad_archive, unsafe_path, corrupt_member}`.
+`empty_after_cleaning`, `exact_duplicate`, `duplicate_id`, and `bad_input:{not_utf8, malformed_json,
+truncated_stream, truncated_archive, bad_archive, unsafe_path, corrupt_member, no_records}`.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from common import events as ev
 from common.events import Event
 from common.record import Document
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from filters.code_heuristics import CodeQuality
 from filters.licenses import strip_license_header
 from pipeline import inputs as pipeline_inputs
@@ -83,16 +84,23 @@ def _emit(outcome, counter_ns: str):
 
 
 class _ReadUnits(beam.DoFn):
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, download=None):
         self.cfg = cfg
+        self.download = download
 
     def setup(self):
         self.adm = Admission.from_recipe(self.cfg)
+        self.opener = functools.partial(pipeline_inputs.open_binary, limits=self.download)
 
     def process(self, path: str):
+        n = 0
         try:
-            for outcome in read_unit(path, pipeline_inputs.open_binary, self.adm):
+            for outcome in read_unit(path, self.opener, self.adm):
+                n += 1
                 yield from _emit(outcome, "github_read")
+            if not n:  # an archive of folders only, an empty checkout: it would vanish from the books
+                for event in ev.no_records(SOURCE, path):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
         except OSError as e:  # missing file, URL that failed for good: the whole input is one bad unit
             for event in ev.unreadable_file(SOURCE, path, e):
                 yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
@@ -130,6 +138,7 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "github")
+        self.download = pipeline_inputs.DownloadLimits.from_recipe(recipe)
         self.bigquery = [i for i in inputs if i == "bigquery" or i.startswith("bigquery:")]
         rest = [i for i in inputs if i not in self.bigquery]
         self.checkouts = local_checkouts(rest)
@@ -137,15 +146,17 @@ class Source(beam.PTransform):
         self.patterns = [p for p in rest if os.path.abspath(p) not in self.checkouts or "://" in p]
 
     def expand(self, pbegin):
-        outputs = []
+        outputs, input_events = [], []
         if self.checkouts or self.patterns:
             units = [pbegin | "Checkouts" >> beam.Create(self.checkouts)] if self.checkouts else []
             if self.patterns:
-                units.append(pbegin | "Units" >> pipeline_inputs.ExpandInputs(self.patterns))
+                paths, e = pbegin | "Units" >> pipeline_inputs.MatchInputs(self.patterns, SOURCE)
+                units.append(paths)
+                input_events.append(e)
             outputs.append(
                 units | "AllUnits" >> beam.Flatten()
                 | "SpreadUnits" >> beam.Reshuffle()
-                | "ReadUnits" >> beam.ParDo(_ReadUnits(self.cfg)).with_outputs(ev.EVENTS, main="docs")
+                | "ReadUnits" >> beam.ParDo(_ReadUnits(self.cfg, self.download)).with_outputs(ev.EVENTS, main="docs")
             )
         for i, spec in enumerate(self.bigquery):
             cfg = dict(self.cfg)
@@ -158,7 +169,7 @@ class Source(beam.PTransform):
             )
         if outputs:
             files = [o.docs for o in outputs] | "AllFiles" >> beam.Flatten()
-            read_events = [o[ev.EVENTS] for o in outputs] | "AllReadEvents" >> beam.Flatten()
+            read_events = [o[ev.EVENTS] for o in outputs] + input_events | "AllReadEvents" >> beam.Flatten()
         else:
             files = pbegin | "NoFiles" >> beam.Create([])
             read_events = pbegin | "NoReadEvents" >> beam.Create([])
@@ -166,5 +177,6 @@ class Source(beam.PTransform):
             functools.partial(GithubFileCleaner, self.cfg), label="github_clean"
         )
         unique, dup_events = cleaned | "ExactDedup" >> ExactDedup(key_fn=content_hash, label="github_exact_dedup")
-        events = (read_events, clean_events, dup_events) | "GithubEvents" >> beam.Flatten()
+        unique, id_events = unique | "UniqueIds" >> UniqueIds()
+        events = (read_events, clean_events, dup_events, id_events) | "GithubEvents" >> beam.Flatten()
         return unique, events

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import posixpath
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -110,6 +111,13 @@ def _utf8_name(name: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _zip_regular(info: zipfile.ZipInfo) -> bool:
+    """A zip member made on Unix carries its file type in the high bits of `external_attr`: a
+    symlink's data is its target path, not a file (tar links are skipped the same way)."""
+    mode = info.external_attr >> 16
+    return info.create_system != 3 or stat.S_IFMT(mode) in (0, stat.S_IFREG)
 
 
 def _safe_member(name: str) -> bool:
@@ -253,7 +261,8 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
             prefix = _single_top([i.filename for i in infos if _safe_member(i.filename)])
             texts = []
             for info in infos:
-                if not info.filename.endswith("/") and _safe_member(info.filename) and is_license_file(_rel(info.filename, prefix)):
+                if (not info.filename.endswith("/") and _safe_member(info.filename) and _zip_regular(info)
+                        and is_license_file(_rel(info.filename, prefix))):
                     try:
                         data = zf.read(info)[:_LICENSE_READ_LIMIT]
                         texts.append(_decode(data) or data.decode("latin-1"))
@@ -267,6 +276,9 @@ def read_zip(path: str, opener: Opener, adm: Admission) -> Iterator[Outcome]:
                     yield ev.bad_input(SOURCE, "unsafe_path", f"{path}!{info.filename}", "member path escapes the archive", info.file_size)
                     continue
                 rel = _rel(info.filename, prefix)
+                if not _zip_regular(info):  # a symlink (or device) member: no content of its own
+                    yield ev.drop(SOURCE, "not_regular_file", 0)
+                    continue
                 try:
                     yield _admit_and_decode(
                         adm, path, repo, rel, license_id, license_reason, info.file_size, lambda info=info: zf.read(info)

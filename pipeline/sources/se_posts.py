@@ -18,8 +18,9 @@ The document format (one per question):
 Answers are ordered by their numeric score, highest first (-3 after 0, 10 before 9); equal scores
 by answer id, oldest first. HTML becomes text: paragraphs and headings separated by a blank line,
 `<pre>` code blocks kept verbatim between ``` fences, inline `<code>` in backticks, list items as
-`- ` / `1. ` lines (nested lists indented), block quotes as `> ` lines, `<br>` as a line break,
-links as their text, images as their alt text.
+`- ` / `1. ` lines (nested lists indented, 16 levels at most), block quotes as `> ` lines, `<br>` as
+a line break, links as their text, images as their alt text; `<script>` and `<style>` contents are
+not text. Linear in the body (`bench/bench_se_html.py`).
 """
 from __future__ import annotations
 
@@ -227,49 +228,86 @@ def _rows(site: str, target: _RowTarget) -> Iterator[Union[Post, BadRow, None]]:
 # ---------------------------------------------------------------- HTML → text
 
 _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "dl", "dd", "dt", "details", "summary"}
+_NOT_TEXT = {"script", "style"}  # their contents are code, not prose (browsers do not show them)
 _WS = re.compile(r"[ \t\r\n\f\v]+")
+# List items and block quotes render their content on their own (markers, indents, "> "), so every
+# level re-reads what it holds; past this depth they are rendered in place, keeping the cost linear.
+_MAX_NESTING = 16
 
 
 class _HtmlToText(html.parser.HTMLParser):
+    """Linear in the body: output is kept as pieces (never an empty one) and every decision looks at
+    the last piece or two, never at the whole text so far (400k `<br>` took 30 s that way)."""
+
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack: List[List[str]] = [[]]  # buffers: a list item or block quote renders its own
         self.lists: List[List] = []  # [kind, counter]
         self.pre = 0
         self.code = 0
+        self.hidden = 0  # inside <script> or <style>
+        self.flat: List[str] = []  # li / blockquote opened past _MAX_NESTING, rendered in place
 
     # -- output helpers
     @property
     def buf(self) -> List[str]:
         return self.stack[-1]
 
-    def _tail(self) -> str:
-        return "".join(self.buf[-3:])
+    def _put(self, text: str) -> None:
+        if text:
+            self.buf.append(text)
+
+    def _last_char(self) -> str:
+        return self.buf[-1][-1] if self.buf else ""
 
     def _newlines(self, n: int) -> None:
-        text = "".join(self.buf).rstrip(" ")
-        if not text:
-            self.buf[:] = []
+        """Trailing spaces dropped, then at least `n` newlines at the end (none in an empty buffer)."""
+        buf = self.buf
+        while buf:
+            stripped = buf[-1].rstrip(" ")
+            if stripped:
+                buf[-1] = stripped
+                break
+            buf.pop()
+        if not buf:
             return
-        have = len(text) - len(text.rstrip("\n"))
-        self.buf[:] = [text + "\n" * max(0, n - have)]
+        have = 0
+        for piece in reversed(buf):  # newline-only pieces are short: at most n + 1 are looked at
+            k = len(piece) - len(piece.rstrip("\n"))
+            have += k
+            if k < len(piece) or have >= n:
+                break
+        if have < n:
+            buf.append("\n" * (n - have))
+
+    def _marker(self) -> str:
+        if self.lists and self.lists[-1][0] == "ol":
+            self.lists[-1][1] += 1
+            return f"{self.lists[-1][1]}. "
+        return "- "
 
     def handle_starttag(self, tag, attrs):
-        if tag in _BLOCK:
+        if tag in _NOT_TEXT:
+            self.hidden += 1
+        elif tag in _BLOCK:
             self._newlines(2)
         elif tag == "br":
             self._newlines(1)
         elif tag == "pre":
             self._newlines(2)
-            self.buf.append("```\n")
+            self._put("```\n")
             self.pre += 1
         elif tag == "code":
             if not self.pre:
-                self.buf.append("`")
+                self._put("`")
             self.code += 1
         elif tag in ("ul", "ol"):
             self._newlines(1 if self.lists else 2)
             self.lists.append([tag, 0])
+        elif tag in ("li", "blockquote") and len(self.stack) > _MAX_NESTING:
+            self.flat.append(tag)
+            self._newlines(1 if tag == "li" else 2)
+            self._put(self._marker() if tag == "li" else "> ")
         elif tag == "li":
             self.stack.append([])
         elif tag == "blockquote":
@@ -278,68 +316,70 @@ class _HtmlToText(html.parser.HTMLParser):
         elif tag == "tr":
             self._newlines(1)
         elif tag in ("td", "th"):
-            if self._tail() and not self._tail().endswith("\n"):
-                self.buf.append(" | ")
+            if self._last_char() not in ("", "\n"):
+                self._put(" | ")
         elif tag == "img":
             alt = dict(attrs).get("alt")
             if alt:
-                self.buf.append(alt)
+                self._put(alt)
 
     def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
+        if tag not in _NOT_TEXT:  # <script/> opens nothing (html.parser reads on as markup)
+            self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag):
-        if tag in _BLOCK:
+        if tag in _NOT_TEXT:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK:
             self._newlines(2)
         elif tag == "pre" and self.pre:
             self.pre -= 1
-            text = "".join(self.buf)
-            self.buf[:] = [text if text.endswith("\n") else text + "\n", "```"]
+            if self._last_char() != "\n":
+                self._put("\n")
+            self._put("```")
             self._newlines(2)
         elif tag == "code" and self.code:
             self.code -= 1
             if not self.pre:
-                self.buf.append("`")
+                self._put("`")
         elif tag in ("ul", "ol") and self.lists:
             self.lists.pop()
             self._newlines(1 if self.lists else 2)
+        elif tag in ("li", "blockquote") and self.flat:
+            self._newlines(1 if self.flat.pop() == "li" else 2)
         elif tag == "li" and len(self.stack) > 1:
             # a list item is compact: its paragraphs and nested lists one line apart
             content = re.sub(r"\n{2,}", "\n", "".join(self.stack.pop()).strip("\n").rstrip())
-            if self.lists and self.lists[-1][0] == "ol":
-                self.lists[-1][1] += 1
-                marker = f"{self.lists[-1][1]}. "
-            else:
-                marker = "- "
+            marker = self._marker()
             # nested lists are indented by their parent item's continuation lines
             lines = content.split("\n") if content else [""]
             rendered = [marker + lines[0].lstrip()] + [(" " * len(marker) + ln) if ln else "" for ln in lines[1:]]
             self._newlines(1)
-            self.buf.append("\n".join(rendered))
+            self._put("\n".join(rendered))
             self._newlines(1)
         elif tag == "blockquote" and len(self.stack) > 1:
             content = "".join(self.stack.pop()).strip("\n")
             self._newlines(2)
-            self.buf.append("\n".join(("> " + ln) if ln else ">" for ln in content.split("\n")))
+            self._put("\n".join(("> " + ln) if ln else ">" for ln in content.split("\n")))
             self._newlines(2)
 
     def handle_data(self, data):
+        if self.hidden:
+            return
         if self.pre:
-            self.buf.append(data)
+            self._put(data)
             return
         data = _WS.sub(" ", data)
-        text = "".join(self.buf[-1:])
-        if not text or text.endswith("\n") or text.endswith(" "):
+        if self._last_char() in ("", "\n", " "):
             data = data.lstrip(" ")
-        if data:
-            self.buf.append(data)
+        self._put(data)
 
     def text(self) -> str:
         while len(self.stack) > 1:  # unclosed list items / quotes: keep their text
             content = "".join(self.stack.pop())
-            self.buf.append(content)
+            self._put(content)
         if self.pre:
-            self.buf.append("\n```")
+            self._put("\n```")
         out = "".join(self.buf)
         out = "\n".join(line.rstrip() for line in out.split("\n"))
         return re.sub(r"\n{3,}", "\n\n", out).strip("\n")

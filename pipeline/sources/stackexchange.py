@@ -38,6 +38,7 @@ from py7zr.io import Py7zIO, WriterFactory
 from common import events as ev
 from common.record import Document, make_id
 from dedup.exact import ExactDedup
+from dedup.unique_ids import UniqueIds
 from pipeline import inputs as inp
 from pipeline import recipe as recipe_mod
 from pipeline.sources import se_posts
@@ -197,14 +198,17 @@ def iter_file_posts(path: str, stream, max_row_bytes: int = se_posts.DEFAULT_MAX
 class ReadPosts(beam.DoFn):
     """path → Posts; events for malformed rows and for a file that could not be read to its end."""
 
-    def __init__(self, max_row_bytes: int = se_posts.DEFAULT_MAX_ROW_BYTES):
+    def __init__(self, max_row_bytes: int = se_posts.DEFAULT_MAX_ROW_BYTES, download=None):
         self.max_row_bytes = max_row_bytes
+        self.download = download
 
     def process(self, path: str):
         counter = beam.metrics.Metrics.counter
+        units = 0
         try:
-            with inp.open_binary(path) as stream:
+            with inp.open_binary(path, self.download) as stream:
                 for item in iter_file_posts(path, stream, self.max_row_bytes):
+                    units += item is not None
                     if isinstance(item, se_posts.Post):
                         counter(NAME, "questions" if item.post_type == se_posts.QUESTION else "answers").inc()
                         yield item
@@ -218,9 +222,12 @@ class ReadPosts(beam.DoFn):
                         counter(NAME, "bad_input:" + item.reason).inc()
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
                         yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, item.reason, path, item.detail))
+            if not units:  # no question, answer or bad row: it would vanish from the books
+                for event in ev.no_records(NAME, path):
+                    yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
         except Exception as e:  # unreachable input: the whole file is one bad unit
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.read(NAME, 0))
-            yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.bad_input(NAME, "unreadable_file", path, f"{type(e).__name__}: {e}"))
+            for event in ev.unreadable_file(NAME, path, e):
+                yield beam.pvalue.TaggedOutput(ev.EVENTS, event)
 
 
 class BuildThreads(beam.DoFn):
@@ -273,15 +280,14 @@ class Source(beam.PTransform):
     def __init__(self, inputs, recipe: dict, options=None):
         super().__init__()
         self.inputs = list(inputs)
+        self.recipe = recipe
         self.cfg = recipe_mod.section(recipe, NAME)
 
     def expand(self, pbegin):
         n_sites = int(self.cfg.get("top_sites", 28))
-        read = (
-            pbegin
-            | "Inputs" >> inp.ExpandInputs(self.inputs)
-            | "ReadPosts" >> beam.ParDo(ReadPosts(int(self.cfg["max_row_bytes"]))).with_outputs(ev.EVENTS, main="posts")
-        )
+        files, input_events = pbegin | "Inputs" >> inp.MatchInputs(self.inputs, NAME)
+        read = files | "ReadPosts" >> beam.ParDo(ReadPosts(
+            int(self.cfg["max_row_bytes"]), inp.DownloadLimits.from_recipe(self.recipe))).with_outputs(ev.EVENTS, main="posts")
         posts = read.posts
         top = (
             posts
@@ -297,8 +303,10 @@ class Source(beam.PTransform):
             | "BuildThreads"
             >> beam.ParDo(BuildThreads(int(self.cfg.get("min_answers", 0))), top_sites=beam.pvalue.AsSingleton(top)).with_outputs(ev.EVENTS, main="docs")
         )
-        docs, event_sets = built.docs, [read[ev.EVENTS], built[ev.EVENTS]]
+        docs, event_sets = built.docs, [input_events, read[ev.EVENTS], built[ev.EVENTS]]
         if self.cfg.get("exact_dedup", True):
             docs, dedup_events = docs | "ExactDedup" >> ExactDedup()
             event_sets.append(dedup_events)
+        docs, id_events = docs | "UniqueIds" >> UniqueIds()
+        event_sets.append(id_events)
         return docs, flatten("StackExchangeEvents", event_sets)

@@ -13,6 +13,8 @@ bounded chunk at a time, and parses records from the decompressed stream as it c
   `bad_warc_record` unit and is not used (a too-short length would cut its text mid-word); the
   reader resynchronises on the next line starting `WARC/`, so one bad record never takes its
   neighbours with it, compressed or not.
+An HTTP `response` record's payload is its body decoded (`http_body`: chunks joined, content codings
+undone, within `max_decoded_bytes`); a body that breaks its own headers is one `http_*` unit.
 Memory is one record plus a chunk, whatever the file or member size. Records are parsed here
 (warcio's reader costs more than the rest of the path), headers read by name (the WET header layout
 changed in 2020).
@@ -23,6 +25,7 @@ import zlib
 from typing import IO, Iterator, NamedTuple, Optional, Union
 
 from pipeline.inputs import with_head
+from pipeline.sources import http_body
 
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -34,14 +37,16 @@ class Limits(NamedTuple):
     max_record_bytes: int = 64 << 20
     max_member_bytes: int = 256 << 20
     max_header_bytes: int = 1 << 16
+    max_decoded_bytes: int = 64 << 20  # an HTTP body after its transfer and content codings
 
     @classmethod
     def from_recipe(cls, cfg: dict) -> "Limits":
-        return cls(int(cfg["max_record_bytes"]), int(cfg["max_member_bytes"]), int(cfg["max_header_bytes"]))
+        return cls(int(cfg["max_record_bytes"]), int(cfg["max_member_bytes"]), int(cfg["max_header_bytes"]),
+                   int(cfg["max_decoded_bytes"]))
 
 
 class BadUnit(NamedTuple):
-    reason: str  # truncated_gzip | corrupt_gzip | member_too_large | bad_warc_record | record_too_large
+    reason: str  # truncated_gzip | corrupt_gzip | member_too_large | bad_warc_record | record_too_large | http_*
     offset: int
     detail: str
 
@@ -160,7 +165,11 @@ def _parse_headers(raw: bytes, latin1: bool = False) -> dict:
     return headers
 
 
-def make_record(headers: dict, block: bytes, offset: int) -> Record:
+def make_record(headers: dict, block: bytes, offset: int, limits: Limits = Limits(),
+                where: Optional[int] = None) -> Union[Record, BadUnit]:
+    """A record from its WARC headers and block; an HTTP response's payload is its body decoded
+    (`http_body.decode`: chunks joined, content codings undone), or the record is a BadUnit
+    (at `where`, default `offset`) when that body breaks its own headers."""
     rec_type = headers.get("WARC-Type", "")
     http, payload = None, block
     if (rec_type == "response" and block.startswith(b"HTTP/")) or rec_type == "request":
@@ -168,6 +177,12 @@ def make_record(headers: dict, block: bytes, offset: int) -> Record:
         if http_end >= 0:
             http = _parse_headers(block[:http_end], latin1=True)
             payload = block[http_end + 4:]
+            if rec_type == "response":
+                status = block[:block.find(b"\r\n")].split(b" ", 2)
+                code = int(status[1]) if len(status) > 1 and status[1].isdigit() else None
+                payload = http_body.decode(http, payload, limits.max_decoded_bytes, "WARC-Truncated" in headers, code)
+                if isinstance(payload, http_body.BodyError):
+                    return BadUnit(payload.reason, offset if where is None else where, payload.detail)
     return Record(rec_type, headers, http, payload, offset)
 
 
@@ -346,7 +361,7 @@ class _RecordParser:
                 if counted:
                     yield from self._bad(unit, start_abs)
                 continue
-            record = make_record(headers, bytes(data[block_start:block_end]), self._offset(start))
+            record = make_record(headers, bytes(data[block_start:block_end]), self._offset(start), lim, self._where(start))
             self.pos = block_end
             in_stretch = False
             yield record

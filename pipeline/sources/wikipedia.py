@@ -13,7 +13,7 @@ the root's `xml:lang`, else the file name's `<lang>wiki-` prefix; a dump with no
 Thresholds: `pipeline/recipes/llama/wikipedia.json` (languages, namespaces, min_chars).
 `meta`: title, page_id, lang. `id`: from language and page id; `url`: the article's.
 Drop reasons: `non_article_namespace`, `redirect`, `language_not_kept`, `too_short` (after
-cleaning), and `bad_input:{truncated_dump, malformed_xml, xml_entities_forbidden,
+cleaning), `duplicate_id` (a page id twice), and `bad_input:{truncated_dump, malformed_xml, xml_entities_forbidden,
 bad_compression, unknown_language}` (one per file, after the pages before the break, which are kept).
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ import apache_beam as beam
 from common import events as ev
 from common.events import Event
 from common.record import Document, make_id
+from dedup.unique_ids import UniqueIds
 from pipeline import inputs as pipeline_inputs
 from pipeline.recipe import section
 from pipeline.sources.wikipedia_dump import DumpError, Page, iter_pages
@@ -86,14 +87,16 @@ class Source(beam.PTransform):
     def __init__(self, inputs: Sequence[str], recipe: dict, options=None):
         super().__init__()
         self.cfg = section(recipe, "wikipedia")
+        self.recipe = recipe
         self.inputs = list(inputs)
 
     def expand(self, pbegin):
+        files, input_events = pbegin | "DumpFiles" >> pipeline_inputs.MatchInputs(self.inputs, SOURCE)
         pages = (
-            pbegin
-            | "DumpFiles" >> pipeline_inputs.ExpandInputs(self.inputs)
+            files
             | "ReadPages" >> beam.ParDo(ReadFileOutcomes(
-                SOURCE, functools.partial(read_dump, max_page_bytes=int(self.cfg["max_page_bytes"])), "wikipedia_read"))
+                SOURCE, functools.partial(read_dump, max_page_bytes=int(self.cfg["max_page_bytes"])), "wikipedia_read",
+                pipeline_inputs.DownloadLimits.from_recipe(self.recipe)))
             .with_outputs(ev.EVENTS, main="docs")
         )
         # Parsing wikitext costs far more than reading it: spread pages before cleaning.
@@ -101,5 +104,6 @@ class Source(beam.PTransform):
         articles, clean_events = spread | "CleanPages" >> ApplyFilter(
             functools.partial(WikipediaPageCleaner, self.cfg), label="wikipedia_clean"
         )
-        events = (pages[ev.EVENTS], clean_events) | "WikipediaEvents" >> beam.Flatten()
+        articles, id_events = articles | "UniqueIds" >> UniqueIds()
+        events = (input_events, pages[ev.EVENTS], clean_events, id_events) | "WikipediaEvents" >> beam.Flatten()
         return articles, events
