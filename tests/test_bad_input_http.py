@@ -24,7 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from common.events import Event
 from common.record import Document
-from pipeline.sources.commoncrawl import WebArchiveReader
+from pipeline.sources.commoncrawl import WebArchiveReader, target_uri
 from pipeline.sources.warc_io import BadUnit, Limits, iter_records
 from tests.conftest import SHARED
 
@@ -101,6 +101,16 @@ def test_chunked_pages_of_the_real_sample_lose_every_chunk_size_line():
         for size in {s.decode() for s in sizes if s != b"0"}:
             assert not re.search(rf"(^|\s){size}(\s|$)", text), size  # "7d72 Homepage", "envi 1e31 ronment"
     assert "Creative Commons" in docs[re.search(r"WARC-Record-ID: (\S+)", CHUNKED[0][0]).group(1)].text
+
+
+def test_wget_angle_bracketed_target_uris_become_plain_urls():
+    # wget writes WARC/1.0's `<https://…>`; kept so, a page's URL never joins Wikipedia's cited URLs.
+    assert b"WARC-Target-URI: <https://creativecommons.org/>" in gzip.decompress(DOLMA.read_bytes())
+    urls = sorted(d.url for d in _read(DOLMA.read_bytes()) if isinstance(d, Document))
+    assert urls and "https://creativecommons.org/" in urls
+    assert not [u for u in urls if u.startswith("<") or u.endswith(">")]
+    assert target_uri("<http://a.example/>") == "http://a.example/" and target_uri("http://b/") == "http://b/"
+    assert target_uri(None) is None and target_uri("<") == "<"
 
 
 @pytest.mark.parametrize("coding", ["gzip", "x-gzip", "deflate", "deflate-raw", "br", "zstd", "gzip, br"])

@@ -142,7 +142,7 @@ class WebArchiveReader:
             if len(text) < self.min_chars:
                 yield ev.drop(src, "too_short", nbytes)
                 continue
-            url = rec.headers.get("WARC-Target-URI")
+            url = target_uri(rec.headers.get("WARC-Target-URI"))
             meta = {
                 "title": title,
                 "warc_record_id": record_id,
@@ -153,6 +153,14 @@ class WebArchiveReader:
                 "format": "wet" if rec.type == webtext.TEXT_RECORD else "warc",
             }
             yield Document(make_id(src, record_id or f"{name}#{rec.offset}", url or ""), src, text, url, meta)
+
+
+def target_uri(value: Optional[str]) -> Optional[str]:
+    """WARC-Target-URI without the angle brackets WARC/1.0's grammar put around it (wget writes them;
+    WARC/1.1 dropped them): with them a URL never joins Wikipedia's cited URLs or dedups by URL."""
+    if value and len(value) > 1 and value[0] == "<" and value[-1] == ">":
+        return value[1:-1]
+    return value
 
 
 class _ReadIndexedFile(beam.DoFn):
