@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU checks, in one script, from the repository root on a machine with a CUDA GPU:
-#   1. the trainer's step: tokens/s and MFU (bench/gpu_train.py: 1B, context 2048, compiled, bf16);
+#   1. bench/gpu_checks.py: the trainer's step (1B, context 2048, compiled, bf16: tokens/s and MFU beside a
+#      plain compiled loop), training on CUDA, bf16 eval on CUDA against float32, export of the CUDA checkpoint;
 #   2. the ablation's GPU preset (train_hooks/ablate.py) on the real samples: the llama recipe's
 #      CommonCrawl output against the same pages with the quality stage off, bits per byte on held-out
 #      Wikipedia/books and the zero-shot tasks, two arms × SEEDS seeds of the `small` model (60M parameters).
 #
-#   bench/gpu_check.sh [OUT]          (default runs/gpu_check; prints and keeps OUT/gpu_train.json, OUT/ablation/)
+#   bench/gpu_check.sh [OUT]          (default runs/gpu_check; prints and keeps OUT/checks/gpu_checks.json, OUT/ablation/)
 #
 # TOKENS (default 33554432: 512 steps of 65,536 tokens, a few minutes per model) and SEEDS (default 2)
 # shorten the preset to fit a short device slot; FULL=1 runs the preset as it is (268,435,456 tokens, 3 seeds,
@@ -19,7 +20,7 @@ PY=${PY:-.venv/bin/python}
 SHARED=${SHARED:-../shared/data}
 mkdir -p "$OUT"
 
-"$PY" bench/gpu_train.py | tee "$OUT/gpu_train.json"
+"$PY" bench/gpu_checks.py --out "$OUT/checks"
 
 ENWIKI="$SHARED/wikipedia/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 COMMON=(--commoncrawl_input="$SHARED/commoncrawl/*.warc.gz" --wikipedia_input="$ENWIKI" --stages=curate)
