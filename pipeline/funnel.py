@@ -42,6 +42,10 @@ def _web_rules(recipe: dict, source: str) -> bool:
     return web_rules.enabled_for(recipe, source)
 
 
+# Every source's composite ends with one document per id (dedup/unique_ids.py); CommonCrawl's runs
+# before line dedup (two copies of a record would empty each other there).
+UNIQUE_IDS = Step("unique_ids", "one document per id (a record or page read twice)", ("duplicate_id",))
+
 READ_WEB = Step("read", "WET/WARC records read (a WARC page's main text extracted)", ("bad_input:", "warc_not_html"))
 
 # After every source's own steps (pipeline/run.py builds them in this order).
@@ -59,6 +63,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
     "commoncrawl": (
         READ_WEB,
         Step("length", "pages under commoncrawl.min_chars characters", ("too_short",)),
+        UNIQUE_IDS,
         Step("line_dedup", "lines in two or more documents removed everywhere (cc_net)", ("line_dedup",)),
         Step("language", "fastText lid.176: kept languages at ≥ language.threshold", ("language_",)),
         Step("quality", "KenLM perplexity buckets (head, middle kept)", ("perplexity_",),
@@ -80,6 +85,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
              lambda r, s: bool(r["c4"]["rules"]["enabled"])),
         Step("language", "fastText lid.176: kept languages at ≥ language.threshold", ("language_",),
              lambda r, s: bool(r["c4"]["language"]["enabled"])),
+        UNIQUE_IDS,
     ),
     "wikipedia": (
         Step("read", "pages read from the dumps", ("bad_input:",)),
@@ -87,6 +93,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
         Step("language", "the dump languages of the recipe", ("language_",)),
         Step("clean", "wikitext to plain text (links, templates, tables, references out)", ("WikipediaPageCleaner",)),
         Step("length", "articles under wikipedia.min_chars once clean", ("too_short",)),
+        UNIQUE_IDS,
     ),
     "books": (
         Step("read", "books read", ("bad_input:",)),
@@ -94,6 +101,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
         Step("length", "books under books.min_chars", ("too_short",)),
         Step("exact_dedup", "identical books", ("exact_duplicate",)),
         Step("overlap_dedup", "books ≥ 90% contained in another", ("book_overlap",)),
+        UNIQUE_IDS,
     ),
     "github": (
         Step("read", "files read from archives, checkouts or BigQuery rows", ("bad_input:", "not_regular_file")),
@@ -104,12 +112,14 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
         Step("code_rules", "RP1's line length and character rules",
              ("max_line_length", "mean_line_length", "alnum_fraction", "alpha_per_token")),
         Step("exact_dedup", "identical files", ("exact_duplicate",)),
+        UNIQUE_IDS,
     ),
     "arxiv": (
         Step("read", "e-prints read (bytes as served)", ("bad_input:", "no_tex_source")),
         Step("clean", "LaTeX from the first section to the bibliography, macros expanded",
              ("no_main_file", "no_section", "empty_after_cleaning", "arxiv_clean")),
         Step("exact_dedup", "identical papers", ("exact_duplicate",), lambda r, s: bool(r["arxiv"]["exact_dedup"])),
+        UNIQUE_IDS,
     ),
     "stackexchange": (
         Step("read", "questions with their answers (bytes: title and HTML bodies)", ("bad_input:", "stackexchange_threads")),
@@ -117,6 +127,7 @@ STEPS: Dict[str, Tuple[Step, ...]] = {
         Step("answers", "questions with fewer than stackexchange.min_answers answers", ("too_few_answers",),
              lambda r, s: int(r["stackexchange"]["min_answers"]) > 0),
         Step("exact_dedup", "identical threads", ("exact_duplicate",), lambda r, s: bool(r["stackexchange"]["exact_dedup"])),
+        UNIQUE_IDS,
     ),
 }
 UNASSIGNED = Step("unassigned", "reasons no step of this source claims (pipeline/funnel.py)", ())

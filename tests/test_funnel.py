@@ -23,7 +23,7 @@ import pytest
 
 from dedup.line_dedup import dedup_in_memory
 from pipeline import funnel, recipe, report
-from tests.conftest import LID_MODEL, ROOT, run_pipeline
+from tests.conftest import LID_MODEL, ROOT, SHARED, run_pipeline
 from tests.quality_fixtures import ENWIKI
 from tests.real_pages import TRAFILATURA
 
@@ -185,3 +185,21 @@ def test_a_run_that_keeps_nothing_says_so(tmp_path):
             f"the language step dropped {sum(language['dropped'].values()):,} (language_not_kept") in page
     assert "<h2>Document lengths</h2><p>No kept document: nothing to measure.</p>" in page
     assert page.index("Nothing kept") < page.index("<h2>")  # first, before any section
+
+
+def test_a_record_read_twice_is_dropped_at_the_unique_ids_step_before_line_dedup(tmp_path):
+    """Two copies of one real WARC: the second copy's records go at `unique_ids` (their place in the
+    composite: before line dedup, which would otherwise empty both copies), never `unassigned`."""
+    dolma = SHARED / "commoncrawl" / "dolma-sample-0001.warc.gz"
+    for name in ("a", "b"):
+        shutil.copyfile(dolma, tmp_path / f"{name}.warc.gz")
+    out = tmp_path / "out"
+    run_pipeline(f"--output={out}", "--stages=curate", "--sources=commoncrawl",
+                 f"--commoncrawl_input={tmp_path}/*.warc.gz", "--set", "commoncrawl.quality=false")
+    steps = json.loads((out / "stats.json").read_text())["sources"]["commoncrawl"]["steps"]
+    names = [s["step"] for s in steps]
+    assert "unassigned" not in names
+    assert names.index("length") + 1 == names.index("unique_ids") == names.index("line_dedup") - 1
+    unique = steps[names.index("unique_ids")]
+    assert unique["dropped"] == {"duplicate_id": unique["docs_in"] // 2} and unique["docs_in"] > 0
+    assert steps[names.index("line_dedup")]["docs_in"] == unique["docs_out"] == unique["docs_in"] // 2
