@@ -29,7 +29,7 @@ from pipeline.options import LlamaDataOptions, check_flags, check_runner
 from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
-from common import atomic
+from common import atomic, fetch
 from pipeline import funnel, run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
@@ -422,9 +422,39 @@ def stage_facts(opts: LlamaDataOptions, recipe: dict, record) -> dict:
               "packages": record.data["packages"]}
     curate = {**common, "inputs": record.data["inputs"], "models": record.data["models"],
               "quality_models": record.data.get("quality_models"),  # the reference LMs' files, where recorded
+              # Sizes and times of every file that trains or is a quality model: a changed dump reruns.
+              "quality_files": file_fingerprints(quality_file_paths(record.data.get("quality_models"))),
               "options": {k: getattr(opts, k) for k in ("write_rejects", "benchmarks", "models_dir", "commoncrawl_dump")}}
     return {"curate": curate, "tokenizer": common, "tokenize": common,
             "mixture": {**common, "target_tokens": opts.target_tokens}}
+
+
+def quality_file_paths(files: Optional[dict]) -> List[str]:
+    """The paths `quality_models.training_files` names: dumps, given models, cited texts."""
+    if not files:
+        return []
+    lm, w = files["reference_lm"], files["wikiref"]
+    paths = list(lm.get("trained_from", []))
+    paths += [d[k] for d in lm.get("models", {}).values() for k in ("sp_model", "kenlm_model")]
+    paths += list(w.get("cited_urls_from", [])) + [w[k] for k in ("model", "cited_texts") if w.get(k)]
+    return sorted(set(paths))
+
+
+def file_fingerprints(paths: List[str]) -> List[dict]:
+    """(path, bytes, mtime) of each local or remote file a pattern matches; URLs by name only."""
+    out = []
+    for pattern in paths:
+        if fetch.is_url(pattern):
+            out.append({"path": pattern})
+            continue
+        try:
+            matched = [m for r in FileSystems.match([pattern]) for m in r.metadata_list]
+        except Exception as e:  # unreachable now: recorded as such, so the key differs from a readable run
+            out.append({"path": pattern, "error": type(e).__name__})
+            continue
+        out += [{"path": m.path, "bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
+                for m in sorted(matched, key=lambda m: m.path)] or [{"path": pattern, "bytes": None}]
+    return out
 
 
 def resume(opts: LlamaDataOptions, recipe: dict, record, stages: List[str]) -> List[str]:

@@ -144,3 +144,24 @@ def test_a_rerun_skips_only_stages_done_from_the_same_inputs_recipe_and_code(tmp
     (tmp_path / "tokenizer" / "tokenizer.model").unlink()
     assert run_state.resumable(str(tmp_path), stages, ["books"], keys) == ["curate"]
     assert run_state.resumable(str(tmp_path), stages, ["books", "arxiv"], keys) == []  # another source set
+
+
+def test_a_changed_wikipedia_dump_that_trains_the_reference_lm_reruns_curation(tmp_path):
+    """The dump is no input of a CommonCrawl-only run, but it trains the model that scores its pages:
+    its size and time are in the curate key (pipeline/run.py `stage_facts`)."""
+    import shutil
+
+    from tests.conftest import SHARED
+    from tests.quality_fixtures import ENWIKI
+
+    dump = tmp_path / "enwiki-x-pages-articles.xml.bz2"
+    shutil.copyfile(ENWIKI, dump)
+    args = (f"--output={tmp_path / 'out'}", "--stages=curate", "--sources=commoncrawl",
+            f"--commoncrawl_input={SHARED / 'commoncrawl' / 'dolma-sample-0001.warc.gz'}", f"--wikipedia_input={dump}")
+    run_pipeline(*args)
+    again = run_pipeline(*args)
+    assert "curate: skipped: run_state.json records it done" in again.stderr
+    os.utime(dump, (1_000_000_000, 1_000_000_000))  # the dump replaced (same bytes here: its time changed)
+    third = run_pipeline(*args)
+    assert "curate: skipped" not in third.stderr
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["skipped"] == []
