@@ -70,6 +70,11 @@ def stage(mb: float, cpu_runs, basis: str) -> dict:
             "runs": len(runs), "basis": basis}
 
 
+def rate(best: float, median: float, basis: str) -> dict:
+    """A stage's figure given as rates (CPU seconds per MB, e.g. a slope over several sizes)."""
+    return {"cpu_s_per_mb": round(best, 5), "cpu_s_per_mb_median": round(median, 5), "basis": basis}
+
+
 class Session:
     """One benchmark run: its figures, and what the README says beside them (date, machine, load)."""
 
