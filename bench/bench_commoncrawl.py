@@ -1,16 +1,17 @@
 """The CommonCrawl chain in CPU seconds per MB at the margin, beside its floor measured in the same
 run; its linearity on real pages; its peak memory per MB.
 
-    python bench/bench_commoncrawl.py [--corpus real|sidebar] [--copies 1,2,4] [--repeats 3]
+    python bench/bench_commoncrawl.py [--corpus real|sidebar] [--copies 1,2,4] [--margin 4,10] [--repeats 3]
 
 Corpus (WET files in Common Crawl's layout; MB = 10^6 bytes of the conversion records' payloads):
 - `real` (the default): the 264 real crawled pages of ../shared/data (tests/real_pages.py:
   trafilatura's 250 evaluation pages with every visible line, the CC-MAIN-2020-34 excerpt, dolma's
-  WARC sample; English, German, a few others; 3.0 MB), in 1, 2 and 4 copies made distinct
+  WARC sample; English, German, a few others; 3.0 MB), in 1, 2, 4 and 10 copies made distinct
   (`cc_corpus.distinct_copy`: inner spaces, which line dedup keeps and the models ignore), so that
   k copies are k times the work and line dedup does not saturate;
 - `sidebar`: bench/cc_corpus.py's pages of real C4 and Gutenberg sentences with their sites' menus,
   sidebars and footers (line dedup removes about half the characters), `--megabytes` per copy.
+Floors and quality-off runs at the two --margin sizes only.
 Chain: `python -m pipeline.run --stages=curate --sources=commoncrawl`, DirectRunner, one worker,
 each run in its own process: read → line dedup (whole run) → language id → quality (the reference
 LM trained in the run from the real enwiki sample, `--wikipedia_input`; cutoffs at the run's 30th
@@ -23,11 +24,12 @@ read (warcio, payload decoded), line hash (SHA-1 of every line), language id (fa
 each deduplicated page), perplexity (normalize_document + SentencePiece + KenLM on each English
 page, with the run's own LM), classifier (fastText on each head/middle page, the run's own models),
 Parquet (pyarrow, zstd, the kept pages). The floor's kept pages are checked equal to the chain's.
-Margin: the least-squares slope of CPU seconds over MB across the copies counts: a run's fixed work
-(start-up, graph, training the LM and the classifier) is the intercept, and the slope is what a
-further MB costs, the per-TB figure. Linearity: the cost of the MB added from 1 to 2 copies beside
-that from 2 to 4 (1.0 = linear), and the 4-copy run predicted from the 1- and 2-copy runs. Memory:
-each run's peak RSS (`os.wait4`), its slope over MB.
+Margin: the CPU of the 10-copy run minus the 4-copy run, per MB (a run's fixed work, start-up,
+graph, training the LM and the classifier, cancels; ~18 MB apart, so that it dominates the noise of
+the fixed part), for the chain and for the floor. Linearity: the CPU per MB added from 2 to 4 copies
+over that from 1 to 2 (1.0 = linear), and the 10-copy run predicted from the 1- and 2-copy runs.
+Memory: each run's peak RSS (`os.wait4`), its slope over MB. Every size runs --repeats times,
+interleaved; the best and the median run go to bench/results/commoncrawl.json.
 """
 from __future__ import annotations
 
@@ -201,16 +203,22 @@ def slope(xs, ys) -> tuple:
     return b, my - b * mx
 
 
+def sizes_arg(text: str) -> list:
+    return sorted({int(c) for c in text.split(",")})
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", choices=("real", "sidebar"), default="real")
-    ap.add_argument("--copies", default="1,2,4", help="copies of the corpus per measured size")
-    ap.add_argument("--megabytes", type=float, default=6.0, help="sidebar corpus: MB per copy")
+    ap.add_argument("--copies", default="1,2,4", help="sizes (copies of the corpus) of the linearity check")
+    ap.add_argument("--margin", default="4,10", help="the two sizes whose difference is the margin")
+    ap.add_argument("--megabytes", type=float, default=3.0, help="sidebar corpus: MB per copy")
     ap.add_argument("--repeats", type=int, default=3, help="rounds; each runs every size, interleaved")
     args = ap.parse_args(argv)
-    copies = sorted({int(c) for c in args.copies.split(",")})
-    if len(copies) < 2:
-        raise SystemExit("--copies: at least two sizes (the margin is a slope)")
+    copies, margin = sizes_arg(args.copies), sizes_arg(args.margin)
+    if len(margin) != 2:
+        raise SystemExit("--margin: two sizes (e.g. 4,10)")
+    sizes = sorted(set(copies) | set(margin))
     session = record.Session("commoncrawl" if args.corpus == "real" else "commoncrawl_sidebar", argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cc-"))
     try:
@@ -218,56 +226,58 @@ def main(argv=None) -> int:
 
         (work / "cited.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in web_prose()), encoding="utf-8")
         pages = {}
-        for k in copies:
+        for k in sizes:
             if args.corpus == "real":
                 cc_corpus.build_real(str(work / f"c{k}"), k)
             else:
                 cc_corpus.build(str(work / f"c{k}"), args.megabytes * k, files=4, seed=k, sidebar=True)
             pages[k] = Pages(work / f"c{k}")
-        mb = {k: pages[k].mb for k in copies}
-        runs = {(q, k): [] for q in (True, False) for k in copies}
-        rss = {k: [] for k in copies}
-        floors = {(q, k): [] for q in (True, False) for k in copies}
+        mb = {k: pages[k].mb for k in sizes}
+        runs = {(q, k): [] for q in (True, False) for k in sizes}
+        rss = {k: [] for k in sizes}
+        floors = {(q, k): [] for q in (True, False) for k in margin}
         kept, reach = {}, {}
         for r in range(args.repeats):  # interleaved: a busy spell of the machine hurts every side alike
-            for k in copies:
-                for q in (True, False):
+            for k in sizes:
+                for q in ((True, False) if k in margin else (True,)):
                     out = work / f"out-{int(q)}-{k}"
                     cpu_s, peak = chain(work, work / f"c{k}", out, q)
                     runs[(q, k)].append(cpu_s)
                     if q:
                         rss[k].append(peak)
-                    steps, n, reach[k] = floor(pages[k], work / f"out-1-{k}" / "models", q)
-                    floors[(q, k)].append(steps)
-                    kept[(q, k)] = (n, docs_out(out))
-            print(f"round {r + 1}: chain CPU s {[round(runs[(True, k)][-1], 2) for k in copies]}, quality off "
-                  f"{[round(runs[(False, k)][-1], 2) for k in copies]}, floor "
-                  f"{[round(sum(floors[(True, k)][-1].values()), 2) for k in copies]}", flush=True)
+                    if k in margin:
+                        steps, n, reach[k] = floor(pages[k], work / f"out-1-{k}" / "models", q)
+                        floors[(q, k)].append(steps)
+                        kept[(q, k)] = (n, docs_out(out))
+            print(f"round {r + 1}: chain CPU s {[round(runs[(True, k)][-1], 2) for k in sizes]} (sizes {sizes}), "
+                  f"quality off {[round(runs[(False, k)][-1], 2) for k in margin]}, floor "
+                  f"{[round(sum(floors[(True, k)][-1].values()), 2) for k in margin]} (sizes {margin})", flush=True)
         for (q, k), (n, chained) in sorted(kept.items()):
             if n != chained:
                 print(f"WARNING: the floor kept {n} pages, the chain {chained} ({k} copies, quality {q}): "
                       "the floor does not walk the chain's pages")
-        result = report(session, args, copies, mb, runs, rss, floors, kept, reach)
+        result = report(session, args, copies, margin, mb, runs, rss, floors, kept, reach)
         session.write(stages=result.pop("stages"), repeats=args.repeats, **result)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def report(session, args, copies, mb, runs, rss, floors, kept, reach) -> dict:
-    xs = [mb[k] for k in copies]
+def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) -> dict:
+    lo, hi = margin
+    d_mb = mb[hi] - mb[lo]
     pick = {"best": min, "median": statistics.median}
     fig = {}
     for name, f in pick.items():
-        chain_q = slope(xs, [f(runs[(True, k)]) for k in copies])
-        chain_nq = slope(xs, [f(runs[(False, k)]) for k in copies])
-        floor_q = slope(xs, [f([sum(s.values()) for s in floors[(True, k)]]) for k in copies])
-        floor_nq = slope(xs, [f([sum(s.values()) for s in floors[(False, k)]]) for k in copies])
-        steps = {s: slope(xs, [f([x[s] for x in floors[(True, k)]]) for k in copies])[0]
-                 for s in floors[(True, copies[0])][0]}
-        cost = {k: f(runs[(True, k)]) for k in copies}
-        fig[name] = {"chain": chain_q, "chain_nq": chain_nq, "floor": floor_q, "floor_nq": floor_nq, "steps": steps,
-                     "cost": cost, "rss": slope(xs, [f(rss[k]) for k in copies])}
+        total = lambda q, k: f([sum(s.values()) for s in floors[(q, k)]])  # noqa: E731
+        chain_q = (f(runs[(True, hi)]) - f(runs[(True, lo)])) / d_mb
+        fig[name] = {
+            "chain": chain_q, "chain_nq": (f(runs[(False, hi)]) - f(runs[(False, lo)])) / d_mb,
+            "floor": (total(True, hi) - total(True, lo)) / d_mb, "floor_nq": (total(False, hi) - total(False, lo)) / d_mb,
+            "steps": {s: (f([x[s] for x in floors[(True, hi)]]) - f([x[s] for x in floors[(True, lo)]])) / d_mb
+                      for s in floors[(True, hi)][0]},
+            "fixed": f(runs[(True, lo)]) - chain_q * mb[lo],
+            "cost": {k: f(runs[(True, k)]) for k in mb}, "rss": slope([mb[k] for k in mb], [f(rss[k]) for k in mb])}
     b, m = fig["best"], fig["median"]
     r2 = lambda v: round(v, 2)  # noqa: E731
     r3 = lambda v: round(v, 3)  # noqa: E731
@@ -275,23 +285,23 @@ def report(session, args, copies, mb, runs, rss, floors, kept, reach) -> dict:
     tb = lambda s: round(s * 1e6 / 3600)  # CPU s per MB → CPU-hours per TB  # noqa: E731
     what = ("the 264 real pages of ../shared/data" if args.corpus == "real" else
             f"bench/cc_corpus.py's sidebar pages, {args.megabytes:g} MB")
-    sizes = ", ".join(f"{k} ({mb[k]:.1f} MB)" for k in copies)
-    session.figure("corpus", "corpus: copies (MB of WET text)", f"{what} × {sizes}")
-    session.figure("chain_margin", "chain at the margin (slope over the sizes), CPU s per MB", r4(b["chain"][0]),
-                   r4(m["chain"][0]))
-    session.figure("chain_tb", "the same in CPU-hours per TB of WET text", tb(b["chain"][0]), tb(m["chain"][0]))
-    session.figure("floor_margin", "floor at the margin (sum of the bare loops), CPU s per MB", r4(b["floor"][0]),
-                   r4(m["floor"][0]))
+    listed = ", ".join(f"{k} ({mb[k]:.1f} MB)" for k in sorted(mb))
+    session.figure("corpus", "corpus × copies (MB of WET text)", f"{what} × {listed}")
+    session.figure("chain_margin", f"chain at the margin ({lo} → {hi} copies), CPU s per MB", r4(b["chain"]),
+                   r4(m["chain"]))
+    session.figure("chain_tb", "the same in CPU-hours per TB of WET text", tb(b["chain"]), tb(m["chain"]))
+    session.figure("floor_margin", "floor at the margin (the bare loops summed), CPU s per MB", r4(b["floor"]),
+                   r4(m["floor"]))
     for step in b["steps"]:
         session.figure(f"floor_{step}", f"  floor: {step}, CPU s per MB", r4(b["steps"][step]), r4(m["steps"][step]))
-    session.figure("ratio", "**chain ÷ floor at the margin**", r2(b["chain"][0] / b["floor"][0]),
-                   r2(m["chain"][0] / m["floor"][0]), target="≤ 1.5")
-    session.figure("ratio_off", "read → line dedup → language id → Parquet (quality off) ÷ its floor, margin",
-                   r2(b["chain_nq"][0] / b["floor_nq"][0]), r2(m["chain_nq"][0] / m["floor_nq"][0]))
-    session.figure("fixed", "chain's fixed CPU s a run (intercept: start-up, graph, LM and classifier training)",
-                   r2(b["chain"][1]), r2(m["chain"][1]))
-    for k in copies:
-        session.figure(f"run_{k}", f"chain, whole run on {k} cop{'y' if k == 1 else 'ies'}, CPU s",
+    session.figure("ratio", "**chain ÷ floor at the margin**", r2(b["chain"] / b["floor"]), r2(m["chain"] / m["floor"]),
+                   target="≤ 1.5")
+    session.figure("ratio_off", "quality off (read → line dedup → language id → Parquet) ÷ its floor, at the margin",
+                   r2(b["chain_nq"] / b["floor_nq"]), r2(m["chain_nq"] / m["floor_nq"]))
+    session.figure("fixed", "chain's fixed CPU s a run (start-up, graph, the LM's and the classifier's training)",
+                   r2(b["fixed"]), r2(m["fixed"]))
+    for k in sorted(mb):
+        session.figure(f"run_{k}", f"chain, whole run on {k} cop{'y' if k == 1 else 'ies'} ({mb[k]:.1f} MB), CPU s",
                        r2(b["cost"][k]), r2(m["cost"][k]))
     if len(copies) >= 3:
         k1, k2, k3 = copies[:3]
@@ -300,40 +310,42 @@ def report(session, args, copies, mb, runs, rss, floors, kept, reach) -> dict:
             step1 = (c[k2] - c[k1]) / (mb[k2] - mb[k1])
             step2 = (c[k3] - c[k2]) / (mb[k3] - mb[k2])
             fig[name]["linear"] = step2 / step1
-            fig[name]["predicted"] = (c[k1] + step1 * (mb[k3] - mb[k1])) / c[k3]
-        session.figure("linearity", f"linearity: CPU per MB added from {k2} to {k3} copies ÷ from {k1} to {k2}",
+            fig[name]["predicted"] = (c[k1] + step1 * (mb[hi] - mb[k1])) / c[hi]
+        session.figure("linearity", f"**linearity**: CPU per MB added from {k2} to {k3} copies ÷ from {k1} to {k2}",
                        r2(b["linear"]), r2(m["linear"]), target="1.0 = linear")
-        session.figure("predicted", f"the {k3}-copy run predicted from the {k1}- and {k2}-copy runs ÷ measured",
-                       r2(b["predicted"]), r2(m["predicted"]))
-    session.figure("rss_per_mb", "peak RSS per MB of WET text (slope), MiB", r3(b["rss"][0]), r3(m["rss"][0]))
+        session.figure("predicted", f"the {hi}-copy run predicted from the {k1}- and {k2}-copy runs ÷ measured",
+                       r2(b["predicted"]), r2(m["predicted"]), target="1.0")
+    session.figure("rss_per_mb", "**peak RSS per MB of WET text** (slope over the sizes), MiB", r3(b["rss"][0]),
+                   r3(m["rss"][0]))
     session.figure("rss_fixed", "peak RSS, fixed part (intercept), MiB", round(b["rss"][1]), round(m["rss"][1]))
-    n, chained = kept[(True, copies[-1])]
-    session.figure("kept", f"pages kept on {copies[-1]} copies: chain (floor)", f"{chained} ({n})")
+    n, chained = kept[(True, hi)]
+    session.figure("kept", f"pages kept on {hi} copies: chain (floor)", f"{chained:,} ({n:,})")
     for name in pick:
-        print(f"{name}: chain {fig[name]['chain'][0]:.4f} CPU s/MB ({tb(fig[name]['chain'][0])} CPU-h/TB) + "
-              f"{fig[name]['chain'][1]:.2f} s a run; floor {fig[name]['floor'][0]:.4f} "
-              f"({', '.join(f'{s} {v:.4f}' for s, v in fig[name]['steps'].items())}); ratio "
-              f"{fig[name]['chain'][0] / fig[name]['floor'][0]:.2f} (target <= 1.5); quality off: chain "
-              f"{fig[name]['chain_nq'][0]:.4f}, floor {fig[name]['floor_nq'][0]:.4f}; peak RSS "
-              f"{fig[name]['rss'][1]:.0f} MiB + {fig[name]['rss'][0]:.3f} MiB per MB")
+        x = fig[name]
+        print(f"{name}: chain {x['chain']:.4f} CPU s/MB ({tb(x['chain'])} CPU-h/TB) + {x['fixed']:.2f} s a run; floor "
+              f"{x['floor']:.4f} ({', '.join(f'{s} {v:.4f}' for s, v in x['steps'].items())}); ratio "
+              f"{x['chain'] / x['floor']:.2f} (target <= 1.5); quality off: chain {x['chain_nq']:.4f}, floor "
+              f"{x['floor_nq']:.4f}; linearity {x.get('linear', float('nan')):.2f}; peak RSS {x['rss'][1]:.0f} MiB + "
+              f"{x['rss'][0]:.3f} MiB per MB")
     # For python -m pipeline.cost: read → line dedup → language id per MB of WET text, and the
     # quality stage per MB that reaches it (the text language id keeps), as the cost model scales them.
-    share = reach[copies[-1]] / (mb[copies[-1]] * 1e6)
-    basis = (f"bench/bench_commoncrawl.py --corpus {args.corpus}: slope of the chain's CPU over MB of WET text "
-             f"across {sizes} copies")
+    share = reach[hi] / (mb[hi] * 1e6)
+    basis = f"bench/bench_commoncrawl.py --corpus {args.corpus}: the chain's CPU from {lo} to {hi} copies, per MB"
     stages = {
-        "commoncrawl_read_dedup_lid": record.rate(b["chain_nq"][0], m["chain_nq"][0], basis + ", quality off"),
+        "commoncrawl_read_dedup_lid": record.rate(b["chain_nq"], m["chain_nq"], basis + " of WET text, quality off"),
         "commoncrawl_quality": record.rate(
-            (b["chain"][0] - b["chain_nq"][0]) / share, (m["chain"][0] - m["chain_nq"][0]) / share,
-            basis + f", quality on minus off, per MB of the text language id keeps ({share:.1%} of the input)"),
+            (b["chain"] - b["chain_nq"]) / share, (m["chain"] - m["chain_nq"]) / share,
+            basis + f" of the text language id keeps ({share:.1%} of the input), quality on minus off"),
     }
     session.figure("quality_share", "share of the WET text that reaches the quality stage", f"{share:.1%}")
-    return {"stages": stages, "series": {"mb": {str(k): round(mb[k], 4) for k in copies},
-                                         "chain_cpu_s": {str(k): runs[(True, k)] for k in copies},
-                                         "chain_off_cpu_s": {str(k): runs[(False, k)] for k in copies},
-                                         "peak_rss_mib": {str(k): rss[k] for k in copies},
-                                         "floor_cpu_s": {str(k): floors[(True, k)] for k in copies},
-                                         "floor_off_cpu_s": {str(k): floors[(False, k)] for k in copies}}}
+    return {"stages": stages, "rss_mb_per_input_mb": round(b["rss"][0], 3),
+            "rss_mb_per_input_mb_median": round(m["rss"][0], 3),
+            "series": {"mb": {str(k): round(mb[k], 4) for k in sorted(mb)},
+                       "chain_cpu_s": {str(k): runs[(True, k)] for k in sorted(mb)},
+                       "chain_off_cpu_s": {str(k): runs[(False, k)] for k in margin},
+                       "peak_rss_mib": {str(k): rss[k] for k in sorted(mb)},
+                       "floor_cpu_s": {str(k): floors[(True, k)] for k in margin},
+                       "floor_off_cpu_s": {str(k): floors[(False, k)] for k in margin}}}
 
 
 if __name__ == "__main__":

@@ -65,6 +65,30 @@ def render(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+COST = "cost"  # the table `python -m pipeline.cost` prints from the same results, with its defaults
+
+
+def render_cost(folder: Path = RESULTS) -> str:
+    from pipeline import cost
+
+    result, prices = cost.estimate_from(cost.parser().parse_args([f"--results={folder}"]))
+    lines = ["`python -m pipeline.cost` (its defaults; from the tables above) — the LLaMA build: five dumps × 24 TB of "
+             "WET text, a quarter of it reaching the quality stage, the other sources at their Table 1 sizes", "",
+             "| stage | reads | input TB | CPU s per MB | CPU-hours per TB | CPU-hours | measured by |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for r in result["stages"]:
+        lines.append(f"| {r['stage']} | {r['reads']} | {r['input_tb']:,.3f} | {r['cpu_s_per_mb']:.4f} | "
+                     f"{r['cpu_hours_per_tb']:,.1f} | {r['cpu_hours']:,.0f} | {r['measured']} |")
+    for name in result["not_measured"]:
+        lines.append(f"| {name} | not measured: left out of the totals | | | | | |")
+    b = result["bill_usd"]
+    lines += ["", f"**{result['cpu_hours']:,.0f} CPU-hours**; on {result['workers']} workers ({result['vcpus']} vCPUs) "
+              f"{result['wall_hours']:,.1f} h of wall time, perfectly parallel; Dataflow at ${prices['vcpu']}/vCPU-h, "
+              f"${prices['memory']}/GB-h, ${prices['shuffle']}/shuffle GB: **${b['total']:,.0f}** (vCPU ${b['vcpu']:,.0f}, "
+              f"memory ${b['memory']:,.0f}, shuffle ${b['shuffle']:,.0f} at one shuffled byte per input byte)"]
+    return "\n".join(lines) + "\n"
+
+
 def rewrite(text: str, results: Dict[str, dict]) -> tuple:
     """(README text with every marked table rendered, [names whose table changed], [names marked
     in the README with no results file])."""
@@ -74,10 +98,13 @@ def rewrite(text: str, results: Dict[str, dict]) -> tuple:
     def sub(match):
         name = match.group("name")
         doc = results.get(name)
-        if doc is None:
+        if name == COST:
+            body = render_cost()
+        elif doc is None:
             missing.append(name)
             return match.group(0)
-        body = render(doc)
+        else:
+            body = render(doc)
         if body != match.group("body"):
             changed.append(name)
         return match.group(1) + body + match.group(4)

@@ -160,7 +160,7 @@ def parse_sizes(values: Optional[List[str]]) -> Dict[str, float]:
     return sizes
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m pipeline.cost", description=__doc__.split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--results", default=RESULTS_DIR, help="folder of the benchmarks' JSON results")
@@ -177,20 +177,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--price_shuffle_gb", type=float, default=0.011, help="Dataflow Shuffle list price per GB, USD")
     ap.add_argument("--shuffle_factor", type=float, default=1.0, help="shuffled bytes per input byte")
     ap.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    args = ap.parse_args(argv)
-    try:
-        if args.workers < 1 or args.vcpus_per_worker < 1:
-            raise CostError("--workers and --vcpus_per_worker: at least 1")
-        not_cpu: List[str] = []
-        measurements = load_measurements(args.results, not_cpu)
-        inputs = stage_inputs_tb(args.dumps, args.dump_tb, args.quality_fraction, parse_sizes(args.size))
-    except CostError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+    return ap
+
+
+def estimate_from(args) -> tuple:
+    """(the estimate, the prices) for parsed arguments; CostError for a user's mistake."""
+    if args.workers < 1 or args.vcpus_per_worker < 1:
+        raise CostError("--workers and --vcpus_per_worker: at least 1")
+    not_cpu: List[str] = []
+    measurements = load_measurements(args.results, not_cpu)
+    inputs = stage_inputs_tb(args.dumps, args.dump_tb, args.quality_fraction, parse_sizes(args.size))
     result = estimate(measurements, inputs, args.workers, args.vcpus_per_worker, args.memory_gb_per_vcpu,
                       args.price_vcpu_hour, args.price_memory_gb_hour, args.price_shuffle_gb, args.shuffle_factor,
                       not_cpu)
-    prices = {"vcpu": args.price_vcpu_hour, "memory": args.price_memory_gb_hour, "shuffle": args.price_shuffle_gb}
+    return result, {"vcpu": args.price_vcpu_hour, "memory": args.price_memory_gb_hour, "shuffle": args.price_shuffle_gb}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        result, prices = estimate_from(args)
+    except CostError as e:
+        print(str(e), file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=1, sort_keys=True) if args.json else render(result, prices))
     return 0
 
