@@ -338,6 +338,8 @@ def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) ->
             basis + f" of the text language id keeps ({share:.1%} of the input), quality on minus off"),
     }
     session.figure("quality_share", "share of the WET text that reaches the quality stage", f"{share:.1%}")
+    if args.corpus != "real":  # the cost model's rates come from the real pages only
+        stages = {}
     return {"stages": stages, "rss_mb_per_input_mb": round(b["rss"][0], 3),
             "rss_mb_per_input_mb_median": round(m["rss"][0], 3),
             "series": {"mb": {str(k): round(mb[k], 4) for k in sorted(mb)},
