@@ -21,8 +21,13 @@ FUZZ_RUNS ?=
 fuzz: setup
 	$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) --report fuzz/report.json
 
+# Every benchmark (bench/bench_*.py: CPU seconds, min and median of >= 3 runs, each a few minutes on
+# 2 quiet cores) into bench/results/*.json, then the README's tables from those files. A run that
+# starts at a load average above the number of cores says so in its output and in its table.
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) bench/bench_commoncrawl.py --corpus sidebar
+	$(PY) -m bench.tables
 
 # The Dockerfile's install in a fresh virtualenv standing in for the image's Python (no Docker
 # engine needed; minutes: every pip package and the KenLM build). The parse alone is in `make test`.

@@ -1,7 +1,7 @@
 """Decontamination benchmark: the rule's MB/s per core on a 50 MB real-text corpus, beside the bare
 n-gram-set lookup floor measured in the same run.
 
-    .venv/bin/python bench/bench_decontam.py [--mb 50] [--benchmarks GLOB ...]
+    .venv/bin/python bench/bench_decontam.py [--mb 30] [--repeat 3] [--benchmarks GLOB ...]
 
 Corpus (made here, in memory, deterministic): passages of real text from ../shared/data (C4 pages,
 Project Gutenberg books, Stack Exchange posts) drawn at random into documents of 1-6 passages,
@@ -22,7 +22,8 @@ two distinct n).
   name (`beam.Create(docs)`, or a lambda naming the cache, would pickle the corpus into the
   pipeline and measure that). Each pipeline runs on 10 documents and on all: "marginal" is the
   difference (construction, bundles and the index built in the worker are the fixed part).
-CPU time: `time.process_time()` of this process (single-threaded), plus reaped children.
+CPU time: `time.process_time()` of this process (single-threaded), plus reaped children; every side
+--repeat times, interleaved; the best and the median run in bench/results/decontam.json.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import glob
 import importlib
 import json
 import random
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -42,7 +44,8 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from bench import real_text  # noqa: E402
-from bench.cputime import cpu  # noqa: E402
+from bench import record  # noqa: E402
+from bench.cputime import cpu, timed  # noqa: E402
 from common.record import Document  # noqa: E402
 from filters import decontam  # noqa: E402
 
@@ -133,10 +136,12 @@ def beam_pass(docs, paths, stage: str = "decontaminate") -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--mb", type=float, default=50.0)
+    p.add_argument("--mb", type=float, default=30.0)
+    p.add_argument("--repeat", type=int, default=3, help="runs of every side, interleaved (best and median)")
     p.add_argument("--benchmarks", nargs="*", default=None)
     p.add_argument("--beam_mb", type=float, default=None, help="MB for the Beam runs (default: --mb; 0: skip)")
     args = p.parse_args(argv)
+    session = record.Session("decontam", argv)
     paths = args.benchmarks or (sorted(glob.glob(str(ROOT / "filters" / "benchmarks" / "*.jsonl.gz")))
                                 + [str(DATA / "benchmarks" / "boolq_val.llmfoundry.jsonl.gz"),
                                    str(DATA / "benchmarks" / "hellaswag_val_correct.first400.txt")])
@@ -153,66 +158,86 @@ def main(argv=None) -> int:
     mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
     sets = floor_sets(index, benchmarks, n_rule)
 
-    t = cpu()
-    floor_hits = floor_pass(docs, sets)
-    floor_s = cpu() - t
     rule = decontam.Decontaminator(index, "mask", decontam.MaskRule.from_config(config))
-    t = cpu()
-    flagged = spans = 0
-    for doc in docs:
-        _, finding = rule(doc)
-        if finding is not None:
-            flagged += 1
-            spans += finding.masked_spans
-    stage_s = cpu() - t
+    found = {}
+
+    def run_floor():
+        found["floor_hits"] = floor_pass(docs, sets)
+
+    def run_rule():
+        flagged = spans = 0
+        for doc in docs:
+            _, finding = rule(doc)
+            if finding is not None:
+                flagged += 1
+                spans += finding.masked_spans
+        found["flagged"], found["spans"] = flagged, spans
+
     beam_docs, size = [], 0
     for d in docs:
         if size >= (args.mb if args.beam_mb is None else args.beam_mb) * 1e6:
             break
         beam_docs.append(d)
         size += len(d.text.encode("utf-8"))
-    runs, marginal_s = {}, {}
-    if len(beam_docs) > 10:  # (the marginal figure needs more than the 10-document run)
-        # Each pipeline on 10 documents (construction, bundles, the index built in the worker) and
-        # on all of them: the difference is the cost of the further documents.
-        tiny_mb = sum(len(d.text.encode("utf-8")) for d in beam_docs[:10]) / 1e6
-        for stage in ("decontaminate", "identity"):
-            fixed_s = beam_pass(beam_docs[:10], paths, stage)
-            full_s = beam_pass(beam_docs, paths, stage)
-            marginal_s[stage] = full_s - fixed_s
-            runs[stage] = {"full_cpu_s": round(full_s, 2), "fixed_cpu_s": round(fixed_s, 2),
-                           "marginal_cpu_s": round(full_s - fixed_s, 2),
-                           "marginal_mb_per_s_core": round((size / 1e6 - tiny_mb) / (full_s - fixed_s), 2)
-                           if full_s > fixed_s else None}
-        d, i = runs["decontaminate"], runs["identity"]
-        per_doc = (marginal_s["decontaminate"] - marginal_s["identity"]) / (len(beam_docs) - 10)
-        runs.update(
-            mb=round(size / 1e6, 1), documents=len(beam_docs),
-            marginal_ratio_to_floor=round(d["marginal_mb_per_s_core"] / (mb / floor_s), 2)
-            if d["marginal_mb_per_s_core"] else None,
-            whole_run_mb_per_s_core=round(size / 1e6 / d["full_cpu_s"], 2),
-            stage_over_identity_ms_per_doc=round(1e3 * per_doc, 3),
-            rule_ms_per_doc=round(1e3 * stage_s / len(docs), 3))
-    result = {
-        "corpus_mb": round(mb, 1), "documents": len(docs), "benchmarks": [b["name"] for b in index.benchmarks],
-        "ngrams_indexed": index.ngrams, "distinct_n": sorted(index.by_n), "index_build_cpu_s": round(build_s, 2),
-        "stage_mb_per_s_core": round(mb / stage_s, 2), "floor_mb_per_s_core": round(mb / floor_s, 2),
-        "ratio_to_floor": round(floor_s / stage_s, 2), "flagged_documents": flagged, "masked_spans": spans,
-        "floor_hits": floor_hits, "planted": len(range(0, len(docs), 500)),
-        "beam": runs,
-    }
-    print(json.dumps(result, indent=2))
-    print(f"decontamination {result['stage_mb_per_s_core']} MB/s/core vs floor {result['floor_mb_per_s_core']} "
-          f"MB/s/core: ratio {result['ratio_to_floor']} (target >= 0.6)")
-    if runs:
-        d, i = runs["decontaminate"], runs["identity"]
-        print(f"Decontaminate composite (FnApiRunner, {runs['mb']} MB, {runs['documents']} documents) marginal "
-              f"{d['marginal_mb_per_s_core']} MB/s/core vs floor {result['floor_mb_per_s_core']} MB/s/core: "
-              f"ratio {runs['marginal_ratio_to_floor']} (target >= 0.6); whole run {runs['whole_run_mb_per_s_core']} "
-              f"MB/s/core with {d['fixed_cpu_s']} CPU s fixed (a 10-document run)")
-        print(f"identity ParDo, same feed and side input: marginal {i['marginal_mb_per_s_core']} MB/s/core "
-              f"({i['marginal_cpu_s']} CPU s); the composite costs {runs['stage_over_identity_ms_per_doc']} ms per "
-              f"document over it, the rule alone {runs['rule_ms_per_doc']} ms")
+    with_beam = len(beam_docs) > 10  # (the marginal figure needs more than the 10-document run)
+    runs = {k: [] for k in ("floor", "rule", "decontaminate_fixed", "decontaminate_full", "identity_fixed", "identity_full")}
+    for _ in range(args.repeat):  # interleaved: a busy spell of the machine hurts every side alike
+        runs["floor"].append(timed(run_floor))
+        runs["rule"].append(timed(run_rule))
+        if with_beam:
+            # Each pipeline on 10 documents (construction, bundles, the index built in the worker) and
+            # on all of them: the difference is the cost of the further documents.
+            for stage in ("decontaminate", "identity"):
+                runs[f"{stage}_fixed"].append(beam_pass(beam_docs[:10], paths, stage))
+                runs[f"{stage}_full"].append(beam_pass(beam_docs, paths, stage))
+    tiny_mb = sum(len(d.text.encode("utf-8")) for d in beam_docs[:10]) / 1e6
+    beam_mb = size / 1e6
+    fig = {}
+    for name, pick in (("best", min), ("median", statistics.median)):
+        v = {k: pick(x) for k, x in runs.items() if x}
+        f = {"floor": mb / v["floor"], "rule": mb / v["rule"], "ratio": v["floor"] / v["rule"]}
+        if with_beam:
+            marg = {st: v[f"{st}_full"] - v[f"{st}_fixed"] for st in ("decontaminate", "identity")}
+            f.update(marginal=(beam_mb - tiny_mb) / marg["decontaminate"],
+                     identity=(beam_mb - tiny_mb) / max(1e-9, marg["identity"]),
+                     whole=beam_mb / v["decontaminate_full"], fixed=v["decontaminate_fixed"],
+                     over_identity_ms=1e3 * (marg["decontaminate"] - marg["identity"]) / (len(beam_docs) - 10),
+                     rule_ms=1e3 * v["rule"] / len(docs))
+            f["marginal_ratio"] = f["marginal"] / f["floor"]
+        fig[name] = f
+    b, m = fig["best"], fig["median"]
+    print(f"corpus {mb:.1f} MB, {len(docs)} documents; benchmarks {[x['name'] for x in index.benchmarks]}, "
+          f"{index.ngrams} n-grams, n = {sorted(index.by_n)}; index built in {build_s:.2f} CPU s; "
+          f"{found['flagged']} flagged, {found['spans']} masked spans, floor hits {found['floor_hits']}")
+    print(f"decontamination {b['rule']:.2f} MB/s/core vs floor {b['floor']:.2f} MB/s/core: ratio {b['ratio']:.2f} "
+          f"(median {m['ratio']:.2f}; target >= 0.6)")
+    r2 = lambda x: round(x, 2)  # noqa: E731
+    session.figure("corpus", "real text (C4, Gutenberg, Stack Exchange passages): MB, documents",
+                   f"{mb:.1f} MB, {len(docs):,} documents")
+    session.figure("index", "benchmark n-grams indexed (n)", f"{index.ngrams:,} (n = {', '.join(map(str, sorted(index.by_n)))})")
+    session.figure("floor", "floor: `lower().split()`, every n-word tuple looked up in a set, MB/s per core",
+                   r2(b["floor"]), r2(m["floor"]))
+    session.figure("rule", "the rule (normalise, hash, look up, verify, mask), MB/s per core", r2(b["rule"]), r2(m["rule"]))
+    session.figure("ratio", "**rule ÷ floor** (throughput)", r2(b["ratio"]), r2(m["ratio"]), target="≥ 0.6")
+    if with_beam:
+        print(f"Decontaminate composite (FnApiRunner, {beam_mb:.1f} MB, {len(beam_docs)} documents) marginal "
+              f"{b['marginal']:.2f} MB/s/core: ratio {b['marginal_ratio']:.2f} to the floor (median "
+              f"{m['marginal_ratio']:.2f}; target >= 0.6); whole run {b['whole']:.2f} MB/s/core with {b['fixed']:.2f} "
+              f"CPU s fixed (a 10-document run); identity ParDo marginal {b['identity']:.0f} MB/s/core; the composite "
+              f"costs {b['over_identity_ms']:.3f} ms per document over it, the rule alone {b['rule_ms']:.3f} ms")
+        session.figure("marginal", f"the `Decontaminate` composite on the FnApiRunner at the margin ({beam_mb:.0f} MB "
+                       "minus 10 documents), MB/s per core", r2(b["marginal"]), r2(m["marginal"]))
+        session.figure("marginal_ratio", "**composite ÷ floor** at the margin (throughput)", r2(b["marginal_ratio"]),
+                       r2(m["marginal_ratio"]), target="≥ 0.6")
+        session.figure("whole", "composite, whole run (10-document fixed part included), MB/s per core",
+                       r2(b["whole"]), r2(m["whole"]))
+        session.figure("fixed", "  its 10-document run (construction, the index built in the worker), CPU s",
+                       r2(b["fixed"]), r2(m["fixed"]))
+        session.figure("identity", "an identity ParDo with the same feed and side input, at the margin, MB/s per core",
+                       round(b["identity"]), round(m["identity"]))
+        session.figure("per_doc", "composite over identity, ms per document (the rule alone)",
+                       f"{b['over_identity_ms']:.3f} ({b['rule_ms']:.3f})", f"{m['over_identity_ms']:.3f} ({m['rule_ms']:.3f})")
+    session.write(repeats=args.repeat)
     return 0
 
 

@@ -22,6 +22,7 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 
+from bench import record  # noqa: E402
 from filters.lm_train import train_reference_lm  # noqa: E402
 from filters.perplexity import PerplexityScorer  # noqa: E402
 from pipeline.sources.webtext import wet_title_and_body  # noqa: E402
@@ -53,11 +54,14 @@ def ranks(values):
 
 
 def main() -> None:
+    session = record.Session("lm_floor")
     pages = english_pages()
     openings = list(wiki_openings())
     with tempfile.TemporaryDirectory() as work:
         reference, ref_info = perplexities(list(wiki_texts()), pages, work)
         print(f"{len(pages)} English crawl pages; reference LM on whole articles: {ref_info['chars']} characters")
+        session.figure("reference", "English crawl pages; the reference LM's training text (whole articles), characters",
+                       f"{len(pages)} pages; {ref_info['chars']:,}")
         print(f"{'openings':>9} {'characters':>10} {'rank corr.':>10} {'same keep/drop':>14}")
         rng = random.Random(0)
         for frac in (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0):
@@ -67,6 +71,10 @@ def main() -> None:
                 rho = np.corrcoef(ranks(values), ranks(reference))[0, 1]
                 same = np.mean((values < np.percentile(values, 60)) == (reference < np.percentile(reference, 60)))
                 print(f"{info['documents']:>9} {info['chars']:>10} {rho:>10.3f} {same:>14.3f}")
+                session.figure(f"{frac}-{_}", f"{info['documents']} openings, {info['chars']:,} characters: rank "
+                               "correlation; same keep/drop side of the 60th percentile", f"{rho:.3f}; {same:.3f}")
+    # Deterministic (seeded draws, seeded training): one run.
+    session.write()
 
 
 if __name__ == "__main__":

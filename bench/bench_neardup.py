@@ -3,7 +3,7 @@ on the DirectRunner, peak memory at two corpus sizes, and recall / false removal
 at least 50 MB with planted copies of known Jaccard (`bench/neardup_corpus.py`), beside
 datasketch's MinHash (`MinHash.bulk`, the floor) and MinHashLSH on the same corpus.
 
-    .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000] [--accuracy_mb 50]
+    .venv/bin/python bench/bench_neardup.py [--docs 3000] [--small 1500] [--large 6000] [--accuracy_mb 30] [--repeat 3]
         [--duplicates both|jaccard|band_collision] [--datatrove_removed FILE]
 
 Accuracy, under each `neardup.duplicates` semantics on the same corpus (jaccard: the true-Jaccard
@@ -24,7 +24,8 @@ The stage's documents come from a per-process cache, read by a FlatMap, not from
 Create pickles and bz2-compresses its values into the pipeline, several times, which costs more CPU
 than the stage itself (`--feed create` measures that way, as this benchmark once did). The stage
 figure includes the pipeline's fixed cost (construction, about a second); "marginal" is the
-difference between the two sizes, the cost per further MB.
+difference between the two sizes, the cost per further MB. Signatures and stage runs: --repeat runs
+each, the best and the median in bench/results/neardup.json; the accuracy run is deterministic (one).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -45,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench import real_text  # noqa: E402
+from bench import real_text, record  # noqa: E402
+from bench.cputime import spread  # noqa: E402
 from common.record import Document, make_id  # noqa: E402
 from dedup import minhash as mh  # noqa: E402
 from dedup.lsh import byte_batches  # noqa: E402
@@ -106,32 +109,32 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bench_signatures(docs: list, num_perm: int) -> dict:
+def bench_signatures(docs: list, num_perm: int, repeat: int = 3) -> dict:
     from datasketch import MinHash
 
     texts = [d.text for d in docs]
     hasher = mh.MinHasher(num_perm=num_perm, seed=42)
     hasher.signatures(texts[:50])
-    start = time.process_time()
-    for lo in range(0, len(texts), 256):
-        hasher.signatures(texts[lo:lo + 256])
-    ours = time.process_time() - start
-
-    start = time.process_time()
-    shingled = [[" ".join(s).encode("utf-8") for s in mh.shingles(mh.normalize_words(t))] or [b""] for t in texts]
-    shingling = time.process_time() - start
-    start = time.process_time()
-    MinHash.bulk(shingled, num_perm=num_perm)
-    theirs = time.process_time() - start
+    ours, theirs, shingling = [], [], []
+    for _ in range(repeat):  # interleaved
+        start = time.process_time()
+        for lo in range(0, len(texts), 256):
+            hasher.signatures(texts[lo:lo + 256])
+        ours.append(time.process_time() - start)
+        start = time.process_time()
+        shingled = [[" ".join(s).encode("utf-8") for s in mh.shingles(mh.normalize_words(t))] or [b""] for t in texts]
+        shingling.append(time.process_time() - start)
+        start = time.process_time()
+        MinHash.bulk(shingled, num_perm=num_perm)
+        theirs.append(time.process_time() - start)
     n = len(texts)
-    return {
-        "docs": n,
-        "ours_sig_per_s": n / ours,
-        "datasketch_bulk_sig_per_s": n / theirs,
-        "datasketch_with_shingling_sig_per_s": n / (theirs + shingling),
-        "ratio_vs_bulk": theirs / ours,
-        "ratio_vs_bulk_with_shingling": (theirs + shingling) / ours,
-    }
+    out = {"docs": n}
+    for name, pick in (("", min), ("_median", statistics.median)):
+        o, t, sh = pick(ours), pick(theirs), pick(shingling)
+        out.update({f"ours_sig_per_s{name}": n / o, f"datasketch_bulk_sig_per_s{name}": n / t,
+                    f"datasketch_with_shingling_sig_per_s{name}": n / (t + sh), f"ratio_vs_bulk{name}": t / o,
+                    f"ratio_vs_bulk_with_shingling{name}": (t + sh) / o})
+    return out
 
 
 def run_stage(n_docs: int, feed: str = "memory") -> dict:
@@ -307,7 +310,8 @@ def main(argv=None):
     parser.add_argument("--num_perm", type=int, default=112)
     parser.add_argument("--feed", choices=("memory", "create"), default="memory",
                         help="documents into the stage from a per-process cache, or by beam.Create (pickled)")
-    parser.add_argument("--accuracy_mb", type=float, default=50.0,
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timed side (best and median)")
+    parser.add_argument("--accuracy_mb", type=float, default=30.0,
                         help="size of the corpus with planted copies for recall / false removals (0: skip)")
     parser.add_argument("--hot_key_size", type=int, default=0,
                         help="the accuracy run's neardup.hot_key_size (default: the recipe's); the removed ids' "
@@ -332,38 +336,59 @@ def main(argv=None):
         print_accuracy(args.accuracy_mb, args.hot_key_size, args.duplicates, args.datatrove_removed)
         return
 
+    session = record.Session("neardup", argv)
     docs = corpus(args.docs)
-    sig = bench_signatures(docs, args.num_perm)
-    print(f"signatures ({sig['docs']} docs, num_perm={args.num_perm}, 1 core):")
-    print(f"  ours                         {sig['ours_sig_per_s']:10.0f} sig/s")
+    sig = bench_signatures(docs, args.num_perm, args.repeat)
+    print(f"signatures ({sig['docs']} docs, num_perm={args.num_perm}, 1 core; best / median of {args.repeat}):")
+    print(f"  ours                         {sig['ours_sig_per_s']:10.0f} / {sig['ours_sig_per_s_median']:.0f} sig/s")
     print(f"  datasketch MinHash.bulk      {sig['datasketch_bulk_sig_per_s']:10.0f} sig/s"
-          f"   ratio {sig['ratio_vs_bulk']:.1f}x (datasketch given ready shingles)")
+          f"   ratio {sig['ratio_vs_bulk']:.1f}x / {sig['ratio_vs_bulk_median']:.1f}x (datasketch given ready shingles)")
     print(f"  datasketch incl. shingling   {sig['datasketch_with_shingling_sig_per_s']:10.0f} sig/s"
           f"   ratio {sig['ratio_vs_bulk_with_shingling']:.1f}x (both from text)")
+    session.figure("sig_ours", f"signatures per second per core ({sig['docs']:,} docs, num_perm {args.num_perm})",
+                   round(sig["ours_sig_per_s"]), round(sig["ours_sig_per_s_median"]))
+    session.figure("sig_bulk", "datasketch `MinHash.bulk` (given ready shingles), signatures per second",
+                   round(sig["datasketch_bulk_sig_per_s"]), round(sig["datasketch_bulk_sig_per_s_median"]))
+    session.figure("sig_ratio", "**ours ÷ datasketch `MinHash.bulk`**", round(sig["ratio_vs_bulk"], 1),
+                   round(sig["ratio_vs_bulk_median"], 1))
+    session.figure("sig_ratio_sh", "ours ÷ datasketch counting its shingling", round(sig["ratio_vs_bulk_with_shingling"], 1),
+                   round(sig["ratio_vs_bulk_with_shingling_median"], 1))
 
     print(f"near-dedup whole stage on the DirectRunner (one worker, each size in a fresh process, feed {args.feed}):")
-    runs = []
+    runs = {}
     for n in (args.small, args.large):
-        out = subprocess.run([sys.executable, __file__, "--stage", str(n), "--feed", args.feed],
-                             capture_output=True, text=True,
-                             cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        if out.returncode != 0:
-            print(out.stderr[-3000:])
-            raise SystemExit(out.returncode)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        runs.append(r)
-        print(f"  {r['docs']:6d} docs {r['mb']:6.1f} MB: {r['mb_per_s_per_core']:.2f} MB/s per core "
-              f"(cpu {r['cpu_s']:.1f}s, wall {r['wall_s']:.1f}s), kept {r['kept']}, near_duplicate {r['near_duplicate']}, "
-              f"cc_last_round_changed {r['cc_last_round_changed']}, peak RSS {r['peak_rss_mb']:.0f} MB")
-    small, large = runs
-    if large["cpu_s"] > small["cpu_s"]:
-        print(f"  marginal, {small['docs']} -> {large['docs']} docs: "
-              f"{(large['mb'] - small['mb']) / (large['cpu_s'] - small['cpu_s']):.2f} MB/s per core")
+        for _ in range(args.repeat):
+            out = subprocess.run([sys.executable, __file__, "--stage", str(n), "--feed", args.feed],
+                                 capture_output=True, text=True,
+                                 cwd=str(ROOT), env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            if out.returncode != 0:
+                print(out.stderr[-3000:])
+                raise SystemExit(out.returncode)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            runs.setdefault(n, []).append(r)
+            print(f"  {r['docs']:6d} docs {r['mb']:6.1f} MB: {r['mb_per_s_per_core']:.2f} MB/s per core "
+                  f"(cpu {r['cpu_s']:.1f}s, wall {r['wall_s']:.1f}s), kept {r['kept']}, near_duplicate {r['near_duplicate']}, "
+                  f"cc_last_round_changed {r['cc_last_round_changed']}, peak RSS {r['peak_rss_mb']:.0f} MB")
+    small, large = runs[args.small], runs[args.large]
+    for n, rs in runs.items():
+        cpu = spread([r["cpu_s"] for r in rs])
+        session.figure(f"stage_{n}", f"whole stage on the DirectRunner, {n:,} docs ({rs[0]['mb']:.1f} MB, construction "
+                       "included), MB/s per core", round(rs[0]["mb"] / cpu["min"], 2), round(rs[0]["mb"] / cpu["median"], 2))
+    for name, pick in (("best", min), ("median", statistics.median)):
+        d_cpu = pick([r["cpu_s"] for r in large]) - pick([r["cpu_s"] for r in small])
+        sig[f"marginal_{name}"] = (large[0]["mb"] - small[0]["mb"]) / d_cpu if d_cpu > 0 else None
+    print(f"  marginal, {small[0]['docs']} -> {large[0]['docs']} docs: {sig['marginal_best']} MB/s per core (best runs)")
+    session.figure("stage_marginal", f"**whole stage at the margin** ({args.small:,} → {args.large:,} docs), MB/s per core",
+                   round(sig["marginal_best"], 2) if sig["marginal_best"] else None,
+                   round(sig["marginal_median"], 2) if sig["marginal_median"] else None)
     print("signing memory, batch by batch (tracemalloc peak):")
     for n in (args.small, args.large):
-        print(f"  {n:6d} docs: {signature_stream_peak(n):.1f} MB")
+        peak = signature_stream_peak(n)
+        print(f"  {n:6d} docs: {peak:.1f} MB")
+        session.figure(f"sig_mem_{n}", f"signing memory, batch by batch (tracemalloc peak), {n:,} docs, MB", round(peak, 1))
     if args.accuracy_mb:
-        print_accuracy(args.accuracy_mb, args.hot_key_size, args.duplicates, args.datatrove_removed)
+        print_accuracy(args.accuracy_mb, args.hot_key_size, args.duplicates, args.datatrove_removed, session)
+    session.write(repeats=args.repeat)
 
 
 def score_removed_file(mb: float, path: str) -> dict:
@@ -375,7 +400,8 @@ def score_removed_file(mb: float, path: str) -> dict:
     return score(docs, planted, removed, neardup_corpus.shingle_sets(docs))
 
 
-def print_accuracy(mb: float, hot_key_size: int = 0, duplicates: str = "both", datatrove_removed: str = "") -> None:
+def print_accuracy(mb: float, hot_key_size: int = 0, duplicates: str = "both", datatrove_removed: str = "",
+                   session=None) -> None:
     runs = []
     for mode in (("jaccard", "band_collision") if duplicates == "both" else (duplicates,)):
         out = subprocess.run([sys.executable, __file__, "--accuracy_child", str(mb), "--hot_key_size", str(hot_key_size),
@@ -404,6 +430,18 @@ def print_accuracy(mb: float, hot_key_size: int = 0, duplicates: str = "both", d
               + f"; of {x['pairs_one_kept']} pairs that kept one, the longer {x['kept_longer']}, the original {x['kept_original']}")
     for x in runs:
         print(f"  ours ({x['duplicates']}): hot_key_size {x['hot_key_size']}, removed ids SHA-1 {x['removed_sha1']}")
+    if session is not None:  # deterministic: one run
+        session.figure("acc_corpus", f"accuracy corpus (bench/neardup_corpus.py, real samples with planted copies): MB, "
+                       "docs, planted pairs with Jaccard ≥ 0.8", f"{r['mb']:.1f} MB, {r['docs']:,} docs, {r['pairs_j_ge_0.8']:,}")
+        named = [(f"ours, {x['duplicates']}", x) for x in runs]
+        named += [("datasketch MinHashLSH", x["datasketch"]) for x in runs[:1] if "datasketch" in x]
+        for name, x in named:
+            session.figure(f"acc_{name}", f"**{name}: recall at Jaccard ≥ 0.8; false removals**",
+                           f"{x['recall']:.4f}; {x['false_removals']} of {x['distinct_docs']:,}",
+                           target="≥ 0.95; ≤ 0.2%" if name.startswith("ours") else "")
+        for x in runs:
+            session.figure(f"acc_sha1_{x['duplicates']}", f"ours ({x['duplicates']}): removed ids' SHA-1 "
+                           f"(hot_key_size {x['hot_key_size']})", x["removed_sha1"][:12])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from filters.code_heuristics import ExtensionWhitelist, code_stats  # noqa: E402
 
 
@@ -55,6 +56,9 @@ def main():
     report([r for r in rows if "/unidecode/x" not in r[0]], threshold, "without Unidecode's 190 code-point tables")
 
 
+SESSION = None
+
+
 def report(rows, threshold, title):
     ours_drop = {n for n, o, _ in rows if o < threshold}
     sp_drop = {n for n, _, t in rows if t < threshold}
@@ -66,6 +70,9 @@ def report(rows, threshold, title):
           f"p90 {ratio[9 * len(ratio) // 10]:.2f})")
     print(f"  dropped at {threshold}: regex {len(ours_drop)}, SentencePiece {len(sp_drop)}, both {len(ours_drop & sp_drop)}; "
           f"decisions differ on {len(ours_drop ^ sp_drop)} of {len(rows)} files")
+    SESSION.figure(f"alpha {title}", f"GitHub `alpha_per_token` < {threshold}, {title} ({len(rows)} files): "
+                   "dropped by the regex count / by SentencePiece / decisions differ; median ratio",
+                   f"{len(ours_drop)} / {len(sp_drop)} / {len(ours_drop ^ sp_drop)}; {ratio[len(ratio) // 2]:.2f}")
     for name in sorted(ours_drop ^ sp_drop):
         o, t = next((o, t) for n, o, t in rows if n == name)
         print(f"    {name}: regex {o:.2f}, SentencePiece {t:.2f}")
@@ -86,8 +93,12 @@ def appendices():
                     at = text.find("\\appendix")
                     share = (len(text) - at) / len(text) if at >= 0 else 0.0
                     print(f"  {path.name}: {len(text)} characters, {100 * share:.1f}% after \\appendix")
+                    SESSION.figure(f"appendix {path.name}", f"ArXiv {path.name}: cleaned text after `\\appendix` "
+                                   "(kept here, cut by RedPajama v1)", f"{100 * share:.1f}% of {len(text):,} characters")
 
 
 if __name__ == "__main__":
+    SESSION = record.Session("recipe_review")
     main()
     appendices()
+    SESSION.write()  # counts and shares of fixed files: the same on every run

@@ -5,16 +5,15 @@ and the llama-plus stage in Beam against the sum of the floors, all in the same 
 
 Text: the 291 real pages of tests/web_pages.py (C4, CCNet, crawled boilerplate and trafilatura's
 evaluation pages, ~2 MB) repeated to --mb. Each side is timed by CPU time (this process plus reaped
-children), best of --repeat.
+children), --repeat runs: the best and the median go to bench/results/rules.json.
 - floors: the rules written plainly, one measure after another, over the same tokens (the same
   `words` regular expression: the tokenizer is the rules' library call, as SentencePiece is the
   perplexity floor's): per token class tests, n-gram tuples through zip, sets and Counters, no
   caches or shortcuts; PII: the three patterns' `sub` with the `ipaddress` check on every page.
 - ours: `gopher_stats` + `GopherRules.reason`, `fineweb_stats` + `FineWebRules.reason`,
   `PIIScrubber.scrub`, as the stage calls them;
-- stage: `WebRules` through `stages.ApplyFilter` in a one-worker FnApiRunner pipeline (Create →
-  stage → count), minus the same pipeline with a pass-through step (the Create that embeds the
-  text in the graph is no part of a real run).
+- stage: `WebRules` through `stages.ApplyFilter` in a one-worker FnApiRunner pipeline (documents
+  from a per-process cache → stage → count), minus the same pipeline with a pass-through step.
 - c4 step: FineWeb's C4 line rules (`FineWebC4.clean`) against the same rules written plainly.
 - datatrove (with --datatrove_python): its Gopher repetition, Gopher quality, C4 and FineWeb
   filters as FineWeb chains them, spaCy words and sentences, on the distinct pages, CPU time of its
@@ -24,6 +23,7 @@ Targets: each ratio ours/floor >= 0.6; ours >= 10x datatrove's.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -33,7 +33,8 @@ from collections import Counter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.cputime import cpu  # noqa: E402
+from bench import record  # noqa: E402
+from bench.cputime import cpu, spread  # noqa: E402
 import apache_beam as beam  # noqa: E402
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
@@ -49,7 +50,8 @@ from pipeline.web_rules import _Factory  # noqa: E402
 from tests.web_pages import real_pages  # noqa: E402
 
 
-def best_of(repeat: int, fn, setup=None) -> float:
+def runs_of(repeat: int, fn, setup=None) -> list:
+    """CPU seconds of each of `repeat` runs (`setup` before each, outside the timing)."""
     times = []
     for _ in range(repeat):
         if setup:
@@ -57,7 +59,7 @@ def best_of(repeat: int, fn, setup=None) -> float:
         start = cpu()
         fn()
         times.append(cpu() - start)
-    return min(times)
+    return times
 
 
 # --- floors: the same rules, written plainly ------------------------------------------------
@@ -217,10 +219,22 @@ def ours_pii(texts, scrubber) -> int:
     return sum(len(scrubber.scrub(t)[0]) for t in texts)
 
 
+_CORPUS: dict = {}
+
+
+def _cached(key: str):
+    return _CORPUS[key]
+
+
 def stage_run(recipe: dict, docs, apply: bool = True) -> None:
+    """Documents from a per-process cache through a FlatMap of a function of this module imported by
+    name (as a script it is `__main__`, pickled by value with its globals: `beam.Create(docs)` or
+    that would put the corpus into the graph, several times the cost of the stage)."""
+    feed = importlib.import_module("bench.bench_rules")
+    feed._CORPUS["docs"] = docs
     options = PipelineOptions(["--direct_num_workers=1", "--direct_running_mode=in_memory"])
     with beam.Pipeline(runner="FnApiRunner", options=options) as p:
-        docs_in = p | beam.Create(docs, reshuffle=False)
+        docs_in = p | "Key" >> beam.Create(["docs"]) | "FromCache" >> beam.FlatMap(feed._cached)
         if apply:
             out, _ = docs_in | ApplyFilter(_Factory(recipe, "commoncrawl"), label="WebRules:commoncrawl")
         else:
@@ -250,6 +264,7 @@ def main() -> None:
                         help="a Python with datatrove 0.10.1 and spaCy (a scratch venv, never the project's): "
                              "also time datatrove's chain on the same pages (tests/reference/time_datatrove_rules.py)")
     args = parser.parse_args()
+    session = record.Session("rules")
 
     base = [t for _, t in real_pages()]
     texts, size = [], 0
@@ -270,19 +285,32 @@ def main() -> None:
                               ("fineweb", lambda: floor_fineweb(texts), lambda: ours_fineweb(texts, fineweb)),
                               ("c4 step", lambda: floor_c4(texts), lambda: ours_c4(texts, c4)),
                               ("pii", lambda: floor_pii(texts), lambda: ours_pii(texts, scrubber))):
-        rows.append((name, best_of(args.repeat, floor), best_of(args.repeat, mine)))
-    t_stage = best_of(args.repeat, lambda: stage_run(recipe, docs))
-    t_base = best_of(args.repeat, lambda: stage_run(recipe, docs, apply=False))
+        rows.append((name, runs_of(args.repeat, floor), runs_of(args.repeat, mine)))
+    t_stage = runs_of(args.repeat, lambda: stage_run(recipe, docs))
+    t_base = runs_of(args.repeat, lambda: stage_run(recipe, docs, apply=False))
 
-    print(f"{len(texts)} pages, {mb:.2f} MB of text, 1 core, CPU time, best of {args.repeat}")
+    print(f"{len(texts)} pages, {mb:.2f} MB of text, 1 core, CPU time, best / median of {args.repeat}")
+    r2 = lambda v: round(v, 2)  # noqa: E731
+    session.figure("corpus", "text: the 291 real pages of tests/web_pages.py repeated, MB", f"{mb:.2f}")
     for name, t_floor, t_ours in rows:
-        print(f"{name:8s} floor {mb / t_floor:6.2f} MB/s/core   ours {mb / t_ours:6.2f} MB/s/core   "
-              f"ratio {t_floor / t_ours:.2f} (target >= 0.60)")
-    floor_all = sum(r[1] for r in rows)
-    t_step = max(1e-9, t_stage - t_base)
-    print(f"stage    floor {mb / floor_all:6.2f} MB/s/core   ours {mb / t_step:6.2f} MB/s/core   "
-          f"ratio {floor_all / t_step:.2f} (target >= 0.60): WebRules in Beam (FnApiRunner), minus the same "
-          f"pipeline without it ({t_base:.2f} CPU s)")
+        f, o = spread(t_floor), spread(t_ours)
+        print(f"{name:8s} floor {mb / f['min']:6.2f} MB/s/core   ours {mb / o['min']:6.2f} MB/s/core   "
+              f"ratio {f['min'] / o['min']:.2f} / {f['median'] / o['median']:.2f} (target >= 0.60)")
+        session.figure(f"{name}_floor", f"{name}: plain-Python floor, MB/s per core", r2(mb / f["min"]), r2(mb / f["median"]))
+        session.figure(f"{name}_ours", f"{name}: ours, MB/s per core", r2(mb / o["min"]), r2(mb / o["median"]))
+        session.figure(f"{name}_ratio", f"**{name}: ours ÷ floor** (throughput)", r2(f["min"] / o["min"]),
+                       r2(f["median"] / o["median"]), target="≥ 0.6")
+    floors = [sum(r[1][i] for r in rows) for i in range(args.repeat)]
+    steps = [max(1e-9, a - b) for a, b in zip(t_stage, t_base)]
+    fl, st, bs = spread(floors), spread(steps), spread(t_base)
+    print(f"stage    floor {mb / fl['min']:6.2f} MB/s/core   ours {mb / st['min']:6.2f} MB/s/core   "
+          f"ratio {fl['min'] / st['min']:.2f} / {fl['median'] / st['median']:.2f} (target >= 0.60): WebRules in Beam "
+          f"(FnApiRunner), minus the same pipeline without it ({bs['min']:.2f} CPU s)")
+    session.figure("stage", "the WebRules stage in Beam (FnApiRunner, minus a pass-through pipeline), MB/s per core",
+                   r2(mb / st["min"]), r2(mb / st["median"]))
+    session.figure("stage_ratio", "**stage ÷ the three floors summed** (throughput)", r2(fl["min"] / st["min"]),
+                   r2(fl["median"] / st["median"]), target="≥ 0.6")
+    session.figure("base", "pass-through pipeline, CPU s", r2(bs["min"]), r2(bs["median"]))
     if args.datatrove_python:
         distinct = texts[:len(base)]
         dmb = sum(len(t.encode("utf-8")) for t in distinct) / 1e6
@@ -290,14 +318,20 @@ def main() -> None:
 
         other = [p.text for p in wet_pages()]
         chain = lambda: ours_chain(distinct, gopher, c4, fineweb)  # noqa: E731
-        t_cold = best_of(args.repeat, chain, setup=empty_caches)
-        t_unseen = best_of(args.repeat, chain, setup=lambda: empty_caches(other))
+        t_cold = min(runs_of(args.repeat, chain, setup=empty_caches))
+        t_unseen = min(runs_of(args.repeat, chain, setup=lambda: empty_caches(other)))
         dt = datatrove_run(args.datatrove_python, distinct, args.repeat)
         dt_speed = dt["mb"] / dt["cpu_s"]
         print(f"datatrove (spaCy) Gopher + C4 + FineWeb chain {dt_speed:6.2f} MB/s/core on the {dt['mb']:.2f} MB of "
               f"distinct pages; ours, the same chain, the token cache emptied first {dmb / t_cold:6.2f} MB/s/core "
               f"({(dmb / t_cold) / dt_speed:.1f}x), the cache warmed on 264 other real pages {dmb / t_unseen:6.2f} "
               f"MB/s/core ({(dmb / t_unseen) / dt_speed:.1f}x; target >= 10x)")
+        session.figure("datatrove", "datatrove 0.10.1 (spaCy) Gopher + C4 + FineWeb chain, MB/s per core", r2(dt_speed))
+        session.figure("vs_datatrove_cold", "**ours ÷ datatrove, the token cache emptied first**",
+                       r2((dmb / t_cold) / dt_speed), target="≥ 10")
+        session.figure("vs_datatrove_warm", "ours ÷ datatrove, the cache warmed on 264 other real pages",
+                       r2((dmb / t_unseen) / dt_speed), target="≥ 10")
+    session.write(repeats=args.repeat)
 
 
 if __name__ == "__main__":

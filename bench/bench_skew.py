@@ -7,8 +7,8 @@ Cases (tests/test_dataflow_skew.py at --scale 1): a line repeated 2·10^4·scale
 dedup; a MinHash bucket of 300·scale near-copies through near-dedup (llama-plus, hot_key_size 32 as
 in the test), beside a bucket of half that size and beside none; one document of
 3·10^4·scale unique lines (~2·scale MB) among 200 pages through line dedup. Group sizes are the
-shuffled bytes per key (tests/skew_probe.py); the CPU seconds of each run are printed beside its
-baseline's.
+shuffled bytes per key (tests/skew_probe.py), the same on every run: one run, its group sizes in
+bench/results/skew.json; the CPU seconds of each run are printed beside its baseline's.
 """
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
+from bench.cputime import cpu  # noqa: E402
 from dedup.line_dedup import LineDedup  # noqa: E402
 from dedup.lsh import NearDedup  # noqa: E402
 from pipeline import recipe  # noqa: E402
@@ -32,9 +33,9 @@ HOT = "Subscribe to our newsletter for the latest news and special offers from o
 
 
 def timed(stage, docs, out):
-    t = time.process_time()
+    t = cpu()
     stats = sp.run_probed(stage, docs, out)
-    return stats, time.process_time() - t
+    return stats, cpu() - t
 
 
 def _rounds_merged(stats):
@@ -49,8 +50,12 @@ def _rounds_merged(stats):
     return out
 
 
+SESSION = None
+
+
 def report(name, skew, base, t_skew, t_base):
     print(f"== {name}: kept {skew['kept']} (baseline {base['kept']}); CPU {t_skew:.1f} s (baseline {t_base:.1f} s)")
+    SESSION.figure(f"case {name}", f"**{name}**: kept (baseline)", f"{skew['kept']:,} ({base['kept']:,})")
     print(f"   {'GroupByKey (NN: the largest over the rounds)':<52} {'largest group':>14} {'values':>7} "
           f"{'baseline':>10} {'x':>6}")
     skew, base = _rounds_merged(skew), _rounds_merged(base)
@@ -58,6 +63,8 @@ def report(name, skew, base, t_skew, t_base):
         s, b = skew[label]["max_bytes"], base.get(label, {}).get("max_bytes", 0)
         ratio = f"{s / b:6.1f}" if b else "   new"
         print(f"   {label:<52} {s / 1e3:>11.1f} kB {skew[label]['max_values']:>7} {b / 1e3:>7.1f} kB {ratio}")
+        SESSION.figure(f"{name} {label}", f"  `{label}`: largest group, kB (baseline kB, ×)",
+                       f"{s / 1e3:,.1f} ({b / 1e3:,.1f}, {ratio.strip()})")
 
 
 def line_case(k, work):
@@ -93,6 +100,8 @@ def main(argv=None):
     ap.add_argument("--hot_key_size", type=int, default=32, help="neardup.hot_key_size (the test's: 32)")
     ap.add_argument("--only", choices=("line", "giant", "neardup"), help="run one case")
     args = ap.parse_args(argv)
+    global SESSION
+    SESSION = record.Session("skew" if args.only is None else f"skew_{args.only}", argv)
     work = Path(tempfile.mkdtemp(prefix="bench-skew-"))
     try:
         if args.only in (None, "line"):
@@ -101,6 +110,8 @@ def main(argv=None):
             giant_case(args.scale, work)
         if args.only in (None, "neardup"):
             neardup_case(args.scale, work, args.hot_key_size)
+        # Group sizes are bytes, the same on every run: one run; the CPU seconds are printed only.
+        SESSION.write()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -3,7 +3,7 @@
     python bench/bench_sources_a.py [--repeat 3]
 
 For each source: MB/s per core = uncompressed input MB / CPU seconds (process time, one
-process, no Beam), best of --repeat runs. To make figures comparable across machines, each is
+process, no Beam), the best and the median of --repeat runs (bench/results/sources_a.json). To make figures comparable across machines, each is
 also given as a ratio to plain decompression of the same files measured in the same run
 ("x decompress": how many times slower than just reading the bytes).
 Inputs: ../shared/data/github/*.tar.gz, the enwiki pages-articles sample, ../shared/data/books/raw.
@@ -15,15 +15,14 @@ import bz2
 import gzip
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 DATA = ROOT.parent / "shared" / "data"
 
-import record  # noqa: E402
+from bench import record  # noqa: E402
+from bench.cputime import repeat as repeat_runs, spread  # noqa: E402
 from common.events import Event  # noqa: E402
 from dedup.book_overlap import shingles  # noqa: E402
 from pipeline import inputs, recipe  # noqa: E402
@@ -34,13 +33,8 @@ from pipeline.sources.wikipedia import WikipediaPageCleaner, read_dump  # noqa: 
 
 
 def cpu(fn, repeat):
-    best = None
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        dt = time.process_time() - t
-        best = dt if best is None else min(best, dt)
-    return best
+    """CPU seconds of each of `repeat` runs (the readers run in this process: no children)."""
+    return repeat_runs(fn, repeat)
 
 
 def bench_github(cfg):
@@ -108,17 +102,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
+    session = record.Session("sources_a", argv)
     rec = recipe.load()
-    print(f"{'source':<10} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'x decompress':>13}")
+    print(f"{'source':<10} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'x decompress':>13}  (best run; median)")
     measured = {}
     for name, make in (("github", bench_github), ("wikipedia", bench_wikipedia), ("books", bench_books)):
         nbytes, run, decompress = make(rec[name])
-        t_run = cpu(run, args.repeat)
-        t_dec = cpu(decompress, args.repeat)
+        t_run = spread(cpu(run, args.repeat))
+        t_dec = spread(cpu(decompress, args.repeat))
         mb = nbytes / 1e6
-        print(f"{name:<10} {mb:>9.2f} {t_run:>7.2f} {mb / t_run:>10.2f} {t_run / t_dec:>13.1f}")
-        measured[name] = record.stage(mb, t_run, "bench/bench_sources_a.py: reader + cleaner, no Beam, best of --repeat")
-    record.write("sources_a", measured)  # for python -m pipeline.cost
+        print(f"{name:<10} {mb:>9.2f} {t_run['min']:>7.2f} {mb / t_run['min']:>10.2f} {t_run['min'] / t_dec['min']:>13.1f}"
+              f"  ({mb / t_run['median']:.2f}; {t_run['median'] / t_dec['median']:.1f})")
+        session.figure(f"{name}", f"{name}: reader + cleaner on {mb:.2f} MB, MB/s per core", round(mb / t_run["min"], 2),
+                       round(mb / t_run["median"], 2))
+        session.figure(f"{name}_x", f"{name}: × the CPU of decompressing the same files", round(t_run["min"] / t_dec["min"], 1),
+                       round(t_run["median"] / t_dec["median"], 1))
+        measured[name] = record.stage(mb, t_run["runs"], "bench/bench_sources_a.py: reader + cleaner, no Beam")
+    session.write(stages=measured, repeats=args.repeat)  # for python -m pipeline.cost
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Throughput of the ArXiv and StackExchange readers + cleaners, per core, on the real samples.
 
 Runs the plain code each Beam DoFn wraps (no runner overhead), single-threaded, and reports CPU
-time (`time.process_time`) so the figure is per core. Each figure is also given as a ratio to
+time (`time.process_time`) so the figure is per core; the best and the median of --repeat runs. Each figure is also given as a ratio to
 gzip decompression of the same inputs measured in the same run, which is comparable run to run
 and machine to machine. MB = 10^6 bytes of uncompressed input (TeX members / Posts.xml).
 
@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import record  # noqa: E402
+from bench import record  # noqa: E402
+from bench.cputime import repeat as repeat_runs, spread  # noqa: E402
 from pipeline.sources import arxiv, se_posts  # noqa: E402
 from pipeline import recipe as recipes  # noqa: E402
 
@@ -33,12 +31,8 @@ POSTS = DATA / "stackexchange" / "beer.stackexchange.com-Posts.xml.gz"
 
 
 def cpu(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times)
+    """{"min", "median", "runs"} CPU seconds of `repeat` runs (the readers run in this process)."""
+    return spread(repeat_runs(fn, repeat))
 
 
 def arxiv_run(blobs):
@@ -68,6 +62,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
+    session = record.Session("sources_b", argv)
 
     blobs = [(str(p), p.read_bytes()) for p in EPRINTS]
     tex_bytes = 0
@@ -85,16 +80,20 @@ def main(argv=None):
     out_arxiv, out_se = arxiv_run(blobs), se_run(se_blob)
 
     gz_arxiv_bytes = sum(len(gzip.decompress(b)) for _, b in blobs)
-    print(f"{'source':<14} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'out MB':>7} {'x gunzip':>9}")
+    print(f"{'source':<14} {'input MB':>9} {'CPU s':>7} {'MB/s/core':>10} {'out MB':>7} {'x gunzip':>9}  (best run; median)")
     measured = {}
     for name, mb, secs, out, ref in (
-        ("arxiv", tex_bytes / 1e6, t_arxiv, out_arxiv, (gz_arxiv_bytes / 1e6) / gunzip_arxiv),
-        ("stackexchange", xml_bytes / 1e6, t_se, out_se, (xml_bytes / 1e6) / gunzip_se),
+        ("arxiv", tex_bytes / 1e6, t_arxiv, out_arxiv, (gz_arxiv_bytes / 1e6) / gunzip_arxiv["min"]),
+        ("stackexchange", xml_bytes / 1e6, t_se, out_se, (xml_bytes / 1e6) / gunzip_se["min"]),
     ):
-        rate = mb / secs
-        print(f"{name:<14} {mb:>9.3f} {secs:>7.3f} {rate:>10.2f} {out / 1e6:>7.3f} {rate / ref:>9.4f}")
-        measured[name] = record.stage(mb, secs, "bench/bench_sources_b.py: reader + cleaner, no Beam, best of --repeat")
-    record.write("sources_b", measured)  # for python -m pipeline.cost
+        rate = mb / secs["min"]
+        print(f"{name:<14} {mb:>9.3f} {secs['min']:>7.3f} {rate:>10.2f} {out / 1e6:>7.3f} {rate / ref:>9.4f}"
+              f"  ({mb / secs['median']:.2f})")
+        session.figure(name, f"{name}: reader + cleaner on {mb:.3f} MB, MB/s per core", round(rate, 2),
+                       round(mb / secs["median"], 2))
+        session.figure(f"{name}_x", f"{name}: its rate ÷ gzip -d's rate on the same input", round(rate / ref, 4))
+        measured[name] = record.stage(mb, secs["runs"], "bench/bench_sources_b.py: reader + cleaner, no Beam")
+    session.write(stages=measured, repeats=args.repeat)  # for python -m pipeline.cost
     print("arxiv input = TeX members of 2 real e-prints (the gunzip/tar of all members incl. figures is in the time);")
     print("stackexchange input = beer.stackexchange Posts.xml (2354 rows); 'x gunzip' = rate / gzip -d rate, same run.")
 

@@ -9,6 +9,10 @@ Prints, all measured in the same run so the ratios compare run to run:
    pipeline's own DoFn (Parquet read + DocumentEncoder + shard write + SHA-256) on the same
    documents, and the whole Beam stage on the DirectRunner with one worker (start-up included).
    The ratio pipeline / bare is the figure to watch (target >= 0.8).
+   Every figure is CPU seconds of this process and its children (bench/cputime.py; the tokenizer
+   trains in threads and the Beam stage runs in-process), each side --rounds times, interleaved:
+   the best and the median run go to bench/results/tokenize.json (`python -m pipeline.cost` reads
+   the DoFn's, per MB).
 2. Bytes per token of the tokenizer trained here (LLaMA settings) beside the released LLaMA
    tokenizer, on the same held-apart documents (one in ten by a hash of the id, never trained on).
 """
@@ -20,23 +24,21 @@ import gzip
 import html
 import json
 import shutil
-import statistics
 import sys
 import tarfile
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 import pyarrow as pa  # noqa: E402
-import record  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import sentencepiece as spm  # noqa: E402
 import xxhash  # noqa: E402
 
+from bench import record  # noqa: E402
+from bench.cputime import cpu, spread, timed  # noqa: E402
 from common.record import ARROW_SCHEMA, Document, make_id, to_row  # noqa: E402
 from pipeline import recipe as recipe_mod  # noqa: E402
 from tokenizer import shards, stages  # noqa: E402
@@ -91,20 +93,12 @@ def write_curated(out: Path, docs) -> None:
         pq.write_table(pa.Table.from_pylist([to_row(d) for d in items], schema=ARROW_SCHEMA), path, compression="zstd")
 
 
-def best_of(rounds: int, fn) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times), statistics.median(times)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "corpus"))
     args = parser.parse_args(argv)
+    session = record.Session("tokenize", argv)
     out = Path(args.workdir)
     shutil.rmtree(out, ignore_errors=True)
     recipe = recipe_mod.load()
@@ -114,9 +108,9 @@ def main(argv=None) -> None:
     train_docs = [d for d in docs if not held_apart(d.id)]
     test_docs = [d for d in docs if held_apart(d.id)]
     write_curated(out, train_docs)
-    t = time.perf_counter()
+    t = cpu()
     model_path = stages.train_tokenizer_stage(str(out), recipe)
-    train_s = time.perf_counter() - t
+    train_s = cpu() - t
     model = Path(model_path).read_bytes()
     sp = spm.SentencePieceProcessor(model_proto=model)
 
@@ -137,16 +131,13 @@ def main(argv=None) -> None:
             for _ in fn.process(ref):
                 pass
 
-    rounds = max(1, args.rounds)
-    timings = {"bare": [], "dofn": []}
-    for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
-        for name, f in (("bare", bare), ("dofn", dofn)):
-            t = time.perf_counter()
-            f()
-            timings[name].append(time.perf_counter() - t)
-    t = time.perf_counter()
-    stages.tokenize_stage(str(out), recipe, ["--runner=DirectRunner", "--direct_num_workers=1"])
-    beam_s = time.perf_counter() - t
+    def beam_stage():
+        stages.tokenize_stage(str(out), recipe, ["--runner=DirectRunner", "--direct_num_workers=1"])
+
+    timings = {"bare": [], "dofn": [], "beam": []}
+    for _ in range(args.rounds):  # interleaved, so drift on a shared machine hits every side alike
+        for name, f in (("bare", bare), ("dofn", dofn), ("beam", beam_stage)):
+            timings[name].append(timed(f))
 
     long_texts = [x for x in texts if len(x) > int(enc_settings["max_chunk_chars"])]
     held = [d.text for d in test_docs]
@@ -155,27 +146,34 @@ def main(argv=None) -> None:
     ours_tokens = sum(len(x) for x in sp.encode(held))
     llama_tokens = sum(len(x) for x in llama.encode(held))
 
-    bare_s, dofn_s = min(timings["bare"]), min(timings["dofn"])
-    result = {
-        "corpus_mb": round(mb, 3), "documents": len(texts), "documents_over_max_chunk": len(long_texts),
-        "vocab_size": sp.get_piece_size(), "train_seconds": round(train_s, 2),
-        "bare_encode_mb_s": round(mb / bare_s, 3), "pipeline_dofn_mb_s": round(mb / dofn_s, 3),
-        "pipeline_over_bare": round(bare_s / dofn_s, 3),
-        "beam_direct_runner_mb_s_incl_startup": round(mb / beam_s, 3),
-        "held_apart_mb": round(held_bytes / 1e6, 3), "held_apart_documents": len(held),
-        "bytes_per_token_trained": round(held_bytes / ours_tokens, 3),
-        "bytes_per_token_llama": round(held_bytes / llama_tokens, 3),
-    }
+    b = {k: spread(v) for k, v in timings.items()}
+    rate = lambda s: round(mb / s, 2)  # noqa: E731
     print(f"corpus: {len(texts)} documents, {mb:.2f} MB ({len(long_texts)} longer than "
-          f"{enc_settings['max_chunk_chars']} chars); tokenizer trained in {train_s:.1f}s, vocab {sp.get_piece_size()}")
-    print(f"per core  bare SentencePieceProcessor.encode  {mb / bare_s:7.2f} MB/s")
-    print(f"per core  pipeline DoFn (read+encode+write)   {mb / dofn_s:7.2f} MB/s   ratio {bare_s / dofn_s:.2f}")
-    print(f"          Beam DirectRunner, 1 worker, total  {mb / beam_s:7.2f} MB/s   (start-up included)")
+          f"{enc_settings['max_chunk_chars']} chars); tokenizer trained in {train_s:.1f} CPU s, vocab {sp.get_piece_size()}")
+    for name, label in (("bare", "bare SentencePieceProcessor.encode"), ("dofn", "pipeline DoFn (read+encode+write)"),
+                        ("beam", "Beam DirectRunner, 1 worker, whole stage")):
+        print(f"per core  {label:40s} {rate(b[name]['min']):7.2f} MB/s (median {rate(b[name]['median']):.2f}), "
+              f"CPU s {b[name]['runs']}")
+    print(f"pipeline DoFn / bare: {b['bare']['min'] / b['dofn']['min']:.2f} (median "
+          f"{b['bare']['median'] / b['dofn']['median']:.2f}; target >= 0.8)")
     print(f"held-apart {held_bytes / 1e6:.2f} MB: bytes/token trained {held_bytes / ours_tokens:.3f}, "
           f"LLaMA {held_bytes / llama_tokens:.3f}")
-    print(json.dumps(result, sort_keys=True))
-    record.write("tokenize", {"tokenize": record.stage(
-        mb, dofn_s, "bench/bench_tokenize.py: the pipeline's DoFn (read Parquet + encode + write shards)")})
+    session.figure("corpus", "corpus: curated real text (documents, MB)", f"{len(texts):,} documents, {mb:.2f} MB")
+    session.figure("bare", "bare `SentencePieceProcessor.encode`, MB/s per core", rate(b["bare"]["min"]),
+                   rate(b["bare"]["median"]))
+    session.figure("dofn", "the pipeline's DoFn (read Parquet + encode + write shards), MB/s per core",
+                   rate(b["dofn"]["min"]), rate(b["dofn"]["median"]))
+    session.figure("ratio", "**DoFn ÷ bare encode** (throughput)", round(b["bare"]["min"] / b["dofn"]["min"], 2),
+                   round(b["bare"]["median"] / b["dofn"]["median"], 2), target="≥ 0.8")
+    session.figure("beam", "the whole tokenize stage on the DirectRunner (start-up included), MB/s per core",
+                   rate(b["beam"]["min"]), rate(b["beam"]["median"]))
+    session.figure("train", "tokenizer training (LLaMA settings), CPU s", round(train_s, 1))
+    session.figure("bpt_ours", "bytes per token on held-apart text: the tokenizer trained here",
+                   round(held_bytes / ours_tokens, 3))
+    session.figure("bpt_llama", "bytes per token on held-apart text: LLaMA's tokenizer", round(held_bytes / llama_tokens, 3))
+    session.write(stages={"tokenize": record.stage(
+        mb, timings["dofn"], "bench/bench_tokenize.py: the pipeline's DoFn (read Parquet + encode + write shards)")},
+        repeats=args.rounds)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ repeat across the site's pages, as web boilerplate does. With `sidebar=True` eac
 sidebar of link titles and a blurb (real sentence fragments) on every page and shorter bodies, so
 that about half of the characters are site-repeated boilerplate, as on crawled pages with their
 navigation. Deterministic (seeded).
+
+`build_real` writes the real crawled pages of ../shared/data instead, in k copies made distinct
+(`distinct_copy`), for measurements on real text that line dedup must not saturate.
 """
 from __future__ import annotations
 
@@ -75,3 +78,34 @@ def build(out_dir: str, megabytes: float = 20.0, files: int = 8, seed: int = 0, 
             f.write(wet_bytes(pages[i::files]))
         paths.append(path)
     return paths, [t for _, t in pages], size
+
+
+def distinct_copy(text: str, j: int) -> str:
+    """Copy `j` of a page's text: every line stripped (as the WET reader strips it) and j extra
+    spaces after its first word (copy 0: none). Line dedup's normalisation keeps inner spaces, so no line of one copy repeats a
+    line of another (k copies hold k times the dedup work: it does not saturate), while fastText,
+    SentencePiece and the classifier, which split on whitespace, see the same words. A line of one
+    word stays as it is: its copies are duplicates, as a site's menu item on every page."""
+    wide = " " * (j + 1)
+    return "\n".join(line.strip().replace(" ", wide, 1) for line in text.split("\n"))
+
+
+def build_real(out_dir: str, copies: int, files: int = 4):
+    """The real crawled pages of ../shared/data (tests/real_pages.py: trafilatura's 250 evaluation
+    pages with every visible line, the CC-MAIN-2020-34 excerpt, dolma's WARC sample) as WET files,
+    in `copies` distinct copies (`distinct_copy`). Returns (paths, page texts, bytes of page text)."""
+    from tests.real_pages import real_pages
+
+    os.makedirs(out_dir, exist_ok=True)
+    pages = []
+    for j in range(copies):
+        for p in real_pages():
+            url = p.url if "://" in p.url else "https://" + p.url.split("::", 1)[-1]
+            pages.append((url + (f"?copy={j}" if j else ""), distinct_copy(p.text, j), p.title))
+    paths = []
+    for i in range(files):
+        path = os.path.join(out_dir, f"real-{i:05d}.warc.wet.gz")
+        with open(path, "wb") as f:
+            f.write(wet_bytes(pages[i::files], date="2024-01-01T00:00:00Z"))
+        paths.append(path)
+    return paths, [t for _, t, _ in pages], sum(len(t.encode("utf-8")) for _, t, _ in pages)

@@ -47,10 +47,14 @@ def normalized_line_bytes(text: str) -> List[bytes]:
     raw = "\n".join(stripped).encode("utf-8", "surrogatepass").lower().translate(_ASCII_DIGITS, _ASCII_CONTROL)
     lines = raw.split(b"\n")
     if not raw.isascii():
-        # The few non-ASCII lines (still non-ASCII after the pass): cc_net's steps on the line itself.
-        for i, line in enumerate(lines):
-            if not line.isascii():
-                lines[i] = normalize_line(stripped[i]).encode("utf-8", "surrogatepass")
+        # The non-ASCII lines (still non-ASCII after the pass): cc_net's steps on their original
+        # text, all of them in one string, newline-separated. Each step works per character or
+        # stops at a newline (lower()'s final sigma looks no further than it), so this equals
+        # normalize_line on each line, without a Python call and two regex scans per line.
+        rest = [i for i, line in enumerate(lines) if not line.isascii()]
+        joined = _DELETE.sub("", _DIGIT.sub("0", "\n".join([stripped[i] for i in rest]).lower()))
+        for i, line in zip(rest, joined.encode("utf-8", "surrogatepass").split(b"\n")):
+            lines[i] = line
     return lines
 
 

@@ -3,15 +3,19 @@
     python -m pipeline.cost [--workers 200] [--vcpus_per_worker 4] [--price_vcpu_hour 0.056] …
 
 Reads the per-stage CPU seconds per MB that the benchmarks wrote to bench/results/*.json
-(`make bench`; the committed files are a dated snapshot), multiplies each by the bytes that stage
+(`make bench`; the committed files are a dated snapshot), only from files whose clock is CPU time
+(`"clock"`, written by bench/record.py: CPU seconds of the process and its children; a file
+without it is named and left out, never read as CPU), the best run's rate (the least disturbed
+by other work on the machine), and multiplies each by the bytes that stage
 sees in the LLaMA build — five CommonCrawl dumps of WET text (CCNet §3: a snapshot is 20-30 TB of
 plain text, Feb. 2019's 24 TB) and the six other sources at their Table 1 sizes — and prints
 CPU-hours, the wall time on N workers and the Dataflow bill at the list prices given.
 
 Assumptions, each a flag: a CPU-second measured here is a vCPU-second on a worker; stages scale
-linearly in their input (the bench checks it: a 50 MB run predicted from a 12 MB one); the quality
-stage sees `--quality_fraction` of the WET bytes (what line dedup and language id leave); the
-shuffle moves `--shuffle_factor` times the input bytes. A stage with no measurement is listed and
+linearly in their input (bench/bench_commoncrawl.py checks it on 1, 2 and 4 copies of real pages;
+bench/bench_scale.py predicts a 50 MB run from a 12 MB one); the quality stage sees
+`--quality_fraction` of the WET bytes (what line dedup and language id leave; its measured rate is
+per MB of the text that reaches it); the shuffle moves `--shuffle_factor` times the input bytes. A stage with no measurement is listed and
 left out of the totals.
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ import glob
 import json
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from pipeline.sources import PROJECT_ROOT
 
@@ -50,8 +54,13 @@ class CostError(ValueError):
     """A user's mistake: the message is the one line they see."""
 
 
-def load_measurements(results_dir: str) -> Dict[str, dict]:
-    """stage → {"cpu_s_per_mb", "basis", "bench", "measured_at"} from every bench/results/*.json."""
+# What bench/record.py writes as a results file's "clock": the only seconds this model multiplies.
+CPU_CLOCK = "CPU seconds"
+
+
+def load_measurements(results_dir: str, not_cpu: Optional[List[str]] = None) -> Dict[str, dict]:
+    """stage → {"cpu_s_per_mb", "basis", "bench", "measured_at"} from every bench/results/*.json whose
+    clock is CPU time; the names of the files with stages in another clock go to `not_cpu`."""
     paths = sorted(glob.glob(os.path.join(results_dir, "*.json")))
     if not paths:
         raise CostError(f"--results={results_dir}: no benchmark results there; run `make bench` (or pass the "
@@ -60,7 +69,16 @@ def load_measurements(results_dir: str) -> Dict[str, dict]:
     for path in paths:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
-        for name, s in doc.get("stages", {}).items():
+        if not doc.get("stages"):
+            continue
+        if not str(doc.get("clock", "")).startswith(CPU_CLOCK):
+            if not_cpu is not None:
+                not_cpu.append(os.path.basename(path))
+            continue
+        for name, s in doc["stages"].items():
+            if name in stages:
+                raise CostError(f"--results={results_dir}: stage {name!r} is measured by both "
+                                f"{stages[name]['bench']} and {doc.get('bench')}; keep one")
             stages[name] = dict(s, bench=doc.get("bench", os.path.basename(path)), measured_at=doc.get("measured_at"))
     return stages
 
@@ -85,7 +103,7 @@ def predict_run_cpu_s(fixed_cpu_s: float, cpu_s_per_mb: float, mb: float) -> flo
 
 def estimate(measurements: Dict[str, dict], inputs_tb: Dict[str, float], workers: int, vcpus_per_worker: int,
              memory_gb_per_vcpu: float, price_vcpu_hour: float, price_memory_gb_hour: float,
-             price_shuffle_gb: float, shuffle_factor: float) -> dict:
+             price_shuffle_gb: float, shuffle_factor: float, not_cpu: Sequence[str] = ()) -> dict:
     rows, missing = [], []
     for name, reads in STAGES:
         tb = inputs_tb[name]
@@ -104,7 +122,8 @@ def estimate(measurements: Dict[str, dict], inputs_tb: Dict[str, float], workers
             "memory": vcpus * memory_gb_per_vcpu * wall_hours * price_memory_gb_hour,
             "shuffle": shuffle_gb * price_shuffle_gb}
     bill["total"] = sum(bill.values())
-    return {"stages": rows, "not_measured": missing, "cpu_hours": cpu_hours, "workers": workers,
+    return {"stages": rows, "not_measured": missing, "not_cpu_time": list(not_cpu), "cpu_hours": cpu_hours,
+            "workers": workers,
             "vcpus": vcpus, "wall_hours": wall_hours, "shuffle_gb": shuffle_gb, "bill_usd": bill}
 
 
@@ -115,6 +134,8 @@ def render(result: dict, prices: dict) -> str:
                      f"{r['cpu_hours']:>11,.0f}  {r['measured']}")
     for name in result["not_measured"]:
         lines.append(f"{name:<28} not measured (no bench/results entry): left out of the totals")
+    for name in result.get("not_cpu_time", []):
+        lines.append(f"bench/results/{name}: not read (its seconds are not marked CPU time; rerun its benchmark)")
     b = result["bill_usd"]
     lines += [
         f"total: {result['cpu_hours']:,.0f} CPU-hours; on {result['workers']} workers ({result['vcpus']} vCPUs) "
@@ -139,7 +160,7 @@ def parse_sizes(values: Optional[List[str]]) -> Dict[str, float]:
     return sizes
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m pipeline.cost", description=__doc__.split("\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--results", default=RESULTS_DIR, help="folder of the benchmarks' JSON results")
@@ -156,18 +177,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--price_shuffle_gb", type=float, default=0.011, help="Dataflow Shuffle list price per GB, USD")
     ap.add_argument("--shuffle_factor", type=float, default=1.0, help="shuffled bytes per input byte")
     ap.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def estimate_from(args) -> tuple:
+    """(the estimate, the prices) for parsed arguments; CostError for a user's mistake."""
+    if args.workers < 1 or args.vcpus_per_worker < 1:
+        raise CostError("--workers and --vcpus_per_worker: at least 1")
+    not_cpu: List[str] = []
+    measurements = load_measurements(args.results, not_cpu)
+    inputs = stage_inputs_tb(args.dumps, args.dump_tb, args.quality_fraction, parse_sizes(args.size))
+    result = estimate(measurements, inputs, args.workers, args.vcpus_per_worker, args.memory_gb_per_vcpu,
+                      args.price_vcpu_hour, args.price_memory_gb_hour, args.price_shuffle_gb, args.shuffle_factor,
+                      not_cpu)
+    return result, {"vcpu": args.price_vcpu_hour, "memory": args.price_memory_gb_hour, "shuffle": args.price_shuffle_gb}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        if args.workers < 1 or args.vcpus_per_worker < 1:
-            raise CostError("--workers and --vcpus_per_worker: at least 1")
-        measurements = load_measurements(args.results)
-        inputs = stage_inputs_tb(args.dumps, args.dump_tb, args.quality_fraction, parse_sizes(args.size))
+        result, prices = estimate_from(args)
     except CostError as e:
         print(str(e), file=sys.stderr)
         return 2
-    result = estimate(measurements, inputs, args.workers, args.vcpus_per_worker, args.memory_gb_per_vcpu,
-                      args.price_vcpu_hour, args.price_memory_gb_hour, args.price_shuffle_gb, args.shuffle_factor)
-    prices = {"vcpu": args.price_vcpu_hour, "memory": args.price_memory_gb_hour, "shuffle": args.price_shuffle_gb}
     print(json.dumps(result, indent=1, sort_keys=True) if args.json else render(result, prices))
     return 0
 

@@ -248,25 +248,50 @@ class _LanguageModels(beam.DoFn):
 
 class _ScorePerplexity(beam.DoFn):
     """doc → doc with meta perplexity (cc_net's, under the LM of the doc's language; null when that
-    language has no LM)."""
+    language has no LM).
+
+    Documents are scored `BATCH` at a time, in arrival order: fused after language id, scoring each
+    document as it comes alternates fastText with SentencePiece + KenLM, and each evicts the other's
+    working set from the CPU caches (the same calls cost 13-26% more interleaved per document than in
+    runs of 64; bench/bench_commoncrawl.py). Same outputs, in the same order, with their windows."""
+
+    BATCH = 64
 
     def __init__(self, handle, mode: str):
         self.handle = handle
         self.mode = mode
         self.scorers = {}
+        self.pending = []
 
-    def process(self, doc: Document, lms: dict):
+    def start_bundle(self):
+        self.pending = []
+
+    def process(self, doc: Document, lms: dict, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
+        self.pending.append((doc, lms, window, timestamp))
+        if len(self.pending) >= self.BATCH:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        yield from self._flush()
+
+    def _flush(self):
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        pending, self.pending = self.pending, []
+        for doc, lms, window, timestamp in pending:
+            yield WindowedValue(self._scored(doc, lms), timestamp, [window])
+
+    def _scored(self, doc: Document, lms: dict) -> Document:
         lm = lms.get(doc.meta.get("language"))
         if lm is None or not lm["applied"]:
-            yield doc.with_meta(perplexity=None)
-            return
+            return doc.with_meta(perplexity=None)
         key = json.dumps([lm["sp_model"], lm["kenlm_model"], self.mode])
         scorer = self.scorers.get(key)
         if scorer is None:
             scorer = self.scorers[key] = self.handle.acquire(lambda: _Loaded(ppl.PerplexityScorer(
                 _local(lm["sp_model"]), _local(lm["kenlm_model"]), self.mode)), tag=key).value
         value = scorer.perplexity(doc.text)
-        yield doc.with_meta(perplexity=value if math.isfinite(value) else None)
+        return doc.with_meta(perplexity=value if math.isfinite(value) else None)
 
 
 def _scored_lang(doc: Document, lms: dict) -> Optional[str]:

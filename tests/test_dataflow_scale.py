@@ -14,7 +14,7 @@ def test_warning_names_the_runners_when_inputs_exceed_memory():
     gb = 10 ** 9
     assert capacity.direct_runner_warning(1 * gb // 1000, [], [], 24 * gb) is None  # 1 MB fits
     warning = capacity.direct_runner_warning(20 * gb, ["gs://b/x/*.gz"], [], 24 * gb)
-    assert "need ~321 GB" in warning and "this machine's 24 GB" in warning and "1 remote input(s) not sized" in warning
+    assert "need ~201 GB" in warning and "this machine's 24 GB" in warning and "1 remote input(s) not sized" in warning
     for runner in ("DataflowRunner", "FlinkRunner", "SparkRunner", "Running at scale"):
         assert runner in warning
     assert "CC-MAIN-2019-30" in capacity.direct_runner_warning(0, [], ["CC-MAIN-2019-30"], 24 * gb)
@@ -41,8 +41,23 @@ def test_whole_dump_on_the_direct_runner_is_warned(tmp_path):
 def _results(tmp_path, stages):
     d = tmp_path / "results"
     d.mkdir()
-    (d / "x.json").write_text(json.dumps({"bench": "bench_x", "measured_at": "2026-12-01", "stages": stages}))
+    (d / "x.json").write_text(json.dumps({"bench": "bench_x", "measured_at": "2026-12-01", "stages": stages,
+                                          "clock": "CPU seconds (user+system) of the process and its children"}))
     return d
+
+
+def test_cost_reads_only_cpu_seconds(tmp_path):
+    # A results file that does not say its seconds are CPU time (the old tokenize.json timed wall
+    # seconds and called them cpu_s) is named and left out, never multiplied.
+    d = _results(tmp_path, {"c4": {"cpu_s_per_mb": 1.0}})
+    (d / "wall.json").write_text(json.dumps({"bench": "tokenize", "stages": {"tokenize": {"cpu_s_per_mb": 3.4}}}))
+    not_cpu = []
+    measured = cost.load_measurements(str(d), not_cpu)
+    assert set(measured) == {"c4"} and not_cpu == ["wall.json"]
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cost", f"--results={d}"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "wall.json: not read (its seconds are not marked CPU time" in proc.stdout
+    assert "tokenize                     not measured" in proc.stdout
 
 
 def test_cost_arithmetic_from_measured_rates(tmp_path):

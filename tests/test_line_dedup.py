@@ -15,6 +15,7 @@ from dedup.exact import ExactDedup
 from pipeline.sources.commoncrawl import exact_dedup_can_remove
 from pipeline.stats import sum_triples
 from tests.conftest import SHARED
+from tests.real_pages import real_pages
 
 
 def c4_texts():
@@ -35,8 +36,10 @@ def test_whole_text_normalisation_equals_per_line():
     # Unicode whitespace and control characters at the edges, a Greek final sigma before a control
     # character, dotted capital I, non-ASCII and fullwidth digits, C1 controls, ASCII-only lines.
     tricky = "\n".join([" \x01 Lead", "\x1cEdge\x1f", "\u3000Ideographic space\u00a0", "ΟΔΟΣ\x01Β ΟΔΟΣ",
-                        "İSTANBUL", "Price ١٢٣ or １２３", "a\x85b\x9fc", "\tTabbed 42\r", "", "   ", "«Quoted» — …"])
-    for text in c4_texts() + [tricky]:
+                        "İSTANBUL", "Price ١٢٣ or １２３", "a\x85b\x9fc", "\tTabbed 42\r", "", "   ", "«Quoted» — …",
+                        # final sigmas at the ends and starts of neighbouring non-ASCII lines
+                        "ΟΔΟΣ", "Σ ΟΔΟΣ.", "ΟΔΟΣ’", "’ΣΑ", "ΑΣ\u0301", "ΟΔΟΣ\x7f"])
+    for text in c4_texts() + [tricky] + [p.text for p in real_pages()]:
         lines = text.split("\n")
         assert ld.normalized_lines(text) == [ld.normalize_line(l) for l in lines]
 
