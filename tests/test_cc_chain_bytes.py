@@ -31,9 +31,8 @@ PINNED = [
     "quality.perplexity.cutoffs.head_percentile=30", "quality.perplexity.cutoffs.middle_percentile=60",
     "quality.wikiref.enabled=true", "quality.wikiref.model=null", "quality.wikiref.min_positives=20",
     "quality.wikiref.min_auc=0", "quality.wikiref.threshold=0.25", "quality.wikiref.folds=2",
-    "quality.wikiref.max_chars=20000", "quality.wikiref.train.epoch=25", "quality.wikiref.train.lr=1.0",
-    "quality.wikiref.train.word_ngrams=2", "quality.wikiref.train.dim=32", "quality.wikiref.train.min_count=1",
-    "quality.wikiref.train.bucket=100000", "quality.wikiref.train.seed=0", "decontamination.mode=\"off\"",
+    "quality.wikiref.max_chars=20000", "quality.wikiref.settings=\"tutorial\"",
+    "quality.wikiref.positive_min_chars=0", "decontamination.mode=\"off\"",
 ]
 
 # Written by the chain at beb3e24 (before issue 27's optimisations), on this input and these settings.
