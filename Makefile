@@ -15,14 +15,14 @@ test: setup
 	$(PY) -m pytest -q tests
 
 # Coverage-guided fuzzing of every reader (fuzz/run.py); FUZZ_SECONDS per harness, or until
-# FUZZ_RUNS inputs when set (`make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=5400`: the README's figures).
+# FUZZ_RUNS inputs when set (`make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=5400`: the figures of docs/benchmarks.md).
 FUZZ_SECONDS ?= 300
 FUZZ_RUNS ?=
 fuzz: setup
 	$(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) $(if $(FUZZ_RUNS),--runs $(FUZZ_RUNS)) --report fuzz/report.json
 
 # Every benchmark (bench/bench_*.py: CPU seconds, min and median of >= 3 runs, each a few minutes on
-# 2 quiet cores) into bench/results/*.json, then the README's tables from those files. A run that
+# 2 quiet cores) into bench/results/*.json, then the tables of docs/benchmarks.md from those files. A run that
 # starts at a load average above the number of cores says so in its output and in its table.
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

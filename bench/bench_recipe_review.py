@@ -1,4 +1,4 @@
-"""Measured effects of two recipe choices (README "Where the recipe and its references differ").
+"""Measured effects of two recipe choices (docs/recipe.md, "Where the recipe and its references differ").
 
     .venv/bin/python bench/bench_recipe_review.py
 

@@ -1,4 +1,4 @@
-"""Where benchmarks leave their figures: bench/results/<name>.json, for the README's tables
+"""Where benchmarks leave their figures: bench/results/<name>.json, for the tables of docs/benchmarks.md
 (`python -m bench.tables`) and `python -m pipeline.cost`.
 
     session = record.Session("tokenize")        # notes the date, the machine, the load at start
@@ -10,11 +10,11 @@ Each file: {"bench", "command", "measured_at" (UTC), "machine" {cores, cpu_model
 above_bound}, "figures" [{key, label, best, median, unit, target}], "stages" {stage: {mb, cpu_s,
 cpu_s_median, cpu_s_per_mb, cpu_s_per_mb_median, runs, basis}}, ...}. `best` is the figure from the
 least CPU time of the runs (the least disturbed), `median` from the median run. The committed
-files are the snapshot the README quotes; rerunning a benchmark overwrites its file.
+files are the snapshot docs/benchmarks.md quotes; rerunning a benchmark overwrites its file.
 
 A run that starts at a 1-minute load average above the bound (one busy process per core: beside
 the benchmark's own process the machine was not quiet), or ends above it plus the benchmark's own
-process, says so on stdout and in its file (`load.above_bound`); the README's table shows it.
+process, says so on stdout and in its file (`load.above_bound`); its table in docs/benchmarks.md shows it.
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def rate(best: float, median: float, basis: str) -> dict:
 
 
 class Session:
-    """One benchmark run: its figures, and what the README says beside them (date, machine, load)."""
+    """One benchmark run: its figures, and what its table says beside them (date, machine, load)."""
 
     def __init__(self, name: str, argv: Optional[Sequence[str]] = None, script: Optional[str] = None):
         self.name = name
@@ -96,7 +96,7 @@ class Session:
                  ": ABOVE THE BOUND, the figures of this run are not those of a quiet machine"), flush=True)
 
     def figure(self, key: str, label: str, best, median=None, unit: str = "", target: str = "") -> None:
-        """A figure for the README's table. `best`/`median`: numbers as they should print (round
+        """A figure for its table in docs/benchmarks.md. `best`/`median`: numbers as they should print (round
         them), or text; `median` None where there is one value (a count, a deterministic result)."""
         self.figures.append({"key": key, "label": label, "best": best, "median": median, "unit": unit,
                              "target": target})
@@ -112,7 +112,7 @@ class Session:
                "figures": self.figures, "stages": stages or {}, **extra}
         if above:
             print(f"[{self.name}] load average {self.load_start[0]} at start, {end[0]} at the end (bound {bound:g}): "
-                  "recorded as above the bound; rerun on a quiet machine for the README", flush=True)
+                  "recorded as above the bound; rerun on a quiet machine for docs/benchmarks.md", flush=True)
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{self.name}.json"
         atomic.write_text(str(path), json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

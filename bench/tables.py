@@ -1,7 +1,7 @@
-"""The README's benchmark tables, rendered from bench/results/*.json (`make bench` ends with it).
+"""The benchmark tables of docs/benchmarks.md, rendered from bench/results/*.json (`make bench` ends with it).
 
-    python -m bench.tables            # rewrite every marked table in README.md from the results
-    python -m bench.tables --check    # exit 1, naming the tables, when README.md and the results differ
+    python -m bench.tables            # rewrite every marked table in docs/benchmarks.md from the results
+    python -m bench.tables --check    # exit 1, naming the tables, when the page and the results differ
 
 A table sits between `<!-- bench:NAME begin -->` and `<!-- bench:NAME end -->` (NAME: the
 results file's `bench`); everything between the markers is generated, the prose around it is not.
@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "bench" / "results"
 BLOCK = re.compile(r"(<!-- bench:(?P<name>[\w-]+) begin -->\n)(?P<body>.*?)(<!-- bench:(?P=name) end -->)", re.S)
 
 
 def load_results(folder: Path = RESULTS) -> Dict[str, dict]:
-    """bench name → its results document (only files with figures: fuzz.json has its own table)."""
+    """bench name → its results document (only files with figures: fuzz.json has its own renderer)."""
     out = {}
     for path in sorted(folder.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -89,17 +89,36 @@ def render_cost(folder: Path = RESULTS) -> str:
     return "\n".join(lines) + "\n"
 
 
+FUZZ = "fuzz"  # bench/results/fuzz.json: the fuzzing campaigns (fuzz/run.py), inputs and CPU per harness
+
+
+def render_fuzz(folder: Path = RESULTS) -> str:
+    """The fuzzing campaigns (`python -m fuzz.run`): one row per harness, inputs per CPU second."""
+    doc = json.loads((folder / "fuzz.json").read_text(encoding="utf-8"))
+    lines = [f"`{doc['command']}` — {doc['measured']}", "",
+             "| harness | inputs run | CPU s | inputs per CPU s | crashes / hangs / memory | measured, when not as above |",
+             "|---|---:|---:|---:|---:|---|"]
+    for t in doc["targets"]:
+        found = str(t["crashes"]) + (f" ({', '.join(t['kinds'])})" if t["kinds"] else "")
+        lines.append(f"| `{t['target']}` | {t['inputs_run']:,} | {t['cpu_s']:,.1f} | {t['inputs_run'] / t['cpu_s']:,.0f} | "
+                     f"{found} | {t.get('measured', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = {COST: render_cost, FUZZ: render_fuzz}  # tables rendered from something other than `figures`
+
+
 def rewrite(text: str, results: Dict[str, dict]) -> tuple:
-    """(README text with every marked table rendered, [names whose table changed], [names marked
-    in the README with no results file])."""
+    """(page text with every marked table rendered, [names whose table changed], [names marked
+    on the page with no results file])."""
     changed: List[str] = []
     missing: List[str] = []
 
     def sub(match):
         name = match.group("name")
         doc = results.get(name)
-        if name == COST:
-            body = render_cost()
+        if name in GENERATED:
+            body = GENERATED[name]()
         elif doc is None:
             missing.append(name)
             return match.group(0)
@@ -119,9 +138,9 @@ def marked(text: str) -> List[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="only compare; exit 1 when a table is out of date")
-    ap.add_argument("--readme", default=str(README))
+    ap.add_argument("--page", default=str(PAGE), help="the Markdown page holding the tables (default: %(default)s)")
     args = ap.parse_args(argv)
-    path = Path(args.readme)
+    path = Path(args.page)
     text = path.read_text(encoding="utf-8")
     results = load_results()
     new, changed, missing = rewrite(text, results)

@@ -1,6 +1,6 @@
 """One fuzz target per reader: `bytes -> None`, raising only on a bug.
 
-Each target feeds the input to the plain reader as a file would, and checks what the README
+Each target feeds the input to the plain reader as a file would, and checks what docs/bad-input.md
 promises: every outcome is a document or a counted bad unit (an exception escaping is a crash),
 and the number of outcomes is bounded by the input's size (no-progress guard: a reader that keeps
 yielding without consuming input is a hang, reported at once instead of after the timeout).

@@ -2,7 +2,7 @@
 its peak RSS grows with the input; `python -m pipeline.run` warns before it starts when the local
 inputs are larger than this machine can hold, and names the runners to use instead.
 
-The figures are measured by bench/bench_scale.py (README, Benchmarks). The inputs are sized from
+The figures are measured by bench/bench_scale.py (docs/benchmarks.md). The inputs are sized from
 local file metadata only (nothing is opened or downloaded); remote inputs and whole-dump listings
 are named instead of sized.
 """
@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 from apache_beam.io.filesystems import FileSystems
 
 # Peak RSS of the CommonCrawl path (the chain bench/bench_commoncrawl.py measures: LLaMA recipe,
-# quality models trained and applied), README "Benchmarks": a run's fixed peak is ~880 MiB (models,
+# quality models trained and applied), docs/benchmarks.md: a run's fixed peak is ~880 MiB (models,
 # their training, Beam, the interpreter), and it holds up to ~30 MB of real pages (bench_commoncrawl,
 # 3-31 MB: +0.006 MiB per MB); above it, bench/bench_scale.py measured 4.3-4.5 MiB per MB between its
 # 8 and 32 MB runs (877 -> 979-984 MiB). That slope is a lower bound: the 8 MB run's peak is the
@@ -29,7 +29,7 @@ TEXT_PER_GZ_BYTE = 1.9
 USABLE_SHARE = 0.8
 
 RUNNERS = ("Dataflow (--runner=DataflowRunner), or Flink or Spark through Beam's portable runner "
-           "(--runner=FlinkRunner / --runner=SparkRunner): README, \"Running at scale\"")
+           "(--runner=FlinkRunner / --runner=SparkRunner): see docs/scale-out.md")
 
 
 def machine_memory_bytes() -> int:

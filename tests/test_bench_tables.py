@@ -1,4 +1,4 @@
-"""The README's benchmark tables are the committed bench/results/*.json, figure for figure
+"""The benchmark tables of docs/benchmarks.md are the committed bench/results/*.json, figure for figure
 (`python -m bench.tables` renders them; `make bench` reruns every benchmark, then renders), every
 timed figure comes from at least three runs, and the DirectRunner's memory warning assumes no less
 memory per MB than the benchmarks measured."""
@@ -24,13 +24,29 @@ def _doc(**load) -> dict:
                         {"key": "docs", "label": "documents", "best": 12345, "median": None, "unit": "", "target": ""}]}
 
 
-def test_every_readme_table_is_its_results_file():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_every_documented_table_is_its_results_file():
+    text = tables.PAGE.read_text(encoding="utf-8")
     results = tables.load_results()
     _, changed, missing = tables.rewrite(text, results)
     assert not missing, f"tables with no bench/results file: {missing}"
-    assert not changed, f"README tables differ from bench/results (run python -m bench.tables): {changed}"
-    assert set(results) == set(tables.marked(text)) - {tables.COST}, "a results file without its table, or the reverse"
+    assert not changed, f"docs/benchmarks.md tables differ from bench/results (run python -m bench.tables): {changed}"
+    assert set(results) == set(tables.marked(text)) - set(tables.GENERATED), "a results file without its table, or the reverse"
+    assert set(tables.GENERATED) <= set(tables.marked(text)), "the cost or fuzz table is missing"
+
+
+def test_no_generated_table_outside_the_benchmarks_page():
+    """One place holds the generated tables: a marker elsewhere would never be rewritten."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        if page != tables.PAGE:
+            assert "<!-- bench:" not in page.read_text(encoding="utf-8"), page
+
+
+def test_the_fuzz_table_is_fuzz_json():
+    doc = json.loads((ROOT / "bench" / "results" / "fuzz.json").read_text())
+    table = tables.render_fuzz()
+    for t in doc["targets"]:
+        assert f"| `{t['target']}` | {t['inputs_run']:,} | {t['cpu_s']:,.1f} |" in table
 
 
 def test_timed_figures_come_from_at_least_three_runs():

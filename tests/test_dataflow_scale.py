@@ -15,7 +15,7 @@ def test_warning_names_the_runners_when_inputs_exceed_memory():
     assert capacity.direct_runner_warning(1 * gb // 1000, [], [], 24 * gb) is None  # 1 MB fits
     warning = capacity.direct_runner_warning(20 * gb, ["gs://b/x/*.gz"], [], 24 * gb)
     assert "need ~201 GB" in warning and "this machine's 24 GB" in warning and "1 remote input(s) not sized" in warning
-    for runner in ("DataflowRunner", "FlinkRunner", "SparkRunner", "Running at scale"):
+    for runner in ("DataflowRunner", "FlinkRunner", "SparkRunner", "docs/scale-out.md"):
         assert runner in warning
     assert "CC-MAIN-2019-30" in capacity.direct_runner_warning(0, [], ["CC-MAIN-2019-30"], 24 * gb)
 

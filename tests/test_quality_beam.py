@@ -122,7 +122,7 @@ def test_classifier_trained_on_cited_pages_balanced_with_held_out_auc(tmp_path):
     docs = [_doc(u, t, i) for i, (u, t) in enumerate(zip(urls, prose))]
     docs += [_doc(p.url, p.text, 1000 + i) for i, p in enumerate(real_pages()[:120]) if len(p.text) > 500]
     # The tutorial preset: RP1's (lr 0.1, 5 epochs) learns nothing from 13 positives a fold (held-out
-    # AUC 0.5 here; README, "The Wikipedia-reference classifier"), and this test is about the mechanism.
+    # AUC 0.5 here; docs/sources.md, "The Wikipedia-reference classifier"), and this test is about the mechanism.
     recipe = _recipe(**{"wikiref.min_positives": 20, "perplexity.keep_buckets": ["head", "middle", "tail"],
                         "wikiref.settings": "tutorial"})
     kept, events = _run(recipe, tmp_path / "models", docs, [str(ENWIKI)])
