@@ -118,8 +118,12 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
                 docs, e = docs | f"NearDedup:{name.replace('/', ':')}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
-    curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
-    events.append(e)
+    if recipe["decontamination"]["mode"] != "off":  # off: no index is built, no document checked
+        curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
+        events.append(e)
+    elif getattr(opts, "benchmarks", None):
+        raise UsageError("--benchmarks: decontamination.mode=off checks no benchmark; drop --benchmarks or "
+                         "--set decontamination.mode=report")
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
