@@ -53,7 +53,7 @@ def test_each_step_follows_from_the_one_before(real_run):
     steps = s["steps"]
     names = [st["step"] for st in steps]
     assert names == funnel.steps_for(recipe.load(), "commoncrawl")  # the recipe's steps, in the graph's order
-    assert names[:6] == ["read", "length", "line_dedup", "language", "quality", "classifier"]
+    assert names[:7] == ["read", "length", "unique_ids", "line_dedup", "language", "quality", "classifier"]
     assert names[-2:] == ["decontamination", "sink"]
     assert (steps[0]["docs_in"], steps[0]["bytes_in"]) == (s["docs_in"], s["bytes_in"]) == (250, s["bytes_in"])
     for before, st in zip([None] + steps, steps):
