@@ -19,8 +19,11 @@ turns into exit 2): its pages would otherwise pass unscored. Cutoffs: cc_net's p
 did, on pages of the kept buckets, and applied only when it is trustworthy
 (`filters.wikiref.decide`); otherwise pages pass with `wikiref_applied: false` and the run lists
 the step at the top of its summary (`pipeline.completeness`). Models the run trains go to
-`models_dir` with a JSON note of how each was made; every model is a singleton side input, loaded
-once per worker process (`Shared`).
+`models_dir` with a JSON note of how each was made (a given classifier gets its note too; the
+launcher removes an earlier run's notes before curating, `pipeline.run.clear_model_notes`); every
+model is a singleton side input, loaded once per worker process (`Shared`). Cutoffs `auto`: cc_net's
+table with cc_net's published models (downloaded, or given by path under cc_net's names), the
+run's own percentiles otherwise (`cutoffs_mode`).
 
 Drop reasons: `perplexity_tail` (and `perplexity_head`/`perplexity_middle` if a recipe keeps fewer
 buckets) and `wikiref_below_threshold`. `meta`: perplexity, bucket, wikiref_score, wikiref_applied.
