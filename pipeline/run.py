@@ -121,9 +121,6 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
     if recipe["decontamination"]["mode"] != "off":  # off: no index is built, no document checked
         curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
         events.append(e)
-    elif getattr(opts, "benchmarks", None):
-        raise UsageError("--benchmarks: decontamination.mode=off checks no benchmark; drop --benchmarks or "
-                         "--set decontamination.mode=report")
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
@@ -399,6 +396,9 @@ def run(argv: Optional[List[str]] = None) -> int:
     except recipes.RecipeError as e:
         raise UsageError(str(e)) from None
     stages = preflight.stages(opts.stages)
+    if opts.benchmarks and recipe["decontamination"]["mode"] == "off":
+        raise UsageError("--benchmarks: decontamination.mode=off checks no benchmark; drop --benchmarks or "
+                         "--set decontamination.mode=report")
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
     runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"

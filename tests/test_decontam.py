@@ -478,9 +478,10 @@ def test_off_builds_no_index_and_checks_nothing(planted, tmp_path):
     build_curation(p, opts, recipe, ["c4"])
     p.visit(Labels())
     assert labels and not [x for x in labels if "Decontaminate" in x]
+    refused = tmp_path / "refused"
     with pytest.raises(UsageError, match="--benchmarks: decontamination.mode=off checks no benchmark"):
-        build_curation(beam.Pipeline(runner="DirectRunner"),
-                       PipelineOptions(args + [f"--benchmarks={ARC_EASY}"]).view_as(LlamaDataOptions), recipe, ["c4"])
+        run(args[:-1] + [f"--output={refused}", "--set=decontamination.mode=off", f"--benchmarks={ARC_EASY}"])
+    assert not refused.exists()  # before anything is written
 
 
 @pytest.mark.parametrize("args, line", [
