@@ -14,18 +14,23 @@ A body cut short is an error wherever HTTP can tell: fewer bytes than its `Conte
 chunked body without its last chunk (urllib3 raises; retried). One that is neither ends where the
 connection does: the reader of the file's format finds the cut (`truncated_gzip`, ...).
 `FetchError.bad_input_reason` names the failure for the readers' `bad_input:*` count.
+
+A download is written under `common.atomic.temp_name` (what `atomic.clean_stale` removes after a
+kill), then renamed. A file's SHA-256 is remembered beside it (`<file>.sha256`, keyed by its size
+and modification time): a pinned checksum does not re-hash cc_net's 4 GB en.arpa.bin on every run.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import tempfile
 import time
 from typing import Callable, Optional
 
 import requests
 import urllib3
+
+from common import atomic
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 DEFAULT_CACHE = os.environ.get("LLAMADATA_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "llamadata"))
@@ -68,10 +73,12 @@ def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, tim
              sha256: Optional[str] = None, session: Optional[requests.Session] = None,
              max_bytes: Optional[int] = None, deadline_s: Optional[float] = None,
              min_bytes_per_s: Optional[float] = None, rate_window_s: float = 60.0,
-             on_progress: Optional[Callable[[int, Optional[int]], None]] = None) -> str:
+             on_progress: Optional[Callable[[int, Optional[int]], None]] = None,
+             remember_sha256: bool = False) -> str:
     """Download `url` to `dest` (atomically: temp file, then rename). Returns `dest`.
     `max_bytes`, `deadline_s`, `min_bytes_per_s`/`rate_window_s`: the bounds of the module doc.
-    `on_progress(bytes so far, Content-Length or None)` is called once at the start and per chunk."""
+    `on_progress(bytes so far, Content-Length or None)` is called once at the start and per chunk;
+    `remember_sha256`: keep the body's SHA-256 for `file_sha256` (a cached file, read again later)."""
     sess = session or requests.Session()
     last = "no attempt"
     start = time.monotonic()
@@ -103,17 +110,19 @@ def download(url: str, dest: str, *, retries: int = 5, backoff: float = 0.5, tim
                     raise FetchError(f"GET {url}: Content-Length {declared} over the {shutil.disk_usage(folder).free} "
                                      f"bytes free in {folder} (not read)", TOO_LARGE)
                 digest = hashlib.sha256()
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+                tmp = atomic.temp_name(dest)
                 total = int(declared) if declared.isdigit() else None
                 try:
                     if on_progress:
                         on_progress(0, total)
-                    with os.fdopen(fd, "wb") as out:
+                    with open(tmp, "wb") as out:
                         _stream_body(response, out, digest, url, max_bytes, min_bytes_per_s, rate_window_s, left,
                                      past_deadline, on_progress, total)
                     if sha256 and digest.hexdigest() != sha256.lower():
                         raise FetchError(f"GET {url}: SHA-256 {digest.hexdigest()} != expected {sha256}")
                     os.replace(tmp, dest)
+                    if remember_sha256:
+                        _remember_sha256(dest, digest.hexdigest())
                     return dest
                 finally:
                     if os.path.exists(tmp):
@@ -170,6 +179,72 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
+SHA256_SUFFIX = ".sha256"
+
+
+def _stamp(path: str) -> str:
+    st = os.stat(path)
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
+def _side_file(path: str) -> str:
+    """Where a file's SHA-256 is remembered: beside it in the download cache; for a user's own file
+    (a local model), in the cache too, named by its path: nothing is written into a user's folder."""
+    cache = os.path.realpath(DEFAULT_CACHE)
+    real = os.path.realpath(path)
+    if os.path.dirname(real) == cache:
+        return path + SHA256_SUFFIX
+    return os.path.join(cache, "sha256", hashlib.sha1(real.encode("utf-8")).hexdigest() + SHA256_SUFFIX)
+
+
+def _remember_sha256(path: str, digest: str) -> None:
+    try:
+        atomic.write_text(_side_file(path), f"{_stamp(path)}\n{digest}\n")
+    except OSError:
+        pass  # a read-only cache: hashed again next time
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a local file, remembered (`_side_file`: size, mtime, digest) and trusted while the
+    file's size and modification time are those it was hashed at."""
+    try:
+        with open(_side_file(path), encoding="utf-8") as f:
+            stamp, digest = f.read().split("\n")[:2]
+        if stamp == _stamp(path) and len(digest) == 64:
+            return digest
+    except (OSError, ValueError):
+        pass
+    digest = sha256_of(path)
+    _remember_sha256(path, digest)
+    return digest
+
+
+def probe(url: str, *, retries: int = 3, backoff: float = 0.5, timeout: float = 30.0,
+          session: Optional[requests.Session] = None) -> Optional[int]:
+    """Whether `url` can be downloaded, without downloading it: an HTTP HEAD (redirects followed,
+    retried as `download` is). Its Content-Length (None when not given), or a FetchError."""
+    sess = session or requests.Session()
+    last = "no attempt"
+    for attempt in range(retries + 1):
+        response = None
+        try:
+            response = sess.head(url, allow_redirects=True, timeout=timeout)
+            if response.status_code == 200:
+                declared = response.headers.get("Content-Length", "").strip()
+                return int(declared) if declared.isdigit() else None
+            if response.status_code not in RETRY_STATUS:
+                raise FetchError(f"HEAD {url}: HTTP {response.status_code} (not retried)")
+            last = f"HTTP {response.status_code}"
+        except (requests.ConnectionError, requests.Timeout) as e:
+            last = f"{type(e).__name__}: {e}"
+        finally:
+            if response is not None:
+                response.close()
+        if attempt < retries:
+            time.sleep(_sleep_for(attempt, backoff, response))
+    raise FetchError(f"HEAD {url} failed after {retries + 1} attempts; last error: {last}")
+
+
 def cached(path_or_url: str, *, sha256: Optional[str] = None, cache_dir: Optional[str] = None, **kw) -> str:
     """A local path for a model or file given as a path or URL.
 
@@ -177,12 +252,12 @@ def cached(path_or_url: str, *, sha256: Optional[str] = None, cache_dir: Optiona
     the file (cached or local) must match it.
     """
     if not is_url(path_or_url):
-        if sha256 and sha256_of(path_or_url) != sha256.lower():
+        if sha256 and file_sha256(path_or_url) != sha256.lower():
             raise FetchError(f"{path_or_url}: SHA-256 mismatch (expected {sha256})")
         return path_or_url
     cache_dir = cache_dir or DEFAULT_CACHE
     key = hashlib.sha1(path_or_url.encode()).hexdigest()[:16]
     dest = os.path.join(cache_dir, key + "-" + os.path.basename(path_or_url.split("?")[0]))
-    if os.path.exists(dest) and (not sha256 or sha256_of(dest) == sha256.lower()):
+    if os.path.exists(dest) and (not sha256 or file_sha256(dest) == sha256.lower()):
         return dest
-    return download(path_or_url, dest, sha256=sha256, **kw)
+    return download(path_or_url, dest, sha256=sha256, remember_sha256=True, **kw)

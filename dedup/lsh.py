@@ -81,7 +81,8 @@ unchanged; the removal set never meets documents of other shards.
 Outputs `(docs, events)`: the kept documents, and `drop(source, "near_duplicate", nbytes)` for every
 removed one. Counters (namespace = the transform's label): `docs_signed`, `docs_without_words`,
 `bucket_size` (distribution; a hot bucket counts as the ids that reached its group), `hot_buckets`,
-`candidate_edges`, `edges_verified`, `edges_rejected`, `cc_roundNN_changed`, `cc_last_round_changed`,
+`candidate_edges`, `edges_verified` and `edges_rejected` (the true-Jaccard check; `band_collision`, which
+checks nothing: `edges_distinct`), `cc_roundNN_changed`, `cc_last_round_changed`,
 `cc_hot_nodes` (hot nodes summed over the phases), `removed`, `kept`.
 """
 from __future__ import annotations
@@ -687,7 +688,7 @@ class _DistinctEdgesFn(beam.DoFn):
         self.namespace = namespace
 
     def setup(self):
-        self.verified = beam.metrics.Metrics.counter(self.namespace, "edges_verified")
+        self.distinct = beam.metrics.Metrics.counter(self.namespace, "edges_distinct")
 
     def process(self, element):
         _, batches = element
@@ -695,7 +696,7 @@ class _DistinctEdgesFn(beam.DoFn):
         for _, vs, ms in batches:
             edges.update(zip(vs, ms))
         if edges:
-            self.verified.inc(len(edges))
+            self.distinct.inc(len(edges))
         yield from sorted(edges)
 
 

@@ -27,8 +27,9 @@ such as OpenBookQA's questions, is still checked with n-grams shorter than its i
 - `Decontaminator(index, mode, MaskRule)`: a document → its matches; `mode` report (keep the
   text), drop (reason `decontam_overlap:<benchmark>`, the benchmark of the first match) or mask:
   GPT-3's filter as lm-eval's `decontamination/janitor.py` runs it (`MaskRule`): every matched
-  n-gram is cut with `window_chars` (200) characters on each side, pieces left shorter than
-  `min_piece_chars` (200) go too, the rest are joined by a blank line; a document with more than
+  n-gram is cut with `window_chars` (200) characters on each side, pieces left no longer than
+  `min_piece_chars` (200) go too (the Janitor's bounds, to the character: `pieces`), the rest are
+  joined by a blank line; a document with more than
   `max_matches` (10) matched windows is dropped whole (`decontam_too_dirty:<benchmark>`), one with
   no word left as `decontam_masked_empty`. (Cutting the matched spans alone left most of a lightly
   edited copy: the words between two edits within n of each other never match.)
@@ -393,7 +394,7 @@ class MaskRule(NamedTuple):
     `decontamination/janitor.py` (`Janitor`: window_to_remove=200, minimum_slice_length=200,
     too_dirty_cutoff=10) runs it. The recipe's `decontamination` keys of the same names."""
     window_chars: int = 200      # characters cut on each side of every matched n-gram
-    min_piece_chars: int = 200   # a piece left between cuts shorter than this goes too
+    min_piece_chars: int = 200   # a piece left between cuts no longer than this goes too (`pieces`)
     max_matches: int = 10        # more matched n-gram windows than this: the whole document goes (0: never)
 
     @classmethod
@@ -402,15 +403,24 @@ class MaskRule(NamedTuple):
 
 
 def pieces(text: str, spans: Sequence[Tuple[int, int]], rule: MaskRule) -> List[str]:
-    """The text left between the matched spans, each widened by `window_chars` on both sides;
-    pieces shorter than `min_piece_chars` characters dropped (the Janitor's `_split_chunks`)."""
-    w = rule.window_chars
-    cuts = merge_spans((max(0, a - w), min(len(text), b + w)) for a, b in spans)
-    out, at = [], 0
-    for a, b in cuts + [(len(text), len(text))]:
-        if a - at >= max(1, rule.min_piece_chars):
-            out.append(text[at:a])
-        at = b
+    """The text left between the matched spans, each widened by `window_chars` on both sides, as
+    lm-eval's Janitor (`_split_chunks`) leaves it, character for character. Its window ends are
+    inclusive indices, so: a piece before the first window is kept when longer than
+    `min_piece_chars`; a piece between two windows starts at the last character of the window
+    before it (kept when, that character included, it is longer than `min_piece_chars`); the piece
+    after the last window starts right after it (kept when, with one more character, it would be
+    longer). One difference: with `min_piece_chars` 0 the Janitor can end with an empty piece;
+    here an empty string is no piece."""
+    w, least, size = rule.window_chars, rule.min_piece_chars, len(text)
+    out, splice, end = [], 0, -1
+    for a, b in merge_spans(spans):
+        start = max(0, a - w)
+        end = min(size, b - 1 + w)  # the Janitor's inclusive end: matched span end - 1, plus the window
+        if start - splice > least:
+            out.append(text[splice:start])
+        splice = end
+    if end < size - least and end + 1 < size:
+        out.append(text[end + 1:])
     return out
 
 
@@ -563,25 +573,37 @@ def report_section(contamination: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    """`python -m filters.decontam [FILE ...] [--set KEY=VALUE ...]`: per benchmark (the recipe's
+    """`python -m filters.decontam [FILE ...] [--recipe NAME] [--ids]`: per benchmark (the recipe's
     bundled ones by default), its n and the items no document can ever be found to hold."""
     import argparse
 
+    from common.cli import UsageError
+
     parser = argparse.ArgumentParser(prog="python -m filters.decontam", description=main.__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="*", help="benchmark files (default: the llama recipe's)")
-    parser.add_argument("--recipe", default="llama", help="the recipe whose decontamination keys choose n")
+    parser.add_argument("files", nargs="*", help="benchmark files (default: the recipe's)")
+    parser.add_argument("--recipe", default="llama", help="the bundled recipe whose decontamination keys choose n")
     parser.add_argument("--ids", action="store_true", help="also print the unmatchable items' ids")
+    parser.add_argument("--debug", action="store_true", help="a mistake's traceback too")
     args = parser.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "pipeline", "recipes", args.recipe, "decontamination.json"), encoding="utf-8") as f:
-        config = json.load(f)
-    if args.recipe != "llama":   # a named recipe holds only its changes over llama's
-        with open(os.path.join(root, "pipeline", "recipes", "llama", "decontamination.json"), encoding="utf-8") as f:
-            config = {**json.load(f), **config}
+    recipes = os.path.join(root, "pipeline", "recipes")
+    bundled = sorted(n for n in os.listdir(recipes) if os.path.isdir(os.path.join(recipes, n)))
+    if args.recipe not in bundled:
+        raise UsageError(f"--recipe={args.recipe}: no bundled recipe of that name; one of {', '.join(bundled)}")
+    config = {}
+    for name in dict.fromkeys(["llama", args.recipe]):  # a named recipe holds only its changes over llama's
+        path = os.path.join(recipes, name, "decontamination.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                config.update(json.load(f))
     files = args.files or [os.path.join(root, p) for p in config["benchmarks"]]
     rule = NRule.from_config(config)
+    try:
+        benchmarks = [read_benchmark(p) for p in files]
+    except BenchmarkError as e:
+        raise UsageError(str(e).replace("--benchmarks: ", "", 1)) from None
     print(f"{'benchmark':24s} {'items':>6s} {'n':>3s} {'never matched':>14s}")
-    for row in unmatchable([read_benchmark(p) for p in files], rule):
+    for row in unmatchable(benchmarks, rule):
         print(f"{row['name']:24s} {row['items']:6d} {row['n']:3d} {row['unmatchable']:6d} = {100 * row['share']:5.2f}%")
         if args.ids and row["unmatchable_ids"]:
             print("    " + " ".join(row["unmatchable_ids"]))
@@ -589,4 +611,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    from common.cli import guarded
+
+    guarded(main, sys.argv[1:], "python -m filters.decontam")

@@ -45,22 +45,21 @@ def _wikiref_note(models: dict, unit: str) -> Optional[dict]:
 def incomplete_steps(stats: dict, recipe: dict) -> List[dict]:
     """The steps of `recipe` that did not apply in the run that wrote `stats` (with its model notes)."""
     out: List[dict] = []
-    cc = recipe.get(CC, {})
-    quality = recipe.get("quality", {})
     models = stats.get("models") or {}
     for unit in sorted(u for u in stats.get("sources", {}) if _is_cc(u)):
-        if not cc.get("quality", True):
+        cc = recipe[CC]  # read only for a run that curated CommonCrawl (the recipe is the only default)
+        if not cc["quality"]:
             out.append({"source": unit, "step": "quality", "by": "user",
                         "reason": "skipped on purpose: commoncrawl.quality=false (no perplexity buckets, no "
                                   "Wikipedia-reference classifier)"})
-        elif not quality.get("wikiref", {}).get("enabled", True):
+        elif not recipe["quality"]["wikiref"]["enabled"]:
             out.append({"source": unit, "step": "quality.wikiref", "by": "user",
                         "reason": "skipped on purpose: quality.wikiref.enabled=false"})
         else:
             note = _wikiref_note(models, unit)
             if note is not None and not note.get("applied"):
                 out.append({"source": unit, "step": "quality.wikiref", "by": "run", "reason": note.get("reason", "not applied")})
-        if not cc.get("exact_dedup", True):
+        if not cc["exact_dedup"]:
             out.append({"source": unit, "step": "exact_dedup", "by": "user",
                         "reason": "skipped on purpose: commoncrawl.exact_dedup=false"})
     return out

@@ -130,7 +130,7 @@ def curated_files(output: str) -> List[str]:
 def require(output: str, stage: str, earlier: List[str]) -> None:
     """What `stage` reads must be in OUTPUT: else name the earlier stage to run."""
     needs = {"tokenizer": ("curated Parquet shards (curated/<source>/*.parquet)", "curate"),
-             "tokenize": ("a tokenizer (tokenizer/tokenizer.model)", "tokenizer"),
+             "tokenize": ("tokenizer (tokenizer/tokenizer.model)", "tokenizer"),
              "mixture": ("token shards (tokens/<source>/*.bin)", "tokenize")}
     what, before = needs[stage]
     if stage == "tokenizer" or stage == "tokenize":

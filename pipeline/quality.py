@@ -19,8 +19,11 @@ turns into exit 2): its pages would otherwise pass unscored. Cutoffs: cc_net's p
 did, on pages of the kept buckets, and applied only when it is trustworthy
 (`filters.wikiref.decide`); otherwise pages pass with `wikiref_applied: false` and the run lists
 the step at the top of its summary (`pipeline.completeness`). Models the run trains go to
-`models_dir` with a JSON note of how each was made; every model is a singleton side input, loaded
-once per worker process (`Shared`).
+`models_dir` with a JSON note of how each was made (a given classifier gets its note too; the
+launcher removes an earlier run's notes before curating, `pipeline.run.clear_model_notes`); every
+model is a singleton side input, loaded once per worker process (`Shared`). Cutoffs `auto`: cc_net's
+table with cc_net's published models (downloaded, or given by path under cc_net's names), the
+run's own percentiles otherwise (`cutoffs_mode`).
 
 Drop reasons: `perplexity_tail` (and `perplexity_head`/`perplexity_middle` if a recipe keeps fewer
 buckets) and `wikiref_below_threshold`. `meta`: perplexity, bucket, wikiref_score, wikiref_applied.
@@ -43,6 +46,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
+from common import atomic
 from common import events as ev
 from common import fetch
 from common.record import Document
@@ -59,7 +63,7 @@ NAMESPACE = "quality"
 
 
 # ---------------------------------------------------------------- model files ----------------
-def _local(path: str) -> str:
+def local_copy(path: str) -> str:
     """A local file for a model stored locally, on a Beam FileSystem (gs://) or behind a URL."""
     if fetch.is_url(path):
         return fetch.cached(path)
@@ -69,10 +73,14 @@ def _local(path: str) -> str:
     os.makedirs(cache, exist_ok=True)
     dest = os.path.join(cache, hashlib.sha1(path.encode()).hexdigest()[:16] + "-" + posixpath.basename(path))
     if not os.path.exists(dest):
-        tmp = dest + ".part"
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.replace(tmp, dest)
+        tmp = atomic.temp_name(dest)
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            atomic.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return dest
 
 
@@ -178,12 +186,38 @@ class _DumpPass(beam.DoFn):
 
 # ---------------------------------------------------------------- reference LM ---------------
 def given_lm(lm_cfg: dict, lang: str) -> Optional[dict]:
-    """The recipe's own model paths for `lang` ("{lang}" is replaced), or None when 'auto'."""
+    """The recipe's own model paths for `lang` ("{lang}" is replaced), or None when 'auto'.
+    `ccnet_files`: whether they are cc_net's published pair (see `is_ccnet_pair`)."""
     sp, km = lm_cfg["sp_model"], lm_cfg["kenlm_model"]
     if sp == "auto" or km == "auto":
         return None
-    return {"lang": lang, "applied": True, "source": "given", "sp_model": sp.replace("{lang}", lang),
-            "kenlm_model": km.replace("{lang}", lang), "reason": "given models"}
+    paths = {"sp_model": sp.replace("{lang}", lang), "kenlm_model": km.replace("{lang}", lang)}
+    ccnet = is_ccnet_pair(paths["sp_model"], paths["kenlm_model"], lang, lm_cfg["ccnet_url"])
+    return {"lang": lang, "applied": True, "source": "given", **paths, "ccnet_files": ccnet,
+            "reason": "given models" + (" (cc_net's published pair, by name)" if ccnet else "")}
+
+
+# A model trained in a run is saved under cc_net's names beside this note (`_LanguageModels`).
+LM_NOTE = "reference_lm.json"
+
+
+def is_ccnet_pair(sp_model: str, kenlm_model: str, lang: str, ccnet_url: str) -> bool:
+    """Given models that are cc_net's published pair, so that cc_net's cutoff table (made under
+    them) applies: both under the recipe's `ccnet_url`, or named as cc_net names them
+    ({lang}.sp.model, {lang}.arpa.bin) and not a model a run trained (its folder's note says so)."""
+    if sp_model.startswith(ccnet_url) and kenlm_model.startswith(ccnet_url):
+        return True
+    name = posixpath.basename(sp_model.split("?")[0]), posixpath.basename(kenlm_model.split("?")[0])
+    if name != (f"{lang}.sp.model", f"{lang}.arpa.bin"):
+        return False
+    note = posixpath.join(posixpath.dirname(kenlm_model), LM_NOTE)
+    if "://" in note or not os.path.exists(note):
+        return True
+    try:
+        with open(note, encoding="utf-8") as f:
+            return json.load(f).get(lang, {}).get("source") != "trained"
+    except (OSError, ValueError):
+        return True
 
 
 class _TrainReferenceLM(beam.DoFn):
@@ -236,7 +270,7 @@ class _LanguageModels(beam.DoFn):
                                            f"lm.min_training_chars={self.min_chars})"}
         # A model trained here is named by its file in the models folder: the note, and stats.json
         # that copies it, stay the same bytes whatever the output folder.
-        _write_note(self.models_dir, "reference_lm.json", {
+        _write_note(self.models_dir, LM_NOTE, {
             lang: dict(d, **{k: posixpath.basename(d[k]) for k in ("sp_model", "kenlm_model")})
             if d.get("source") == "trained" and d.get("applied") else d for lang, d in by_lang.items()})
         missing = [by_lang[lang] for lang in self.languages if not by_lang[lang]["applied"]]
@@ -289,7 +323,7 @@ class _ScorePerplexity(beam.DoFn):
         scorer = self.scorers.get(key)
         if scorer is None:
             scorer = self.scorers[key] = self.handle.acquire(lambda: _Loaded(ppl.PerplexityScorer(
-                _local(lm["sp_model"]), _local(lm["kenlm_model"]), self.mode)), tag=key).value
+                local_copy(lm["sp_model"]), local_copy(lm["kenlm_model"]), self.mode)), tag=key).value
         value = scorer.perplexity(doc.text)
         return doc.with_meta(perplexity=value if math.isfinite(value) else None)
 
@@ -335,6 +369,9 @@ class _AssignBucket(beam.DoFn):
         yield doc.with_meta(bucket=bucket)
 
 
+CUTOFFS_NOTE = "perplexity_cutoffs.json"
+
+
 class _CutoffsFromHistogram(beam.DoFn):
     """[((lang, bin), count)] → {lang: (head, middle)}; writes `perplexity_cutoffs.json`."""
 
@@ -357,7 +394,7 @@ class _CutoffsFromHistogram(beam.DoFn):
                           "middle_percentile": self.middle_pct,
                           "head": c.head if math.isfinite(c.head) else None,
                           "middle": c.middle if math.isfinite(c.middle) else None}
-        _write_note(self.models_dir, "perplexity_cutoffs.json", note)
+        _write_note(self.models_dir, CUTOFFS_NOTE, note)
         yield cutoffs
 
 
@@ -392,9 +429,12 @@ class _BloomOfKeys(beam.CombineFn):
 
 
 class _KeyAndExample(beam.DoFn):
-    """doc → every page's classifier example (main: negative candidates), and on `maybe_cited`
-    (url key, example) for the pages whose key may be cited (the Bloom filter lets through the
-    cited ones and ~1% of the rest; the exact join settles them). The URL is normalised once."""
+    """doc → its classifier example as a negative candidate (main), or, for a page whose URL key
+    may be cited, (url key, example) on `maybe_cited` when it is long enough to be a positive. The
+    Bloom filter lets through every cited page and ~1% of the rest; the exact join settles the
+    positives. A page it lets through is never a negative: a cited page is no random page, whatever
+    its length (RP1 drops a cited page under 1,000 characters as a positive; it is no negative
+    either), and an exact test for every page would send every page's example through the shuffle."""
 
     MAYBE_CITED = "maybe_cited"
 
@@ -405,10 +445,10 @@ class _KeyAndExample(beam.DoFn):
 
     def process(self, doc: Document, bloom):
         example = _classifier_example(doc, self.folds, self.max_chars)
-        yield example
-        # RP1's create_corpus.py: a cited page shorter than 1,000 characters is no positive.
-        key = wikiref.normalize_url(doc.url) if doc.url and len(doc.text) >= self.positive_min_chars else None
-        if key and key in bloom:
+        key = wikiref.normalize_url(doc.url) if doc.url else None
+        if not key or key not in bloom:
+            yield example
+        elif len(doc.text) >= self.positive_min_chars:  # RP1's create_corpus.py: shorter is no positive
             yield beam.pvalue.TaggedOutput(self.MAYBE_CITED, (key, example))
 
 
@@ -480,8 +520,6 @@ class _TrainWikiref(beam.DoFn):
         cfg = self.cfg
         folds = int(cfg["folds"])
         found = list(cited) + list(fetched) + list(self.given_texts)
-        cited_keys = {key for key, _, _ in cited}  # the negatives are sampled from every page
-        uncited = [e for e in uncited if e[0] not in cited_keys]
         positives, negatives = wikiref.balanced(found, uncited, int(cfg["max_positives"]))
         note = {"cited_pages": len(cited), "fetched_pages": len(fetched), "cited_texts": len(self.given_texts),
                 "positives": len(positives), "negatives": len(negatives), "folds": folds,
@@ -507,8 +545,11 @@ class _TrainWikiref(beam.DoFn):
         else:
             applied, reason = wikiref.decide(len(positives), None, int(cfg["min_positives"]), float(cfg["min_auc"]))
         note.update(applied=applied, reason=reason)  # the launcher logs it from this note, once
-        _write_note(self.models_dir, "wikiref_training.json", note)
+        _write_note(self.models_dir, WIKIREF_NOTE, note)
         yield {"applied": applied, "models": paths, "threshold": float(cfg["threshold"]), "reason": reason}
+
+
+WIKIREF_NOTE = "wikiref_training.json"
 
 
 def training_params(cfg: dict) -> dict:
@@ -525,6 +566,12 @@ def training_params(cfg: dict) -> dict:
 def given_classifier(cfg: dict) -> dict:
     """A user's trained model (path/URL): applied as it is, one model for every page."""
     return {"applied": True, "models": [cfg["model"]], "threshold": float(cfg["threshold"]),
+            "reason": f"applied: given model {cfg['model']}"}
+
+
+def given_classifier_note(cfg: dict) -> dict:
+    """wikiref_training.json of a run that applies a given classifier (trains none)."""
+    return {"applied": True, "given": cfg["model"], "threshold": float(cfg["threshold"]),
             "reason": f"applied: given model {cfg['model']}"}
 
 
@@ -549,7 +596,7 @@ class _ScoreWikiref(beam.DoFn):
         scorer = self.scorers.get(path)
         if scorer is None:
             scorer = self.scorers[path] = self.handle.acquire(
-                lambda: _Loaded(wikiref.WikirefScorer(_local(path), self.max_chars, self.text_mode)), tag=path).value
+                lambda: _Loaded(wikiref.WikirefScorer(local_copy(path), self.max_chars, self.text_mode)), tag=path).value
         score = scorer.score(doc.text)
         if score < classifier["threshold"]:
             self.counters.inc("drop:" + wikiref.DROP_REASON)
@@ -573,14 +620,25 @@ def cited_to_fetch(refs, n: int):
 
 def cutoffs_mode(cutoffs_cfg: dict, resolved_lms: dict) -> str:
     """'given' or 'computed': `auto` is cc_net's table with cc_net's published models (the table
-    was made under them), the run's own percentiles with an LM trained in the run or given by path."""
+    was made under them: downloaded from cc_net, or given by path and named as cc_net's), the run's
+    own percentiles with an LM trained in the run or a given one of the user's own."""
     mode = cutoffs_cfg["mode"]
     if mode == "auto":
-        ccnet = bool(resolved_lms) and all(d.get("source") == "ccnet" for d in resolved_lms.values())
+        ccnet = bool(resolved_lms) and all(d.get("source") == "ccnet" or d.get("ccnet_files")
+                                           for d in resolved_lms.values())
         return "given" if ccnet else "computed"
     if mode not in ("given", "computed"):
         raise ValueError(f"quality.perplexity.cutoffs.mode must be 'auto', 'given' or 'computed', not {mode!r}")
     return mode
+
+
+def is_ccnet_table(given: dict, lang: str) -> bool:
+    """Whether `given`'s cutoffs for `lang` are cc_net's cutoff.csv values: the llama recipe's
+    `quality.perplexity.cutoffs.given` is where that table ships, whatever recipe the run uses (a
+    recipe or --set that changes a language's pair makes it a user's, named as such)."""
+    from pipeline import recipe as recipes
+
+    return lang in given and given[lang] == recipes.ccnet_cutoff_table().get(lang)
 
 
 def _with_note(value, models_dir: str, name: str, note: dict):
@@ -693,10 +751,10 @@ class CCNetQuality(beam.PTransform):
         if self.cutoffs_mode == "given":
             given = {lang: tuple(ppl.cutoffs_from_config(c, lang)) for lang in self.languages}
             note = {lang: {"mode": "given", "head": head, "middle": middle, "source": "quality.perplexity.cutoffs.given"
-                           + (" (cc_net's cutoff.csv, rows 30 and 60)" if self._ccnet_table() else "")}
+                           + (" (cc_net's cutoff.csv, rows 30 and 60)" if is_ccnet_table(c["given"], lang) else "")}
                     for lang, (head, middle) in given.items()}
             return (scored.pipeline | "GivenCutoffs" >> beam.Create([given])
-                    | "CutoffsNote" >> beam.Map(_with_note, self.models_dir, "perplexity_cutoffs.json", note))
+                    | "CutoffsNote" >> beam.Map(_with_note, self.models_dir, CUTOFFS_NOTE, note))
         return (scored
                 | "HistogramBin" >> beam.FlatMap(lambda d, lm: [] if (lang := _scored_lang(d, lm)) is None else [
                     (lang, ppl.histogram_bin(math.inf if d.meta.get("perplexity") is None else d.meta["perplexity"]))], lms)
@@ -705,18 +763,11 @@ class CCNetQuality(beam.PTransform):
                 | "Cutoffs" >> beam.ParDo(_CutoffsFromHistogram(
                     float(c["head_percentile"]), float(c["middle_percentile"]), self.models_dir)))
 
-    def _ccnet_table(self) -> bool:
-        """Whether the given cutoffs are still the bundled cc_net table (not a user's --set)."""
-        from pipeline import recipe as recipes
-
-        bundled = recipes.load()["quality"]["perplexity"]["cutoffs"]["given"]
-        c = self.cfg["perplexity"]["cutoffs"]["given"]
-        return all(c.get(lang) == bundled.get(lang) for lang in self.languages)
-
     def _classifier(self, p, scored, refs):
         w = self.cfg["wikiref"]
         if w["model"]:
-            return p | "GivenClassifier" >> beam.Create([given_classifier(w)])
+            return (p | "GivenClassifier" >> beam.Create([given_classifier(w)])
+                    | "GivenClassifierNote" >> beam.Map(_with_note, self.models_dir, WIKIREF_NOTE, given_classifier_note(w)))
         folds, max_chars, wanted = int(w["folds"]), int(w["max_chars"]), int(w["max_positives"])
         # Pages do not cross the shuffle whole: a Bloom filter of the cited URL keys (a side input
         # built from the dumps) picks the few pages that may be cited, and only their examples meet
@@ -731,8 +782,8 @@ class CCNetQuality(beam.PTransform):
                          "examples": examples[_KeyAndExample.MAYBE_CITED]}
                         | "JoinCited" >> beam.CoGroupByKey()
                         | "CitedExamples" >> beam.FlatMap(_cited_examples), "CitedSample", wanted)
-        # Twice as many as needed: the cited pages among them are left out when training.
-        negatives = _sample(examples.all, "NegativeSample", 2 * wanted)
+        # Negatives: pages the Bloom filter does not let through (no cited page among them).
+        negatives = _sample(examples.all, "NegativeSample", wanted)
         fcfg = w["fetch_cited"]
         if fcfg["enabled"] and self.dumps:
             fetched = (cited_to_fetch(refs, int(fcfg["max_pages"]))

@@ -12,12 +12,18 @@ anything is curated (RECIPE.md CommonCrawl 4; recipe `quality.lm.source`).
                (models.json `enwiki_excerpt`): only when every CommonCrawl input is the bundled
                sample and no Wikipedia input is given, so bundled text never trains a model that
                scores a user's data.
-    given      the recipe's sp_model / kenlm_model paths or URLs ("{lang}" replaced).
+    given      the recipe's sp_model / kenlm_model paths or URLs ("{lang}" replaced). Cutoffs
+               (`auto`): cc_net's table when they are cc_net's published pair (named
+               {lang}.sp.model / {lang}.arpa.bin, or under `ccnet_url`: `quality.is_ccnet_pair`),
+               else the run's own percentiles. The banner says which cutoffs apply.
 
 `auto` (the llama recipe) picks given when sp_model is set, wikipedia with --wikipedia_input, demo
 for the bundled samples, else ccnet. A plan that cannot be carried out (models unreachable, the
 demo text missing, no cutoffs for a kept language) is a `QualityUnavailable`: one line naming the
-ways out, exit 2, before curating. A Wikipedia too small to train on is found inside the job
+ways out, exit 2, before curating. On a runner whose workers are other machines (Dataflow, Flink,
+Spark) the launcher does not download cc_net's models (each worker does) but asks for each one
+(an HTTP HEAD, or the file system's own look-up): one that is not there stops the run the same way.
+A Wikipedia too small to train on is found inside the job
 (`pipeline.quality.ReferenceLMMissing`); `lm_missing_line` turns that failure into the same line.
 """
 from __future__ import annotations
@@ -107,7 +113,7 @@ def plan(recipe: dict, wikipedia_inputs: List[str], cc_bundled: bool, download: 
         lms = {lang: ccnet_lm(recipe, lang, download) for lang in languages}
     elif source == "given":
         lms = {lang: given_lm(recipe, lang) for lang in languages}
-    _check_cutoffs(recipe, source, languages)
+    _check_cutoffs(recipe, lms, languages)
     return Plan(source, languages, dumps, lms)
 
 
@@ -137,16 +143,25 @@ def ccnet_lm(recipe: dict, lang: str, download: bool) -> dict:
         url = _join(base, name)
         desc[key] = url
         pinned = lm["sha256"].get(name)
-        if not download:
+        if not download:  # each worker downloads it; the launcher only makes sure it is there
+            desc["bytes"][key] = probe_model(url, lang)
             desc["sha256"][key] = pinned
             continue
         local = fetch_model(url, pinned, lang)
         desc["bytes"][key] = os.path.getsize(local)
-        desc["sha256"][key] = pinned or recorded_sha256(local)
+        desc["sha256"][key] = pinned or fetch.file_sha256(local)
     if download:  # the report and the log show the reason: it names the bytes scored with
         desc["reason"] += "; " + ", ".join(f"{names[k]} {desc['bytes'][k] / 1e6:,.1f} MB SHA-256 {desc['sha256'][k]}"
                                            for k in names)
+    else:
+        desc["reason"] += "; downloaded by each worker" + (
+            "" if all(desc["sha256"].values()) else " (no SHA-256 pinned in quality.lm.sha256: none checked or recorded)")
     return desc
+
+
+def _unavailable(lang: str, error: str) -> QualityUnavailable:
+    return QualityUnavailable(f"quality: cc_net's reference LM for {lang} could not be had: {error[:300]}; "
+                              f"{ways_out(_files([lang]))}")
 
 
 def fetch_model(path_or_url: str, sha256: Optional[str], lang: str) -> str:
@@ -156,38 +171,32 @@ def fetch_model(path_or_url: str, sha256: Optional[str], lang: str) -> str:
             # Three retries (3.5 s of backoff): a host that refuses is told to the user in seconds.
             return fetch.cached(path_or_url, sha256=sha256, retries=3, on_progress=_Progress(path_or_url))
         if "://" in path_or_url:  # gs:// and other Beam file systems
-            from pipeline.quality import _local
+            from pipeline.quality import local_copy
 
-            return _local(path_or_url)
+            return local_copy(path_or_url)
         if not os.path.exists(path_or_url):
             raise fetch.FetchError(f"{path_or_url}: no such file")
         return fetch.cached(path_or_url, sha256=sha256)
     except (OSError, ValueError) as e:
-        raise QualityUnavailable(f"quality: cc_net's reference LM for {lang} could not be had: {str(e)[:300]}; "
-                                 f"{ways_out(_files([lang]))}") from None
+        raise _unavailable(lang, str(e)) from None
 
 
-def recorded_sha256(path: str) -> str:
-    """SHA-256 of a cached file, remembered beside it (`.sha256`, keyed by size and mtime): the
-    English KenLM model is about 4 GB, not to be hashed again on every run."""
-    st = os.stat(path)
-    side = path + ".sha256"
-    key = f"{st.st_size} {st.st_mtime_ns}"
+def probe_model(path_or_url: str, lang: str) -> Optional[int]:
+    """The size of a model file each worker will download (None when the server does not say), or
+    QualityUnavailable when it is not there: an HTTP HEAD (retried), a file system's look-up else."""
     try:
-        with open(side, encoding="utf-8") as f:
-            stamp, digest = f.read().split("\n")[:2]
-        if stamp == key:
-            return digest
-    except (OSError, ValueError):
-        pass
-    digest = fetch.sha256_of(path)
-    try:
-        from common import atomic
+        if fetch.is_url(path_or_url):
+            return fetch.probe(path_or_url, retries=3)
+        from apache_beam.io.filesystems import FileSystems
 
-        atomic.write_text(side, f"{key}\n{digest}\n")
-    except OSError:
-        pass  # a read-only cache: hashed again next time
-    return digest
+        found = [m for r in FileSystems.match([path_or_url]) for m in r.metadata_list]
+        if not found:
+            raise fetch.FetchError(f"{path_or_url}: no such file")
+        return found[0].size_in_bytes
+    except (OSError, ValueError) as e:
+        raise _unavailable(lang, str(e)) from None
+    except Exception as e:  # a file system's own error (no credentials, no bucket): still one line
+        raise _unavailable(lang, f"{path_or_url}: {type(e).__name__}: {e}") from None
 
 
 class _Progress:
@@ -220,15 +229,33 @@ def given_lm(recipe: dict, lang: str) -> dict:
     return desc
 
 
-def _check_cutoffs(recipe: dict, source: str, languages: List[str]) -> None:
-    c = recipe["quality"]["perplexity"]["cutoffs"]
-    given = c["mode"] == "given" or (c["mode"] == "auto" and source == "ccnet")
-    missing = [lang for lang in languages if given and lang not in c["given"]]
+def cutoffs_mode(recipe: dict, lms: Dict[str, dict]) -> str:
+    """'given' (a table: cc_net's, or the user's) or 'computed' (the run's own percentiles)."""
+    from pipeline.quality import cutoffs_mode as mode_of
+
+    return mode_of(recipe["quality"]["perplexity"]["cutoffs"], lms)
+
+
+def _check_cutoffs(recipe: dict, lms: Dict[str, dict], languages: List[str]) -> None:
+    given = recipe["quality"]["perplexity"]["cutoffs"]["given"]
+    missing = [lang for lang in languages if lang not in given] if cutoffs_mode(recipe, lms) == "given" else []
     if missing:
+        sets = ", ".join(f"--set 'quality.perplexity.cutoffs.given.{lang}=[HEAD, MIDDLE]'" for lang in missing)
         raise QualityUnavailable(f"quality.perplexity.cutoffs.given has no cutoffs for {', '.join(missing)} (cc_net's "
-                                 f"cutoff.csv has none): set them with --set 'quality.perplexity.cutoffs.given="
-                                 f"{{\"{missing[0]}\": [HEAD, MIDDLE], ...}}', or --set quality.perplexity.cutoffs.mode="
+                                 f"cutoff.csv has none): set them with {sets}, or --set quality.perplexity.cutoffs.mode="
                                  f"computed, or {SKIP}")
+
+
+def cutoffs_plan(recipe: dict, plan_: Plan) -> dict:
+    """Which cutoffs bucket each kept language, for the banner and run.json."""
+    from pipeline.quality import is_ccnet_table
+
+    c = recipe["quality"]["perplexity"]["cutoffs"]
+    if cutoffs_mode(recipe, plan_.lms) == "computed":
+        return {"mode": "computed", "head_percentile": c["head_percentile"], "middle_percentile": c["middle_percentile"]}
+    return {"mode": "given", "given": {lang: {"head": c["given"][lang][0], "middle": c["given"][lang][1],
+                                              "ccnet_table": is_ccnet_table(c["given"], lang)}
+                                       for lang in plan_.languages}}
 
 
 def training_files(plan_: Plan, recipe: dict) -> dict:
@@ -248,7 +275,7 @@ def training_files(plan_: Plan, recipe: dict) -> dict:
         classifier["cited_texts"] = w["cited_texts"]
         classifier["fetch_cited"] = bool(w["fetch_cited"]["enabled"])
         classifier["pages"] = "the run's CommonCrawl pages in the kept buckets (cited ones: positives; random ones: negatives)"
-    return {"reference_lm": lm, "wikiref": classifier}
+    return {"reference_lm": lm, "cutoffs": cutoffs_plan(recipe, plan_), "wikiref": classifier}
 
 
 def banner_lines(files: dict) -> List[str]:
@@ -260,6 +287,14 @@ def banner_lines(files: dict) -> List[str]:
                  for lang, d in sorted(lm["models"].items())]
     else:
         lines = [f"  quality reference LM: {what} {', '.join(lm['trained_from'])}"]
+    cut = files.get("cutoffs")
+    if cut and cut["mode"] == "computed":
+        lines.append(f"  quality cutoffs: computed, the {cut['head_percentile']:g}th and {cut['middle_percentile']:g}th "
+                     "percentile of this run's perplexities per language")
+    elif cut:
+        for lang, g in sorted(cut["given"].items()):
+            whose = "cc_net's table (cutoff.csv)" if g["ccnet_table"] else "given (quality.perplexity.cutoffs.given)"
+            lines.append(f"  quality cutoffs {lang}: {whose}, head < {g['head']:g}, middle < {g['middle']:g}")
     if not w["enabled"]:
         lines.append("  quality classifier: off (quality.wikiref.enabled=false)")
     elif "model" in w:

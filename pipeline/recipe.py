@@ -16,8 +16,10 @@ the recipe already has, with a value of the same type: a misspelt key or a wrong
 `RecipeError` that names the key (nanoGPT's configurator refuses strangers the same way).
 
 `recipes/schema.json` declares every value's type and range (`commoncrawl.language.threshold`: a
-number in [0, 1]); `load` checks the resolved recipe against it, so `--set` of an out-of-range value,
-or a folder recipe holding one, is refused before anything runs.
+number in [0, 1]); `load` checks the resolved recipe against it, then the rules that tie two values
+together (`CROSS_CHECKS`: head below middle, a preset that exists), so `--set` of an out-of-range
+value, or a folder recipe holding one, is refused in one line before anything runs. A rule with
+`values` is a map whose keys the user names (a language's cutoffs): `--set` may add a key there.
 """
 from __future__ import annotations
 
@@ -104,6 +106,10 @@ def load(recipe: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
         problem = out_of_range(path, value)
         if problem:
             raise RecipeError(f"--recipe={recipe or DEFAULT_RECIPE}: {path}={json.dumps(value)}: {problem}")
+    for check in CROSS_CHECKS:
+        problem = check(resolved)
+        if problem:
+            raise RecipeError(f"--recipe={recipe or DEFAULT_RECIPE}: {problem}")
     return resolved
 
 
@@ -145,7 +151,8 @@ def apply_override(recipe: dict, item: str) -> None:
     for i, part in enumerate(parts):
         if not isinstance(node, dict):
             raise RecipeError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a section")
-        if part not in node:
+        new_key = part not in node and i == len(parts) - 1 and "values" in (rule_for(".".join(parts[:i])) or {})
+        if part not in node and not new_key:
             known = [k for k in node if not k.startswith("_")]
             close = difflib.get_close_matches(part, known, n=1)
             where = ".".join(parts[:i]) or "the recipe"
@@ -153,13 +160,24 @@ def apply_override(recipe: dict, item: str) -> None:
                 f"; {where} has: {', '.join(sorted(known))}"
             raise RecipeError(f"--set {key}: unknown key {part!r} in {where}{hint}")
         if i == len(parts) - 1:
-            new = _coerce(key, node[part], value, raw)
+            # A new key of a map (a language's cutoffs) takes what the map's values are.
+            new = value if new_key else _coerce(key, node[part], value, raw)
             problem = out_of_range(key, new)
             if problem:
-                raise RecipeError(f"--set {key}={raw}: {problem} (the recipe has {json.dumps(node[part])})")
+                had = "no such key yet" if new_key else f"the recipe has {json.dumps(node[part])}"
+                raise RecipeError(f"--set {key}={raw}: {problem} ({had})")
             node[part] = new
         else:
             node = node[part]
+
+
+@functools.lru_cache(maxsize=1)
+def ccnet_cutoff_table() -> dict:
+    """cc_net's cutoff.csv (rows 30 and 60 per language) as it ships: the llama recipe's
+    `quality.perplexity.cutoffs.given`, read from its file (never a --set or another recipe's copy)."""
+    with open(os.path.join(DEFAULT_RECIPE_DIR, "quality.json"), encoding="utf-8") as f:
+        given = json.load(f)["perplexity"]["cutoffs"]["given"]
+    return {lang: pair for lang, pair in given.items() if not lang.startswith("_")}
 
 
 def section(recipe: dict, name: str) -> dict:
@@ -218,8 +236,13 @@ def describe(spec: dict) -> str:
         text += f" <= {hi:g}"
     if "length" in spec:
         text += f" of {spec['length']} items"
+    if "min_length" in spec:
+        text += f" of at least {spec['min_length']} item{'s' if spec['min_length'] != 1 else ''}"
+    sized = "length" in spec or "min_length" in spec
     if "items" in spec:
-        text += f"{',' if 'length' in spec else ''} whose items are each {describe(spec['items'])}"
+        text += f"{',' if sized else ''} whose items are each {describe(spec['items'])}"
+    if "values" in spec:
+        text += f" whose values are each {describe(spec['values'])}"
     return text + (" or null" if "null" in kinds else "")
 
 
@@ -237,8 +260,12 @@ def _violates(spec: dict, value: Any) -> bool:
             return True
     if isinstance(value, list) and "length" in spec and len(value) != spec["length"]:
         return True
+    if isinstance(value, list) and len(value) < spec.get("min_length", 0):
+        return True
     if "items" in spec and isinstance(value, list):
         return any(_violates(spec["items"], item) for item in value)
+    if "values" in spec and isinstance(value, dict):
+        return any(_violates(spec["values"], v) for k, v in value.items() if not k.startswith("_"))
     return False
 
 
@@ -248,3 +275,34 @@ def out_of_range(path: str, value: Any) -> Optional[str]:
     if spec is None or not _violates(spec, value):
         return None
     return f"{path} must be {describe(spec)}"
+
+
+# ---------------------------------------------------------------- values that depend on each other
+def _percentiles_in_order(recipe: dict) -> Optional[str]:
+    c = recipe.get("quality", {}).get("perplexity", {}).get("cutoffs", {})
+    head, middle = c.get("head_percentile"), c.get("middle_percentile")
+    if head is not None and middle is not None and not head < middle:
+        return (f"quality.perplexity.cutoffs.head_percentile={head:g} must be below middle_percentile={middle:g} "
+                "(head: perplexity under the first, middle: under the second)")
+    return None
+
+
+def _given_cutoffs_in_order(recipe: dict) -> Optional[str]:
+    given = recipe.get("quality", {}).get("perplexity", {}).get("cutoffs", {}).get("given", {})
+    for lang, pair in sorted(given.items()):
+        if not lang.startswith("_") and isinstance(pair, list) and len(pair) == 2 and not pair[0] < pair[1]:
+            return (f"quality.perplexity.cutoffs.given.{lang}={json.dumps(pair)}: [HEAD, MIDDLE] with HEAD below "
+                    "MIDDLE (head: perplexity < HEAD, middle: < MIDDLE)")
+    return None
+
+
+def _preset_exists(recipe: dict) -> Optional[str]:
+    w = recipe.get("quality", {}).get("wikiref", {})
+    if "settings" in w and w["settings"] not in w.get("presets", {}):
+        return (f"quality.wikiref.settings={w['settings']}: not a preset; one of "
+                f"{', '.join(sorted(w.get('presets', {})))} (quality.wikiref.presets)")
+    return None
+
+
+# Each: recipe → the one line that says what is wrong, or None.
+CROSS_CHECKS = (_percentiles_in_order, _given_cutoffs_in_order, _preset_exists)

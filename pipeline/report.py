@@ -832,7 +832,7 @@ def not_a_run(path: str, command: str) -> str:
     inside = os.path.dirname(os.path.abspath(path.rstrip("/") or path))
     for _ in range(3):  # out/curated, out/curated/commoncrawl, out/curated/commoncrawl/CC-MAIN-…
         if os.path.exists(os.path.join(inside, "stats.json")):
-            return f"{path} is inside a run's output; point at the output folder: {command} {os.path.relpath(inside)}"
+            return f"{path} is inside a run's output; point at the output folder: {command} {inside}"
         inside = os.path.dirname(inside)
     return (f"{path}/stats.json not found; give the --output folder of a pipeline.run "
             f"(python -m pipeline.run --output={path} makes one)")

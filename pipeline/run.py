@@ -118,8 +118,9 @@ def build_curation(p: beam.Pipeline, opts: LlamaDataOptions, recipe: dict, sourc
                 docs, e = docs | f"NearDedup:{name.replace('/', ':')}" >> near_dedup(near, name)
                 events.append(e)
             curated.append(docs)
-    curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
-    events.append(e)
+    if recipe["decontamination"]["mode"] != "off":  # off: no index is built, no document checked
+        curated, e = tuple(curated) | "Decontaminate" >> decontaminate(recipe, opts)
+        events.append(e)
     columns = sink_columns(recipe)
     written = tuple(curated) | "WriteCurated" >> WriteCurated(
         posixpath.join(output, "curated"), recipe["sink"]["target_shard_bytes"], columns)
@@ -250,9 +251,13 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str],
     previous = _read_json(stats_path)
     contamination_path = posixpath.join(opts.output, "contamination.json")
     previous_contamination = _read_json(contamination_path)
+    models_dir = opts.models_dir or posixpath.join(opts.output, "models")
     for unit in units:
         _clear_unit(opts.output, unit)
         _clear(posixpath.join(opts.output, "rejects", unit))
+        clear_model_notes(models_dir, unit)
+    if recipe["decontamination"]["mode"] == "off":
+        _drop_contamination_of(opts.output, units, previous_contamination)
     options = PipelineOptions(pipeline_args)
     options.view_as(SetupOptions).save_main_session = False
     p = beam.Pipeline(options=options)
@@ -279,8 +284,23 @@ def run_curation(opts: LlamaDataOptions, recipe: dict, pipeline_args: List[str],
             from filters.decontam import merge_sources
 
             _write_json(contamination_path, merge_sources(now, previous_contamination, kept))
-    stats = attach_model_notes(stats, opts.output, opts.models_dir or posixpath.join(opts.output, "models"))
+    stats = attach_model_notes(stats, opts.output, models_dir)
     return completeness.attach(stats, opts.output, recipe)
+
+
+def _drop_contamination_of(output: str, units: List[str], earlier: Optional[dict]) -> None:
+    """decontamination.mode=off: no contamination.json is written, and an earlier run's entries for
+    the units curated now go (those of dumps this run leaves alone stay, as their shards do)."""
+    if earlier is None:
+        return
+    path = posixpath.join(output, "contamination.json")
+    keep = [name for name in earlier.get("sources", {}) if name not in units]
+    if not keep:
+        FileSystems.delete([path])
+        return
+    from filters.decontam import merge_sources
+
+    _write_json(path, merge_sources(dict(earlier, sources={}), earlier, keep))
 
 
 def print_help() -> None:
@@ -297,6 +317,27 @@ def print_help() -> None:
 
 MODEL_NOTES = {"reference_lm": "reference_lm.json", "perplexity_cutoffs": "perplexity_cutoffs.json",
                "wikiref_training": "wikiref_training.json"}
+
+
+def _notes_dir(models_dir: str, unit: str) -> Optional[str]:
+    """Where the quality stage of `unit` writes its model notes (None: a source without them)."""
+    if unit == dumps.SOURCE:
+        return models_dir
+    return posixpath.join(models_dir, unit) if dumps.is_dump_source(unit) else None
+
+
+def clear_model_notes(models_dir: str, unit: str) -> None:
+    """Remove the notes an earlier run's quality stage wrote for `unit` before it is curated again:
+    a run that trains nothing (quality off, a given classifier) must not report an earlier run's
+    models. Only the notes: a model file (trained, or a user's own put there) stays."""
+    folders = [_notes_dir(models_dir, unit)]
+    if dumps.is_dump_source(unit):  # the un-dumped CommonCrawl shards beside it go too (_clear_unit)
+        folders.append(models_dir)
+    for folder in filter(None, folders):
+        stale = [posixpath.join(folder, name) for name in MODEL_NOTES.values()]
+        stale = [path for path in stale if FileSystems.exists(path)]
+        if stale:
+            FileSystems.delete(stale)
 
 
 def _model_notes(models_dir: str) -> dict:
@@ -323,7 +364,8 @@ def attach_model_notes(stats: dict, output: str, models_dir: str) -> dict:
     log, one line each, whether each quality model was applied and why. A CommonCrawl dump's models
     are its own (models/commoncrawl/<dump>/): their notes go under `models.dumps.<source>`, for every
     dump in the stats (those of earlier runs too: their models stay beside their shards)."""
-    notes = _model_notes(models_dir)
+    # The root's notes are the undumped CommonCrawl run's (a dump's are in its own folder).
+    notes = _model_notes(models_dir) if dumps.SOURCE in stats.get("sources", {}) else {}
     _log_model_notes(notes)
     per_dump = {}
     for unit in sorted(stats.get("sources", {})):
@@ -354,6 +396,9 @@ def run(argv: Optional[List[str]] = None) -> int:
     except recipes.RecipeError as e:
         raise UsageError(str(e)) from None
     stages = preflight.stages(opts.stages)
+    if opts.benchmarks and recipe["decontamination"]["mode"] == "off":
+        raise UsageError("--benchmarks: decontamination.mode=off checks no benchmark; drop --benchmarks or "
+                         "--set decontamination.mode=report")
     if not any(a.startswith("--runner") for a in argv):
         argv.append("--runner=DirectRunner")
     runner = PipelineOptions(argv).view_as(StandardOptions).runner or "DirectRunner"

@@ -1,5 +1,6 @@
-"""A real HTTP server on 127.0.0.1 for download tests: serves files, can fail the first N requests,
-and can answer a path with a handler of its own (a body that drips, never ends, or is cut)."""
+"""A real HTTP server on 127.0.0.1 for download tests: serves files (GET, and HEAD: recorded in
+`heads`, apart from `requests`), can fail the first N requests, and can answer a path with a
+handler of its own (a body that drips, never ends, or is cut)."""
 from __future__ import annotations
 
 import contextlib
@@ -37,6 +38,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_HEAD(self):  # noqa: N802: the headers a GET would send, no body; recorded apart from the GETs
+        server = self.server
+        with server.lock:
+            server.heads.append(self.path)
+        body = server.files.get(self.path)
+        self.send_response(200 if body is not None else 404)
+        if body is not None:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+
     def log_message(self, *args):
         pass
 
@@ -52,6 +63,7 @@ def serve(files: Dict[str, bytes], failures: Dict[str, list] = None,
     server.handlers = dict(handlers or {})
     server.failures = {k: list(v) for k, v in (failures or {}).items()}
     server.requests = []
+    server.heads = []
     server.lock = threading.Lock()
     server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

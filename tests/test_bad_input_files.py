@@ -110,5 +110,5 @@ def test_a_wat_file_given_as_warc_input_is_one_no_records_unit(tmp_path):
     docs, events = run_source(module_for("commoncrawl").Source, [wat, warc], tmp_path)
     docs_in, dropped = accounting(docs, events)
     [bad] = [e for e in events if e["reason"] == "bad_input:no_records"]
-    assert bad["path"] == str(wat) and "no record" in bad["detail"]
+    assert bad["path"] == str(wat) and "no record" in bad["detail"] and bad["detail"].endswith("a WAT file: give WET or WARC")
     assert docs_in > 1  # the WARC's pages are read as before

@@ -207,3 +207,20 @@ def test_decoded_records_equal_warcio_on_every_response_of_the_real_samples():
         n += sum(a == b for a, b in zip(ours, theirs) if b is not None)
         assert all(a == b for a, b in zip(ours, theirs) if b is not None), path.name
     assert n >= 15
+
+
+def test_transfer_codings_are_undone_before_content_codings():
+    """RFC 9112 §6.1: transfer codings are applied after (over) content codings, so they come off
+    first: `Content-Encoding: br` with `Transfer-Encoding: gzip, chunked` is brotli inside gzip."""
+    from pipeline.sources import http_body
+
+    head, http_head, body = PLAIN
+    expected = _extract(body)
+    wire = gzip.compress(brotli.compress(body), mtime=0)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(wire[i:i + 4096]), wire[i:i + 4096]) for i in range(0, len(wire), 4096))
+    chunked += b"0\r\n\r\n"
+    headers = {"content-encoding": "br", "transfer-encoding": "gzip, chunked"}
+    assert http_body.decode(headers, chunked, 1 << 26) == body
+    doc = _one(_read(_record("https://commoncrawl.org/faq", _head("br", extra="Transfer-Encoding: gzip, chunked"),
+                             chunked)))
+    assert isinstance(doc, Document) and doc.text == expected

@@ -95,7 +95,30 @@ def test_report_or_inspect_pointed_inside_a_run(default_run_out):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.strip().splitlines()[-1] == (
             f"{module}: error: {default_run_out / 'curated'} is inside a run's output; point at the output folder: "
-            f"python -m {module} {os.path.relpath(default_run_out, ROOT)}")
+            f"python -m {module} {default_run_out}")
+
+
+def test_a_path_inside_a_run_is_answered_with_the_absolute_output_folder(tmp_path, monkeypatch):
+    from pipeline.report import not_a_run
+
+    out = tmp_path / "out"
+    (out / "curated" / "c4").mkdir(parents=True)
+    (out / "stats.json").write_text("{}")
+    monkeypatch.chdir(ROOT)  # the suggestion must not depend on where the command runs
+    assert not_a_run(str(out / "curated" / "c4"), "python -m pipeline.report") == (
+        f"{out / 'curated' / 'c4'} is inside a run's output; point at the output folder: python -m pipeline.report {out}")
+
+
+def test_tokenize_without_a_tokenizer_says_so_plainly(tmp_path):
+    from common.cli import UsageError
+    from pipeline import preflight
+
+    (tmp_path / "curated" / "c4").mkdir(parents=True)
+    (tmp_path / "curated" / "c4" / "part-00000-of-00001.parquet").write_bytes(b"")
+    with pytest.raises(UsageError) as e:
+        preflight.require(str(tmp_path), "tokenize", ["tokenize"])
+    assert str(e.value) == (f"--stages=tokenize: --output={tmp_path} holds no tokenizer (tokenizer/tokenizer.model); "
+                            "run --stages=tokenizer,tokenize")
 
 
 CONSOLE = [sys.executable, "-c", "import sys; from pipeline.console import main; sys.exit(main())"]

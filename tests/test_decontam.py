@@ -442,3 +442,88 @@ def test_no_benchmarks_still_reports(planted, tmp_path):
     c = json.loads((out / "contamination.json").read_text())
     assert c["benchmarks"] == {} and c["flagged"] == 0 and c["ngrams_indexed"] == 0
     assert c["sources"]["c4"]["documents_checked"] == len(records)
+
+
+def test_off_builds_no_index_and_checks_nothing(planted, tmp_path):
+    """decontamination.mode=off: the stage is not in the job at all (no benchmark read, no document
+    checked); the accounts still hold, and an earlier run's contamination.json goes."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from common.cli import UsageError
+    from pipeline import recipe as recipes
+    from pipeline.options import LlamaDataOptions
+    from pipeline.run import build_curation, run
+
+    src, records = planted
+    out = tmp_path / "out"
+    args = ["--sources=c4", f"--c4_input={src / 'planted.json.gz'}", "--stages=curate", f"--output={out}"]
+    assert run(args) == 0 and (out / "contamination.json").exists()
+    report_stats = json.loads((out / "stats.json").read_text())["sources"]["c4"]
+    assert run(args + ["--set=decontamination.mode=off"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["conserved"] and stats["sources"]["c4"]["docs_out"] == report_stats["docs_out"] == len(_parquet_rows(out / "curated" / "c4"))
+    assert not (out / "contamination.json").exists()
+    assert "decontamination" not in [step["step"] for step in stats["sources"]["c4"]["steps"]]
+
+    labels = []
+
+    class Labels(beam.pipeline.PipelineVisitor):
+        def enter_composite_transform(self, node):
+            labels.append(node.full_label)
+
+    recipe = recipes.load(None, ["decontamination.mode=off"])
+    opts = PipelineOptions(args).view_as(LlamaDataOptions)
+    p = beam.Pipeline(runner="DirectRunner")
+    build_curation(p, opts, recipe, ["c4"])
+    p.visit(Labels())
+    assert labels and not [x for x in labels if "Decontaminate" in x]
+    refused = tmp_path / "refused"
+    with pytest.raises(UsageError, match="--benchmarks: decontamination.mode=off checks no benchmark"):
+        run(args[:-1] + [f"--output={refused}", "--set=decontamination.mode=off", f"--benchmarks={ARC_EASY}"])
+    assert not refused.exists()  # before anything is written
+
+
+@pytest.mark.parametrize("args, line", [
+    (["missing.jsonl"], "python -m filters.decontam: error: cannot read missing.jsonl: [Errno 2] No such file"),
+    (["--recipe", "nope"], "python -m filters.decontam: error: --recipe=nope: no bundled recipe of that name; "
+                           "one of llama, llama-plus"),
+])
+def test_unmatchable_command_mistakes_are_one_line(tmp_path, args, line):
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "filters.decontam", *args], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and proc.stderr.strip().startswith(line) and len(proc.stderr.strip().splitlines()) == 1, \
+        proc.stderr
+    assert "--set" not in decontam.main.__doc__  # it takes no --set (argparse would refuse one)
+
+
+@pytest.mark.parametrize("head, gap, tail, kept", [
+    # characters before the first window, between the two windows, after the last one → pieces kept
+    (200, 199, 199, []),                  # the Janitor keeps a first piece only when longer than 200
+    (201, 199, 199, [201]),
+    (201, 200, 199, [201, 201]),          # between windows: the window's last character leads the piece
+    (201, 200, 200, [201, 201, 200]),     # after the last window: 200 characters are kept
+    (0, 0, 0, []),
+])
+def test_mask_pieces_as_the_janitor_at_the_200_character_boundary(head, gap, tail, kept):
+    """Pieces at lm-eval's bounds, to the character: run side by side with its Janitor on a real page."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        from lm_eval.decontamination.janitor import Janitor
+
+    page = " ".join(r["text"] for r in c4_records())
+    w = 200
+    first = head + w                               # the first matched span starts here
+    spans = [(first, first + 30), (first + 30 + 2 * w + gap, first + 60 + 2 * w + gap)]
+    text = page[: spans[1][1] + w + tail]
+    assert len(text) == spans[1][1] + w + tail
+    janitor = Janitor(ngram_n=1, window_to_remove=w, minimum_slice_length=200, too_dirty_cutoff=10)
+    theirs = janitor._split_chunks(text, [(None, a, b - 1) for a, b in spans])  # its ends are inclusive
+    ours = decontam.pieces(text, spans, decontam.MaskRule(w, 200, 10))
+    assert ours == theirs and [len(p) for p in ours] == kept

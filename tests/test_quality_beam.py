@@ -211,3 +211,58 @@ def test_auc(pos, neg, expected):
 
     assert auc(pos, neg) == expected
     assert auc([], neg) is None
+
+
+def test_a_cited_page_is_never_a_negative_whatever_its_length():
+    """RP1 samples negatives from random pages: a page Wikipedia cites is not one, even one under
+    the 1,000-character floor that keeps it from being a positive."""
+    from filters import wikiref
+    from filters.bloom import Bloom
+    from pipeline.quality import _KeyAndExample
+
+    long_text, short_text = next(t for t in web_prose() if len(t) >= 1000), next(t for t in web_prose() if len(t) < 1000)
+    cited_long, cited_short = _cited_urls(2)
+    docs = [_doc(cited_long, long_text, 0), _doc(cited_short, short_text, 1),
+            _doc("https://example.invalid/web/a", long_text, 2), _doc("https://example.invalid/web/b", short_text, 3)]
+    bloom = Bloom(1 << 16, 7)
+    for url in (cited_long, cited_short):
+        bloom.add(wikiref.normalize_url(url))
+    fn = _KeyAndExample(folds=2, max_chars=20000, positive_min_chars=1000)
+    out = {d.url: list(fn.process(d, bloom)) for d in docs}
+    negatives = {u for u, outs in out.items() for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)}
+    positives = {u for u, outs in out.items() for o in outs if isinstance(o, beam.pvalue.TaggedOutput)}
+    assert negatives == {"https://example.invalid/web/a", "https://example.invalid/web/b"}
+    assert positives == {cited_long} and out[cited_short] == []
+
+
+def test_cc_nets_table_is_named_as_such_whatever_the_recipe(tmp_path):
+    """The cutoffs note says "cc_net's cutoff.csv" for values that are cc_net's, under any recipe
+    (llama-plus, a folder), and not for a pair a recipe or --set changed."""
+    import shutil
+
+    from pipeline.quality import is_ccnet_table
+
+    plus = recipes.load("llama-plus")["quality"]["perplexity"]["cutoffs"]["given"]
+    assert is_ccnet_table(plus, "en") and is_ccnet_table(plus, "de")
+    folder = tmp_path / "mine"
+    shutil.copytree(recipes.DEFAULT_RECIPE_DIR, folder)
+    quality = json.loads((folder / "quality.json").read_text())
+    quality["perplexity"]["cutoffs"]["given"]["en"] = [300, 500]
+    (folder / "quality.json").write_text(json.dumps(quality))
+    mine = recipes.load(str(folder))["quality"]["perplexity"]["cutoffs"]["given"]
+    assert not is_ccnet_table(mine, "en") and is_ccnet_table(mine, "de")
+    edited = recipes.load(None, ["quality.perplexity.cutoffs.given.de=[371, 590]"])["quality"]["perplexity"]["cutoffs"]
+    assert not is_ccnet_table(edited["given"], "de") and not is_ccnet_table(edited["given"], "sw")
+
+
+def test_completeness_reads_the_recipe_as_the_only_default():
+    """A recipe without a CommonCrawl quality key is a broken recipe, not a quality step that ran."""
+    from pipeline import completeness
+
+    stats = {"sources": {"commoncrawl": {}}, "models": {}}
+    recipe = recipes.load(None, ["commoncrawl.quality=false"])
+    assert [s["step"] for s in completeness.incomplete_steps(stats, recipe)] == ["quality"]
+    del recipe["commoncrawl"]["quality"]
+    with pytest.raises(KeyError):
+        completeness.incomplete_steps(stats, recipe)
+    assert completeness.incomplete_steps({"sources": {"c4": {}}}, {}) == []  # no CommonCrawl: nothing read

@@ -187,3 +187,71 @@ def test_a_pinned_sha256_is_enforced(served_models, tmp_path, monkeypatch):
         plan = quality_models.plan(recipe, [], cc_bundled=False)
     assert plan.source == "ccnet" and plan.lms["en"]["sha256"] == {"sp_model": good["en.sp.model"],
                                                                     "kenlm_model": good["en.arpa.bin"]}
+
+
+def test_a_remote_runner_s_launcher_asks_for_cc_nets_models_without_downloading(served_models, tmp_path, monkeypatch):
+    """Workers on other machines download the models; the launcher makes sure they are there (HTTP
+    HEAD), and one that is not stops the run before curating, in one line."""
+    from common import fetch
+    from pipeline import quality_models
+
+    monkeypatch.setattr(fetch, "DEFAULT_CACHE", str(tmp_path / "cache"))
+    recipe = recipes.load()
+    with serve(served_models) as srv:
+        recipe["quality"]["lm"]["ccnet_url"] = f"{srv.base_url}/cc_net/lm/"
+        plan = quality_models.plan(recipe, [], cc_bundled=False, download=False)
+        assert srv.requests == [] and sorted(srv.heads) == sorted(served_models)
+        recipe["quality"]["lm"]["ccnet_url"] = f"{srv.base_url}/elsewhere/"
+        with pytest.raises(quality_models.QualityUnavailable) as refused:
+            quality_models.plan(recipe, [], cc_bundled=False, download=False)
+    assert plan.lms["en"]["bytes"] == {"sp_model": len(served_models["/cc_net/lm/en.sp.model"]),
+                                       "kenlm_model": len(served_models["/cc_net/lm/en.arpa.bin"])}
+    assert plan.lms["en"]["sha256"] == {"sp_model": None, "kenlm_model": None}
+    assert "no SHA-256 pinned" in plan.lms["en"]["reason"]
+    line = str(refused.value)
+    assert "\n" not in line and line.startswith("quality: cc_net's reference LM for en could not be had: HEAD ")
+    assert "HTTP 404" in line and "--set commoncrawl.quality=false" in line
+    assert not (tmp_path / "cache").exists()  # nothing downloaded
+
+
+def _given(recipe_sets, tmp_path):
+    from pipeline import quality_models
+
+    recipe = recipes.load(None, recipe_sets)
+    plan = quality_models.plan(recipe, [], cc_bundled=False, download=False)
+    files = quality_models.training_files(plan, recipe)
+    return files["cutoffs"], quality_models.banner_lines(files)
+
+
+def test_given_models_that_are_cc_nets_files_get_cc_nets_cutoffs(served_models, tmp_path):
+    """Given by path under cc_net's own names: cc_net's table (it was made under those models);
+    a model of one's own name, or one a run trained (its note beside it), the run's percentiles.
+    The banner says which cutoffs apply."""
+    ccnet = tmp_path / "ccnet"
+    ccnet.mkdir()
+    for path, body in served_models.items():
+        (ccnet / path.rsplit("/", 1)[1]).write_bytes(body)
+    cutoffs, banner = _given([f"quality.lm.sp_model={ccnet}/{{lang}}.sp.model",
+                              f"quality.lm.kenlm_model={ccnet}/{{lang}}.arpa.bin"], tmp_path)
+    assert cutoffs == {"mode": "given", "given": {"en": {"head": 340, "middle": 520, "ccnet_table": True}}}
+    assert "  quality cutoffs en: cc_net's table (cutoff.csv), head < 340, middle < 520" in banner
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for suffix in ("sp.model", "arpa.bin"):
+        (mine / f"mine.{suffix}").write_bytes(served_models[f"/cc_net/lm/en.{suffix}"])
+    cutoffs, banner = _given([f"quality.lm.sp_model={mine}/mine.sp.model",
+                              f"quality.lm.kenlm_model={mine}/mine.arpa.bin"], tmp_path)
+    assert cutoffs["mode"] == "computed"
+    assert "  quality cutoffs: computed, the 30th and 60th percentile of this run's perplexities per language" in banner
+
+    (ccnet / "reference_lm.json").write_text(json.dumps({"en": {"source": "trained", "applied": True}}))
+    cutoffs, _ = _given([f"quality.lm.sp_model={ccnet}/{{lang}}.sp.model",
+                         f"quality.lm.kenlm_model={ccnet}/{{lang}}.arpa.bin"], tmp_path)
+    assert cutoffs["mode"] == "computed"  # a run's own trained model, under cc_net's names
+
+    cutoffs, banner = _given([f"quality.lm.sp_model={mine}/mine.sp.model", f"quality.lm.kenlm_model={mine}/mine.arpa.bin",
+                              "quality.perplexity.cutoffs.mode=given", "quality.perplexity.cutoffs.given.en=[300, 500]"],
+                             tmp_path)
+    assert cutoffs["given"]["en"] == {"head": 300, "middle": 500, "ccnet_table": False}
+    assert "  quality cutoffs en: given (quality.perplexity.cutoffs.given), head < 300, middle < 500" in banner

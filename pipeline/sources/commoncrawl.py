@@ -108,7 +108,8 @@ class WebArchiveReader:
     """(path, stream) → Documents of its WET conversion / WARC HTML response records, and an
     Event for every record dropped or unreadable (for `pipeline.stages.ReadFileOutcomes`).
 
-    Pages shorter than `min_chars` are dropped here (`too_short`), before any other work.
+    Pages shorter than `min_chars` are dropped here (`too_short`), before any other work. A file of
+    WAT metadata records alone (JSON, no page text) is one `bad_input:no_records` unit that says so.
     """
 
     def __init__(self, source: str, min_chars: int, shard_of: dict, main_content: bool = True,
@@ -122,12 +123,16 @@ class WebArchiveReader:
     def __call__(self, path: str, stream):
         src = self.source
         name = os.path.basename(path.split("?")[0])
+        outcomes, wat = 0, False
         for rec in iter_records(stream, self.limits):
             if isinstance(rec, BadUnit):
+                outcomes += 1
                 yield ev.bad_input(src, rec.reason, path, f"offset {rec.offset}: {rec.detail}")
                 continue
             if not webtext.is_document(rec):
+                wat = wat or (rec.type == "metadata" and rec.headers.get("Content-Type") == "application/json")
                 continue
+            outcomes += 1
             text, reason, title = webtext.record_text(rec, self.main_content)
             # A WET record's text is its payload decoded, so the payload's length is the text's bytes.
             same_bytes = text is None or rec.type == webtext.TEXT_RECORD
@@ -153,6 +158,9 @@ class WebArchiveReader:
                 "format": "wet" if rec.type == webtext.TEXT_RECORD else "warc",
             }
             yield Document(make_id(src, record_id or f"{name}#{rec.offset}", url or ""), src, text, url, meta)
+        if not outcomes and wat:  # else pipeline.stages.ReadFileOutcomes counts the empty file itself
+            yield ev.bad_input(src, ev.NO_RECORDS, path, "read to its end: no record of this source in it (no WET "
+                                                         "conversion, no WARC response): a WAT file: give WET or WARC")
 
 
 def target_uri(value: Optional[str]) -> Optional[str]:

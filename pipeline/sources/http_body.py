@@ -1,6 +1,7 @@
 """The body of an HTTP response as a WARC stores it → the bytes of the page, as warcio's
-`content_stream()` gives them: `Transfer-Encoding: chunked` taken apart, then each
-`Content-Encoding` (gzip, x-gzip, deflate, br, zstd, identity) undone, last applied first.
+`content_stream()` gives them: `Transfer-Encoding: chunked` taken apart, then any other transfer
+coding (`gzip, chunked`), then each `Content-Encoding` (gzip, x-gzip, deflate, br, zstd, identity),
+each list last applied first (RFC 9112 §6.1: transfer codings are applied over content codings).
 
 Unlike warcio, which reads a body it cannot decode as if it were not encoded, a body that breaks its
 own headers is one bad unit, named by a reason:
@@ -212,7 +213,8 @@ def decode(http_headers: dict, body: bytes, max_bytes: int, cut_ok: bool = False
             if transfer[-1] != "chunked":
                 raise _Fail(UNKNOWN_ENCODING, f"Transfer-Encoding {http_headers.get('transfer-encoding')!r}")
             body = dechunk(body, cut_ok)
-            content = transfer[:-1] + content  # a transfer coding under chunked is undone like a content coding
+            # Transfer codings were applied over the content codings (RFC 9112 §6.1): they come off first.
+            content = content + transfer[:-1]
         else:
             declared = (http_headers.get("content-length") or "").strip()
             if declared.isdigit() and len(body) < int(declared) and not cut_ok:
