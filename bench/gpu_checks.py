@@ -36,18 +36,13 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from common import atomic  # noqa: E402
-from common.cli import UsageError, guarded  # noqa: E402
+from common.cli import Parser, UsageError, guarded  # noqa: E402
 
 EVAL_TASKS = ("arc_easy", "piqa")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog="bench/gpu_checks.py", description=__doc__.split("\n")[0])
+    p = Parser(prog="bench/gpu_checks.py", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for the run, the export and gpu_checks.json")
     p.add_argument("--data", default=None, help="mixture folder (default: build the demo's into OUT/data)")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])

@@ -165,3 +165,56 @@ def test_a_changed_wikipedia_dump_that_trains_the_reference_lm_reruns_curation(t
     third = run_pipeline(*args)
     assert "curate: skipped" not in third.stderr
     assert json.loads((tmp_path / "out" / "run.json").read_text())["skipped"] == []
+
+
+def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
+    """`finish` records each output's size and time (SHA-256 for small ones; token shards have
+    mixture.json's): a changed token shard reruns tokenize and mixture even with the same keys; a
+    copied folder (new times, same bytes) still skips; an added or removed file reruns."""
+    import shutil
+
+    facts = {s: {"recipe": "r1"} for s in run_state.ORDER}
+    stages = list(run_state.ORDER)
+    keys = run_state.stage_keys(stages, facts, None)
+    out = tmp_path / "out"
+    _curated(out, "books")
+    (out / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
+    run_state.begin(str(out), stages, ["books"], keys)
+    run_state.finish(str(out), "curate")
+    (out / "tokenizer").mkdir()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"model")
+    run_state.finish(str(out), "tokenizer")
+    shard = out / "tokens" / "books" / "part-00000-of-00001.bin"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(bytes(range(200)))
+    run_state.finish(str(out), "tokenize")
+    import hashlib
+    (out / "mixture.json").write_text(json.dumps({"sources": {"books": {"shards": [
+        {"bin": "tokens/books/part-00000-of-00001.bin", "sha256_bin": hashlib.sha256(bytes(range(200))).hexdigest()}]}}}))
+    run_state.finish(str(out), "mixture")
+    state = run_state.read(str(out))
+    assert set(state["outputs"]) == {"tokenizer", "tokenize", "mixture"}
+    assert state["outputs"]["tokenize"]["tokens/books/part-00000-of-00001.bin"]["bytes"] == 200
+    assert "sha256" in state["outputs"]["tokenizer"]["tokenizer/tokenizer.model"]
+    assert run_state.resumable(str(out), stages, ["books"], keys) == stages
+
+    copy = tmp_path / "copy"          # new times, same bytes: nothing to redo
+    shutil.copytree(out, copy, copy_function=shutil.copyfile)
+    assert os.stat(copy / "tokenizer" / "tokenizer.model").st_mtime != os.stat(out / "tokenizer" / "tokenizer.model").st_mtime
+    assert run_state.resumable(str(copy), stages, ["books"], keys) == stages
+
+    tampered = bytearray(shard.read_bytes())      # the same size, other bytes, another time
+    tampered[10] ^= 0xFF
+    shard.write_bytes(bytes(tampered))
+    os.utime(shard, (1_000_000_000, 1_000_000_000))
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate", "tokenizer"]
+    shard.write_bytes(bytes(range(200)))          # restored (another time, the recorded bytes)
+    assert run_state.resumable(str(out), stages, ["books"], keys) == stages
+    (out / "tokens" / "books" / "extra.bin").write_bytes(b"x")
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate", "tokenizer"]
+    (out / "tokens" / "books" / "extra.bin").unlink()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"other")
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate"]
+    # a new command from the tokenizer on keeps the record of the stage before it
+    state = run_state.begin(str(out), ["tokenizer", "tokenize", "mixture"], None, keys)
+    assert state["done"] == ["curate"] and "outputs" not in state

@@ -24,6 +24,7 @@ import torch
 
 from common import atomic
 from common.cli import UsageError
+from common.digest import CHUNK, file_sha256  # noqa: F401  (file_sha256: also this module's API)
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
@@ -33,25 +34,10 @@ MAGIC = b"llamadata-sha256:"
 TRAILER = len(MAGIC) + 64            # the zip comment: MAGIC + 64 hex digits
 EOCD = b"PK\x05\x06"                 # zip end-of-central-directory record, 22 bytes + comment
 EOCD_SIZE = 22
-CHUNK = 1 << 22
 
 
 class CheckpointError(UsageError):
     """A checkpoint that does not verify: one line, exit 2 (what to do is in the message)."""
-
-
-def file_sha256(path, upto: Optional[int] = None) -> str:
-    """SHA-256 of a file's first `upto` bytes (all by default), read in chunks."""
-    h = hashlib.sha256()
-    left = os.path.getsize(path) if upto is None else upto
-    with open(path, "rb") as f:
-        while left > 0:
-            chunk = f.read(min(CHUNK, left))
-            if not chunk:
-                break
-            h.update(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
 
 
 def _seal(f) -> str:
@@ -114,12 +100,20 @@ def problem(path) -> Optional[str]:
     return None
 
 
+def step_of(path) -> Optional[int]:
+    """The step a checkpoint holds, read without loading its tensors (None when torch cannot read it)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("step")
+    except Exception:
+        return None
+
+
 def _previous_hint(path: Path) -> str:
     prev = path.with_name(PREVIOUS)
     if prev == path or problem(prev) is not None:
         return "no good previous checkpoint is kept beside it"
-    step = torch.load(prev, map_location="cpu", weights_only=False, mmap=True).get("step", "?")
-    return f"the previous checkpoint {prev} (step {step}) verifies: copy it over {path.name} to go back to it"
+    step = step_of(prev)
+    return f"the previous checkpoint {prev} (step {'?' if step is None else step}) verifies: copy it over {path.name} to go back to it"
 
 
 def load(path, flag: str = "checkpoint") -> dict:

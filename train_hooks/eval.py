@@ -35,7 +35,6 @@ Imports `model.py`, torch and the tokenizer only (not train.py, pipeline/ or Bea
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gzip
 import io
@@ -54,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from common import atomic
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
 from train_hooks import checkpoint as ckpt_io
 
 UNCONDITIONAL_CONTEXT = "Answer:"
@@ -406,11 +405,6 @@ def report_section(result: dict) -> dict:
                         for k, v in sorted(result.get("heldout", {}).items())]}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
-        raise UsageError(message)
-
-
 def has_heldout(data_dir: Optional[Path]) -> bool:
     if data_dir is None or not (data_dir / "mixture.json").is_file():
         return False
@@ -419,7 +413,7 @@ def has_heldout(data_dir: Optional[Path]) -> bool:
 
 
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
+    p = Parser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True,
                    help="trainer --out folder (or a checkpoint file in it) or Hugging Face LlamaForCausalLM directory")
     p.add_argument("--tasks", action="append", default=[],
