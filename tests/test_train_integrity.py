@@ -287,6 +287,22 @@ def test_moved_data_folder_is_named_and_found_by_its_checksums(mixture_dir, tmp_
                                          rf"{data}, is gone \(no mixture.json\); pass --data"):
         E.load(str(tmp_path / "run"), None, "cpu")
     assert E.load(str(tmp_path / "run"), str(tmp_path / "moved"), "cpu").data_dir == tmp_path / "moved"
+    # The recorded folder itself changed: said so, with and without --data (no "--data" that was not given,
+    # no "leave --data out" that would lead back to it).
+    (tmp_path / "moved").rename(data)
+    meta = json.loads((data / "mixture.json").read_text())
+    (data / "mixture.json").write_text(json.dumps({**meta, "total_tokens": meta["total_tokens"] + 1}))
+    ckpt = tmp_path / "run" / C.CHECKPOINT
+    with pytest.raises(UsageError) as e:
+        E.load(str(tmp_path / "run"), None, "cpu")
+    assert str(e.value).startswith(f"the data folder {ckpt} was trained on, {data}: its mixture.json is not the one "
+                                   f"{ckpt} was trained on (SHA-256 ")
+    assert str(e.value).endswith("…): it changed since; restore it, or pass --data with a folder that holds the ones "
+                                 "it was trained on")
+    with pytest.raises(UsageError) as e:
+        E.load(str(tmp_path / "run"), str(data), "cpu")
+    assert str(e.value).startswith(f"--data {data}: its mixture.json is not the one {ckpt} was trained on")
+    assert "the folder changed since; restore it" in str(e.value) and "leave --data out" not in str(e.value)
 
 
 def test_eval_with_no_other_flag_after_a_default_training(mixture_dir, tmp_path):

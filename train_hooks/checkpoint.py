@@ -80,22 +80,30 @@ def save(path, obj: dict, keep_previous: bool = True) -> str:
     return digest
 
 
-def problem(path) -> Optional[str]:
-    """Why the checkpoint at `path` cannot be trusted, or None when its checksum verifies."""
+def sealed_digest(path) -> tuple[Optional[str], str]:
+    """(the SHA-256 the checkpoint at `path` was sealed with, as its trailer says; or None and why
+    it has none). Read from its last bytes: cheap, and not a verification (`problem` is)."""
     path = Path(path)
     if not path.is_file():
-        return "missing"
+        return None, "missing"
     size = path.stat().st_size
     if size < EOCD_SIZE + TRAILER:
-        return f"truncated ({size} bytes)"
+        return None, f"truncated ({size} bytes)"
     with open(path, "rb") as f:
         f.seek(size - TRAILER - EOCD_SIZE)
         tail = f.read()
     eocd, comment = tail[:EOCD_SIZE], tail[EOCD_SIZE:]
     if not comment.startswith(MAGIC) or eocd[:4] != EOCD or struct.unpack("<H", eocd[20:22])[0] != TRAILER:
-        return "truncated, or not written by this trainer (no checksum at its end)"
-    want = comment[len(MAGIC):].decode("ascii", "replace")
-    if file_sha256(path, size - TRAILER) != want:
+        return None, "truncated, or not written by this trainer (no checksum at its end)"
+    return comment[len(MAGIC):].decode("ascii", "replace"), ""
+
+
+def problem(path) -> Optional[str]:
+    """Why the checkpoint at `path` cannot be trusted, or None when its checksum verifies."""
+    want, why = sealed_digest(path)
+    if want is None:
+        return why
+    if file_sha256(path, Path(path).stat().st_size - TRAILER) != want:
         return "corrupt (its bytes do not match the SHA-256 it was saved with)"
     return None
 
@@ -177,15 +185,29 @@ def data_folder(trained_on: dict, given: Optional[str], source: Path, flag: str 
         raise UsageError(f"the data folder {source} was trained on, {recorded}, is gone (no mixture.json); "
                          f"pass {flag} with the folder that holds that mixture.json "
                          f"(SHA-256 {trained_on['mixture_sha256'][:16]}…)")
+    why = _differs(folder, trained_on, source)
+    if why is None:
+        return folder
+    elsewhere = f"pass {flag} with a folder that holds the ones it was trained on"
+    if not given:
+        raise UsageError(f"the data folder {source} was trained on, {recorded}: {why}: it changed since; restore it, "
+                         f"or {elsewhere}")
+    if folder.resolve() == Path(recorded).resolve():
+        raise UsageError(f"{flag} {given}: {why}: the folder changed since; restore it, or {elsewhere}")
+    fix = (f"leave {flag} out to use {recorded}" if (Path(recorded) / "mixture.json").is_file()
+           and _differs(Path(recorded), trained_on, source) is None else elsewhere)
+    raise UsageError(f"{flag} {given}: {why} (trained in {recorded}); {fix}")
+
+
+def _differs(folder: Path, trained_on: dict, source: Path) -> Optional[str]:
+    """How `folder`'s mixture.json or tokenizer differs from the recorded ones (None: they match)."""
     ours = data_record(folder)
     for what, key in (("mixture.json", "mixture_sha256"), ("tokenizer", "tokenizer_sha256")):
         if ours[key] != trained_on.get(key):
             shown = (f"{ours['tokenizer']} " if key == "tokenizer_sha256" else "")
-            raise UsageError(f"{flag} {folder}: its {what} {shown}is not the one {source} was trained on "
-                             f"(SHA-256 {str(ours[key])[:16]}…, trained on {str(trained_on.get(key))[:16]}… in "
-                             f"{recorded}); " + (f"leave {flag} out to use that folder" if given else
-                                                 f"pass {flag} with the folder the model was trained on"))
-    return folder
+            return (f"its {what} {shown}is not the one {source} was trained on (SHA-256 "
+                    f"{str(ours[key])[:16]}…, trained on {str(trained_on.get(key))[:16]}…)")
+    return None
 
 
 def locate(path, flag: str) -> tuple[Path, Path]:
