@@ -104,9 +104,9 @@ phase() {   # phase NAME LIMIT COMMAND...: run it under its limit (0: none), say
   fi
 }
 
-phase throughput "${LIMITS[0]}" "$PY" bench/gpu_checks.py --device "$DEVICE" "${CHECKS[@]}" \
+phase throughput "${LIMITS[0]}" "$PY" bench/gpu_checks.py --device "$DEVICE" ${CHECKS[@]+"${CHECKS[@]}"} \
   --data "$ABL/data/curated" --out "$OUT/checks" --only throughput
-phase train/eval/export "${LIMITS[1]}" "$PY" bench/gpu_checks.py --device "$DEVICE" "${CHECKS[@]}" \
+phase train/eval/export "${LIMITS[1]}" "$PY" bench/gpu_checks.py --device "$DEVICE" ${CHECKS[@]+"${CHECKS[@]}"} \
   --data "$ABL/data/curated" --out "$OUT/checks" --only train,eval,export
 phase ablation "${LIMITS[2]}" "${ABLATE[@]}"
 [ -f "$ABL/timing.json" ] && cat "$ABL/timing.json"

@@ -8,8 +8,8 @@
 was run from (`stage_keys`: the inputs with their sizes and times, the resolved recipe, the code
 and package versions, and the key of the stage before it); `outputs`: what the tokenizer, tokenize
 and mixture stages left when they finished, each file's size and time (and SHA-256 for a file under
-HASH_BELOW bytes: the tokenizer, mixture.json). No time stamps of its own beyond those of the files
-it describes.
+HASH_BELOW bytes: the tokenizer, mixture.json). No time stamps of its own: two runs of the same
+command write the same file but for those output times (and the inputs' times in `keys`).
 
 Resuming (`resumable`): a command whose first stages are recorded done, with the same keys and
 their outputs in place and unchanged, skips them (a Ctrl-C during tokenize costs the tokenize, not

@@ -20,6 +20,17 @@ def _curated(out, *sources):
         (d / "part-00000-of-00001.parquet").write_bytes(b"PAR1")
 
 
+def _done_through_tokenizer(out, stages, keys):
+    """A folder whose run finished curate (books) and the tokenizer, with these stage keys."""
+    _curated(out, "books")
+    (out / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
+    run_state.begin(str(out), stages, ["books"], keys)
+    run_state.finish(str(out), "curate")
+    (out / "tokenizer").mkdir()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"x")
+    run_state.finish(str(out), "tokenizer")
+
+
 def test_subset_run_into_a_full_folder_refuses(tmp_path):
     _curated(tmp_path, "arxiv", "books", "c4")
     with pytest.raises(run_state.RunStateError) as e:
@@ -119,13 +130,7 @@ def test_a_rerun_skips_only_stages_done_from_the_same_inputs_recipe_and_code(tmp
              "mixture": {**common, "target_tokens": None}}
     stages = list(run_state.ORDER)
     keys = run_state.stage_keys(stages, facts, None)
-    _curated(tmp_path, "books")
-    (tmp_path / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
-    run_state.begin(str(tmp_path), stages, ["books"], keys)
-    run_state.finish(str(tmp_path), "curate")
-    (tmp_path / "tokenizer").mkdir()
-    (tmp_path / "tokenizer" / "tokenizer.model").write_bytes(b"x")
-    run_state.finish(str(tmp_path), "tokenizer")  # killed during tokenize
+    _done_through_tokenizer(tmp_path, stages, keys)  # killed during tokenize
     assert run_state.resumable(str(tmp_path), stages, ["books"], keys) == ["curate", "tokenizer"]
 
     def changed(stage, **new):
@@ -177,13 +182,7 @@ def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
     stages = list(run_state.ORDER)
     keys = run_state.stage_keys(stages, facts, None)
     out = tmp_path / "out"
-    _curated(out, "books")
-    (out / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
-    run_state.begin(str(out), stages, ["books"], keys)
-    run_state.finish(str(out), "curate")
-    (out / "tokenizer").mkdir()
-    (out / "tokenizer" / "tokenizer.model").write_bytes(b"model")
-    run_state.finish(str(out), "tokenizer")
+    _done_through_tokenizer(out, stages, keys)
     shard = out / "tokens" / "books" / "part-00000-of-00001.bin"
     shard.parent.mkdir(parents=True)
     shard.write_bytes(bytes(range(200)))
@@ -213,7 +212,7 @@ def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
     (out / "tokens" / "books" / "extra.bin").write_bytes(b"x")
     assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate", "tokenizer"]
     (out / "tokens" / "books" / "extra.bin").unlink()
-    (out / "tokenizer" / "tokenizer.model").write_bytes(b"other")
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"retrained")
     assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate"]
     # a new command from the tokenizer on keeps the record of the stage before it
     state = run_state.begin(str(out), ["tokenizer", "tokenize", "mixture"], None, keys)

@@ -16,7 +16,10 @@ or one recipe with a `--set` change. Steps (each resumable: rerun the same comma
    the documents are the same for every seed. OUT/runs/<arm>/seed<k>/.
 3. The same evaluation of every model (train_hooks/ablate_eval.py): bits per byte on the reference
    passages (tokenizer-independent), and the zero-shot tasks with LLaMA's protocol
-   (train_hooks/eval.py), aggregated as DCLM's CORE (centred accuracy, averaged).
+   (train_hooks/eval.py), aggregated as DCLM's CORE (centred accuracy, averaged). Kept in
+   RUN/ablation_eval.json with what it was made from (the checkpoint's SHA-256, the passages, the
+   task files, --task_limit, --batch_size, --device): evaluated again when any differs. (Not
+   RUN/eval.json: that is train_hooks.eval's own result.)
 4. Per metric and arm the mean ± standard error over seeds; each arm against the baseline (the first
    arm, or `--baseline`): the difference with its 95% interval over seeds (Welch) and over the
    test's own items (paired: the same passages and task items score both arms), and a plain
@@ -36,7 +39,12 @@ Presets (each overridable option by option):
 Determinism: same inputs and options → the same ablation.json and ablation.html, byte for byte, on
 CPU (same thread count); timings go to OUT/timing.json, apart (CPU and wall seconds per step, summed
 over the invocations of a resumed ablation). OUT/plan.json records the options and
-the inputs' SHA-256: a rerun with other ones is refused (exit 2) rather than mixing two ablations.
+the inputs' SHA-256: a rerun with other ones is refused (exit 2) rather than mixing two ablations
+(a plan.json nothing was built from yet is replaced). Every option is checked before anything is
+written (`settings_from`: ranges, the trainer's checks on each model's command, the tokenizer and
+task files opened, token-shard arms against their mixture.json); a mistake is one line, exit 2.
+`--prepare_only` stops after step 1 (a CPU machine's part of bench/gpu_check.sh; `--device cuda`
+is not checked then): the same command without it on the GPU machine reuses OUT's data.
 Imports train_hooks/, tokenizer/ (its Beam-free modules) and common/, never pipeline/ or Beam.
 """
 from __future__ import annotations
