@@ -81,6 +81,7 @@ fi
 
 START=$SECONDS
 FAILED=()
+rm -f "$OUT/checks/gpu_checks.json"    # the two gpu_checks.py calls below add up to this call's record
 if [ "${LIMITS[0]}" = 0 ]; then
   echo "gpu_check: budget: no time limits (FULL=1: about one GPU-hour)"
 else
