@@ -1,11 +1,12 @@
 """Every GPU check of the model stage in one command, for the few minutes a GPU machine is lent.
 
-    .venv/bin/python bench/gpu_checks.py --out DIR [--data MIXTURE_DIR]      # on a CUDA machine
+    .venv/bin/python bench/gpu_checks.py --out DIR [--data MIXTURE_DIR] [--full]   # on a CUDA machine
     .venv/bin/python bench/gpu_checks.py --device cpu --quick --data DIR --out DIR   # the same path on CPU
 
 1. throughput: bench/gpu_train.py on the 1B config (context 2048, micro-batch 8, torch.compile, bf16
    autocast): tokens/s and MFU of the trainer's step beside the plain compiled loop (the floor) in
-   the same process; the target is MFU ≥ 0.50 on an H100/H200 (reported, not a pass condition).
+   the same process, THROUGHPUT_STEPS timed steps after the warm-up ones that compile (--full: more);
+   the target is MFU ≥ 0.50 on an H100/H200 (reported, not a pass condition).
 2. train: train.py on CUDA (bf16 autocast, --compile) on the mixture in --data: finite losses, a
    checkpoint that verifies, the device in summary.json.
 3. eval: that CUDA-trained checkpoint scored by train_hooks.eval in bfloat16 on CUDA and in float32
@@ -15,8 +16,10 @@
    float32 without TF32, gives our model's logits on a planned sample (max |Δ| ≤ 1e-3).
 
 Without --data the demo's data is built first (python -m pipeline.run --output=DIR/data, about a
-minute). Writes DIR/gpu_checks.json and one line per check; exit 1 when a check fails, 2 on a usage
-mistake. About 5-7 minutes on an H100 (two 1B compilations dominate).
+minute; bench/gpu_check.sh passes the mixture folder it prepared on a CPU machine instead). Writes
+DIR/gpu_checks.json (`--only` adds its checks to the ones there) and one line per check; exit 1
+when a check fails, 2 on a usage mistake. The two 1B compilations dominate: bench/gpu_check.sh
+gives the throughput check its own time limit.
 """
 from __future__ import annotations
 
@@ -36,28 +39,30 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from common import atomic  # noqa: E402
-from common.cli import UsageError, guarded  # noqa: E402
+from common.cli import Parser, UsageError, guarded  # noqa: E402
 
 EVAL_TASKS = ("arc_easy", "piqa")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
+# (timed steps, untimed warm-up steps) of the throughput check: short, and --full's.
+THROUGHPUT_STEPS = {"short": (5, 2), "full": (20, 5)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog="bench/gpu_checks.py", description=__doc__.split("\n")[0])
+    p = Parser(prog="bench/gpu_checks.py", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="folder for the run, the export and gpu_checks.json")
     p.add_argument("--data", default=None, help="mixture folder (default: build the demo's into OUT/data)")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     p.add_argument("--quick", action="store_true", help="tiny sizes everywhere (the CPU test of this script)")
+    p.add_argument("--full", action="store_true",
+                   help="the longer sizes: 20 timed throughput steps, 100 training steps, 500 items per task")
     p.add_argument("--bench_model", default=None, help="config for the throughput check (default 1B; tiny with --quick)")
-    p.add_argument("--train_steps", type=int, default=None, help="steps of the CUDA training (default 30; 2 with --quick)")
-    p.add_argument("--eval_limit", type=int, default=None, help="items per task (default 200; 8 with --quick)")
+    p.add_argument("--train_steps", type=int, default=None,
+                   help="steps of the CUDA training (default 30; 100 with --full; 2 with --quick)")
+    p.add_argument("--eval_limit", type=int, default=None, help="items per task (default 200; 500 with --full; 8 with --quick)")
     p.add_argument("--only", default=None, help="comma-separated subset of: throughput,train,eval,export")
     p.add_argument("--debug", action="store_true")
     args = p.parse_args(argv)
+    if args.quick and args.full:
+        raise UsageError("--quick and --full: choose one")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device cuda: torch {torch.__version__} sees no CUDA device; "
                          "--device cpu --quick runs the same checks on CPU")
@@ -86,8 +91,9 @@ def check_throughput(args, data: Path) -> dict:
         argv = ["--model", args.bench_model or "tiny", "--context", "64", "--micro_batch", "2", "--steps", "2",
                 "--warmup_steps", "1", "--peak_tflops", "1", "--data", str(data)]
     else:
-        argv = ["--model", args.bench_model or "1B", "--context", "2048", "--micro_batch", "8", "--steps", "10",
-                "--warmup_steps", "3"]
+        steps, warmup = THROUGHPUT_STEPS["full" if args.full else "short"]
+        argv = ["--model", args.bench_model or "1B", "--context", "2048", "--micro_batch", "8", "--steps", str(steps),
+                "--warmup_steps", str(warmup)]
     result = gpu_train_module().main(["--device", args.device, "--reference", *argv])
     ok = all(math.isfinite(r["loss_last"]) for r in (result, result["reference"])) and result["tokens_per_s"] > 0
     return {"ok": ok, **result, "mfu_target": 0.5}
@@ -97,9 +103,9 @@ def check_train(args, data: Path, run: Path) -> dict:
     from train_hooks import checkpoint as C
     from train_hooks import train as T
 
-    steps = args.train_steps or (2 if args.quick else 30)
+    steps = args.train_steps or (2 if args.quick else 100 if args.full else 30)
     argv = ["--data", str(data), "--out", str(run), "--model", "tiny", "--device", args.device,
-            "--max_steps", str(steps), "--log_every", "10"]
+            "--max_steps", str(steps), "--log_every", "10", "--overwrite"]   # a rerun starts the check again
     if args.device == "cuda":
         argv.append("--compile")
     summary = T.main(argv)
@@ -114,7 +120,7 @@ def check_train(args, data: Path, run: Path) -> dict:
 def check_eval(args, run: Path) -> dict:
     from train_hooks import eval as E
 
-    limit = args.eval_limit or (8 if args.quick else 200)
+    limit = args.eval_limit or (8 if args.quick else 500 if args.full else 200)
     low, ref = E.load(str(run), None, args.device, "bfloat16"), E.load(str(run), None, "cpu", "float32")
     out = {"limit": limit, "dtype": low.dtype, "tasks": {}}
     worst = 0.0
@@ -178,7 +184,11 @@ def main(argv=None) -> int:
     steps = {"throughput": lambda: check_throughput(args, data), "train": lambda: check_train(args, data, run),
              "eval": lambda: check_eval(args, run), "export": lambda: check_export(args, data, run, hf)}
     results = {"device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-               "torch": torch.__version__, "quick": args.quick, "checks": {}}
+               "torch": torch.__version__, "quick": args.quick, "full": args.full, "checks": {}}
+    previous = out / "gpu_checks.json"
+    if args.only and previous.exists():     # a subset adds to the checks an earlier call recorded
+        results["checks"] = {k: v for k, v in json.loads(previous.read_text()).get("checks", {}).items()
+                             if k not in args.wanted}
     for name, fn in steps.items():
         if name not in args.wanted:
             continue

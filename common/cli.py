@@ -8,6 +8,7 @@ would keep it alive (a second Ctrl-C, or GRACE_S seconds, ends it at once).
 """
 from __future__ import annotations
 
+import argparse
 import difflib
 import logging
 import os
@@ -25,6 +26,13 @@ GRACE_S = 5.0
 
 class UsageError(Exception):
     """A mistake on the command line or in what it points at: one line naming the option and the fix."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose mistakes are a UsageError: one line and exit 2 (`guarded`), not the usage text."""
+
+    def error(self, message):
+        raise UsageError(message)
 
 
 def closest(word: str, choices: Iterable[str]) -> Optional[str]:

@@ -8,7 +8,6 @@ spread evenly over the shards (rows are sorted by id, so the same run shows the 
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import os
@@ -19,19 +18,14 @@ from typing import List, Optional
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common.cli import UsageError, closest, guarded
+from common.cli import Parser, UsageError, closest, guarded
 
 SHOWN_META = ("language", "language_score", "lang", "perplexity", "bucket", "wikiref_score", "wikiref_applied",
               "license", "repo", "path", "title", "site", "timestamp")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (via guarded), not the usage text
-        raise UsageError(message)
-
-
 def parse_args(argv):
-    p = _Parser(prog="python -m pipeline.inspect", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m pipeline.inspect", description=__doc__.split("\n\n")[0])
     p.add_argument("out", help="a pipeline.run output directory")
     p.add_argument("--source", default=None, help="one source (default: every source of the run)")
     p.add_argument("--reason", default=None, help="show documents dropped for this reason (or reason prefix)")

@@ -1,18 +1,23 @@
 """OUT/run_state.json: what produced the folder's outputs, and whether that run finished.
 
     {"state": "running" | "complete", "sources": [...], "stages": [...], "done": [...],
-     "keys": {stage: sha256}}
+     "keys": {stage: sha256}, "outputs": {stage: {file: {"bytes", "mtime"[, "sha256"]}}}}
 
 `sources`: the sources of the curated output; `stages`: what the latest command asked for;
 `done`: the stages finished since `curated/` was made, in pipeline order; `keys`: what each stage
 was run from (`stage_keys`: the inputs with their sizes and times, the resolved recipe, the code
-and package versions, and the key of the stage before it). No time stamps of its own: the file is
-as deterministic as the outputs it describes.
+and package versions, and the key of the stage before it); `outputs`: what the tokenizer, tokenize
+and mixture stages left when they finished, each file's size and time (and SHA-256 for a file under
+HASH_BELOW bytes: the tokenizer, mixture.json). No time stamps of its own: two runs of the same
+command write the same file but for those output times (and the inputs' times in `keys`).
 
 Resuming (`resumable`): a command whose first stages are recorded done, with the same keys and
-their outputs in place, skips them (a Ctrl-C during tokenize costs the tokenize, not hours of
-curation); the first stage whose key changed (another input, recipe or code) runs, and so does
-every stage after it. `--fresh` runs every stage asked for.
+their outputs in place and unchanged, skips them (a Ctrl-C during tokenize costs the tokenize, not
+hours of curation); the first stage whose key changed (another input, recipe or code) or whose
+outputs changed since it finished runs, and so does every stage after it. An output is unchanged
+when its size and time are the recorded ones, or, where only its time differs (a copied folder),
+when its SHA-256 is the one recorded or the one mixture.json lists for a token shard; a file added
+or missing is a change. `--fresh` runs every stage asked for.
 
 Rules (`begin` at the start of every command, `finish` after each stage, `complete` at its end):
 - a stage runs only on the outputs of finished earlier stages: `tokenizer` needs `curate` done,
@@ -52,6 +57,9 @@ OUTPUTS = {
     "tokenize": ("tokens",),
     "mixture": ("mixture.json",),
 }
+# Files whose size and time `finish` records (glob patterns relative to OUT), per stage.
+FINGERPRINTED = {"tokenizer": ("tokenizer/**",), "tokenize": ("tokens/**",), "mixture": ("mixture.json",)}
+HASH_BELOW = 16 << 20       # a smaller output's SHA-256 is recorded too (token shards: mixture.json's)
 log = logging.getLogger("pipeline")
 
 
@@ -118,19 +126,82 @@ def _outputs_present(out: str, stage: str, sources: Optional[Sequence[str]]) -> 
     return FileSystems.exists(posixpath.join(out, where))
 
 
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with FileSystems.open(path) as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(out: str, stage: str) -> Dict[str, dict]:
+    """{path relative to OUT: {"bytes", "mtime"[, "sha256"]}} of the files `stage` wrote."""
+    prefix = posixpath.join(out, "")
+    found = {}
+    for result in FileSystems.match([posixpath.join(out, p) for p in FINGERPRINTED.get(stage, ())]):
+        for m in result.metadata_list:
+            rel = m.path[len(prefix):] if m.path.startswith(prefix) else m.path
+            if atomic.is_stale(posixpath.basename(rel)):
+                continue
+            found[rel] = {"bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
+            if m.size_in_bytes < HASH_BELOW:
+                found[rel]["sha256"] = _sha256(m.path)
+    return dict(sorted(found.items()))
+
+
+def _listed_digests(out: str) -> Dict[str, str]:
+    """{token file relative to OUT: SHA-256} as OUT/mixture.json lists them (empty without it)."""
+    path = posixpath.join(out, "mixture.json")
+    if not FileSystems.exists(path):
+        return {}
+    with FileSystems.open(path) as f:
+        try:
+            mixture = json.loads(f.read().decode("utf-8"))
+        except ValueError:
+            return {}
+    return {shard[kind]: shard[f"sha256_{kind}"] for entry in mixture.get("sources", {}).values()
+            for shard in entry.get("shards", []) for kind in ("bin", "idx") if shard.get(f"sha256_{kind}")}
+
+
+def outputs_changed(out: str, stage: str, recorded: Optional[Dict[str, dict]]) -> Optional[str]:
+    """Why `stage`'s outputs are not the ones it left when it finished (None: they are, or nothing
+    was recorded: a folder from before the record)."""
+    if recorded is None:
+        return None
+    now = fingerprint(out, stage)
+    for rel in sorted(set(recorded) | set(now)):
+        if rel not in now:
+            return f"{rel} is gone"
+        if rel not in recorded:
+            return f"{rel} was added"
+        old, new = recorded[rel], now[rel]
+        if old["bytes"] != new["bytes"]:
+            return f"{rel} changed size ({old['bytes']:,} -> {new['bytes']:,} bytes)"
+        if old["mtime"] != new["mtime"]:   # a copy keeps the bytes; a rewrite may not
+            want = old.get("sha256") or _listed_digests(out).get(rel)
+            if want is None:
+                return f"{rel} was rewritten (another time, and no SHA-256 recorded to compare)"
+            if (new.get("sha256") or _sha256(posixpath.join(out, rel))) != want:
+                return f"{rel} changed (its SHA-256 is not the recorded one)"
+    return None
+
+
 def resumable(out: str, stages: Sequence[str], sources: Optional[Sequence[str]], keys: Dict[str, str]) -> List[str]:
-    """The first stages of `stages` that OUT records done with these keys, outputs in place: the
-    ones a rerun after an interruption skips."""
+    """The first stages of `stages` that OUT records done with these keys, outputs in place and
+    unchanged: the ones a rerun after an interruption skips."""
     old = read(out)
     if not old:
         return []
-    done, old_keys = old.get("done", []), old.get("keys") or {}
+    done, old_keys, outputs = old.get("done", []), old.get("keys") or {}, old.get("outputs") or {}
     skip = []
     for stage in [s for s in ORDER if s in stages]:
         if stage in done and old_keys.get(stage) == keys.get(stage) is not None and _outputs_present(out, stage, sources):
-            skip.append(stage)
-        else:
-            break
+            why = outputs_changed(out, stage, outputs.get(stage))
+            if why is None:
+                skip.append(stage)
+                continue
+            log.warning("%s: runs again: its output changed since %s recorded it done: %s", stage, FILE, why)
+        break
     return skip
 
 
@@ -177,15 +248,23 @@ def begin(out: str, stages: Sequence[str], sources: Optional[Sequence[str]], key
     if keys is not None:
         old_keys = (old or {}).get("keys") or {}
         state["keys"] = {**{s: old_keys[s] for s in done if s in old_keys}, **{s: keys[s] for s in stages if s in keys}}
+    old_outputs = (old or {}).get("outputs") or {}
+    if any(s in old_outputs for s in done):
+        state["outputs"] = {s: old_outputs[s] for s in done if s in old_outputs}
     _write(out, state)
     return state
 
 
 def finish(out: str, stage: str) -> Dict:
-    """Record `stage` as done (the folder stays `running` until `complete`)."""
+    """Record `stage` as done, with what it left (`fingerprint`; the folder stays `running` until
+    `complete`)."""
     state = read(out) or {"state": "running", "sources": curated_sources(out), "stages": [stage], "done": []}
     done = [s for s in state.get("done", []) if s != stage] + [stage]
     state["done"] = [s for s in ORDER if s in done]
+    if stage in FINGERPRINTED:
+        outputs = state.get("outputs") or {}
+        outputs[stage] = fingerprint(out, stage)
+        state["outputs"] = {s: outputs[s] for s in ORDER if s in outputs}
     _write(out, state)
     return state
 

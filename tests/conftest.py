@@ -1,6 +1,8 @@
 """Shared fixtures: where the real samples are, and one default run of the whole pipeline."""
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 LID_MODEL = SHARED / "models" / "lid.176.ftz"
 BEAM_ARGS = ["--runner=DirectRunner"]
+
+
+def output_digest(path: Path) -> str:
+    """SHA-256 of an output file as two runs of one command must agree on it: run_state.json without
+    the times at which it records each stage's files were written (its sizes and digests kept)."""
+    if path.name != "run_state.json":
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    state = json.loads(path.read_text())
+    for files in state.get("outputs", {}).values():
+        for f in files.values():
+            f.pop("mtime")
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
 def run_pipeline(*args: str, check: bool = True, env: dict = None) -> subprocess.CompletedProcess:

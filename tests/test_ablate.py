@@ -149,13 +149,26 @@ def test_a_rerun_is_identical_byte_for_byte(first, arms, tmp_path):
 def test_a_rerun_finishes_what_is_missing_and_refuses_other_settings(first, arms, tmp_path):
     out = tmp_path / "resumed"
     shutil.copytree(first, out)
-    for name in ("runs/raw/seed1/eval.json", "runs/raw/seed1/summary.json", "ablation.json", "ablation.html"):
+    for name in (f"runs/raw/seed1/{A.EVAL_CACHE}", "runs/raw/seed1/summary.json", "ablation.json", "ablation.html"):
         (out / name).unlink()
+    # train_hooks.eval's own result beside a run (its default --out, RUN/eval.json) is not the ablation's
+    # cache: the ablation neither reads it nor breaks on it; a cache made with other settings is redone.
+    proc = subprocess.run([sys.executable, "-m", "train_hooks.eval", f"--checkpoint={out / 'runs' / 'curated' / 'seed0'}",
+                           f"--tasks=piqa={ROOT / 'filters' / 'benchmarks' / 'piqa_val.llmfoundry.jsonl.gz'}",
+                           "--limit=4", "--device=cpu"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and (out / "runs" / "curated" / "seed0" / "eval.json").exists(), proc.stderr[-2000:]
+    cache = out / "runs" / "curated" / "seed1" / A.EVAL_CACHE
+    stale = json.loads(cache.read_text())
+    stale["key"]["task_limit"] = 7
+    cache.write_text(json.dumps(stale))
     proc = ablate(*arm_args(arms, out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "reusing OUT/reference" in proc.stdout and "train raw seed 1" in proc.stdout
     assert "train curated seed 0" not in proc.stdout          # finished runs are not trained again
+    assert f"evaluate {cache.parent}: {A.EVAL_CACHE} was made from another checkpoint or settings" in proc.stdout
+    assert proc.stdout.count("was made from another checkpoint or settings") == 1   # the other caches are used
     assert (out / "ablation.json").read_bytes() == (first / "ablation.json").read_bytes()
+    assert json.loads(cache.read_text())["key"] == json.loads((first / cache.relative_to(out)).read_text())["key"]
 
     args = arm_args(arms, out)
     args[args.index("--tokens") + 1] = str(2 * TOKENS)
@@ -335,6 +348,59 @@ def test_usage_mistakes_are_one_line(tmp_path):
         D.discover(str(tmp_path), "arm a=")
 
 
+@pytest.mark.parametrize("extra, expected", [
+    (["--task_limit", "-1"], "--task_limit -1: must be at least 0"),
+    (["--batch_size", "0"], "--batch_size 0: must be at least 1"),
+    (["--context", "0"], "--context 0: must be at least 1"),
+    (["--seeds", "0"], "--seeds 0: must be at least 1"),
+    (["--sample_seed", "-3"], "--sample_seed -3: must be at least 0"),
+    (["--vocab_size", "100"], "--vocab_size 100: must be at least 260"),
+    (["--lr", "-1"], "--lr -1.0: must be a positive number"),
+    (["--batch_tokens", "32"], "--batch_tokens 32: holds no sequence of --context 64"),
+    (["--tokens", "100"], "--tokens 100: less than one step (2048 tokens)"),
+    (["--tokenizer", "/nonexistent.model"], "--tokenizer /nonexistent.model: no such file"),
+    (["--tokenizer", str(ROOT / "README.md")], "not a SentencePiece model"),
+    (["--tokenizer_recipe", "/nonexistent/tokenizer.json"], "no /nonexistent/tokenizer.json"),
+    (["--tasks", "arc_easy=/etc/passwd"], "--tasks arc_easy=/etc/passwd: line 1: "),
+    (["--tasks", "arc_easy=/nonexistent.jsonl"], "--tasks arc_easy: no file /nonexistent.jsonl"),
+    (["--tasks", "arc_easy"], "--tasks: expected NAME=FILE, got 'arc_easy'"),
+    (["--shares", "commoncrawl=-1"], "--shares commoncrawl=-1: a weight is a positive number"),
+])
+def test_every_option_is_checked_before_anything_is_written(tmp_path, extra, expected):
+    """Each range, file and model is checked first: one line naming the option, and no OUT (so no
+    plan.json that the corrected command would then be refused by)."""
+    out = tmp_path / "out"
+    with pytest.raises(UsageError) as e:
+        A.main(["a=/nonexistent/a", "b=/nonexistent/b", "--reference", "/nonexistent/r", "--out", str(out), *extra])
+    assert expected in str(e.value) and "\n" not in str(e.value), str(e.value)
+    assert not out.exists()
+
+
+def test_a_refused_command_corrected_is_not_refused_by_its_plan(tmp_path):
+    """plan.json that nothing was built from yet is replaced; once data or models exist it holds."""
+    A.check_plan(tmp_path, {"settings": {"tokens": 1}})
+    A.check_plan(tmp_path, {"settings": {"tokens": 2}})
+    assert json.loads((tmp_path / "plan.json").read_text()) == {"settings": {"tokens": 2}}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "prepared.json").write_text("{}")
+    with pytest.raises(UsageError, match=r"holds an ablation made with other settings or inputs \(settings.tokens differ\)"):
+        A.check_plan(tmp_path, {"settings": {"tokens": 3}})
+
+
+def test_a_tokenized_arm_with_a_changed_shard_is_one_line(first, tmp_path):
+    data = tmp_path / "arm"
+    shutil.copytree(first / "data" / "raw", data)
+    shard = data / "tokens" / "commoncrawl" / "part-00000-of-00001.bin"
+    raw = bytearray(shard.read_bytes())
+    raw[100] ^= 1
+    shard.write_bytes(bytes(raw))
+    with pytest.raises(UsageError) as e:
+        D.discover(str(data), "arm t=")
+    assert str(e.value).startswith(f"arm t={data}: source commoncrawl: {shard}: its SHA-256 is not the one mixture.json "
+                                   "lists") and "\n" not in str(e.value)
+    assert f"restore it from where {data} was made" in str(e.value)    # no curated/ there to tokenize again
+
+
 def test_ablate_imports_neither_beam_nor_pipeline():
     code = ("import sys, importlib.abc\n"
             "class Block(importlib.abc.MetaPathFinder):\n"
@@ -359,3 +425,40 @@ def test_a_tokenized_output_is_an_arm_too(first, arms):
     r = json.loads((first / "ablation.json").read_text())
     assert len(decoded) == r["arms"]["raw"]["sources"]["commoncrawl"]["documents_written"]
     assert all(text in curated for text in decoded)
+
+
+def test_gpu_check_script_runs_its_cpu_path(arms, tmp_path):
+    """bench/gpu_check.sh, the one device call: `--prepare` does the CPU work (arms, the ablation's
+    data) beforehand; the call itself runs every check under its time limit, budget first. Here its
+    CPU path with tiny sizes, on the arms this module curated (the script curates only when absent)."""
+    import os
+
+    out = tmp_path / "gc"
+    out.mkdir()
+    for name in ("curated", "raw"):
+        (out / name).symlink_to(arms / name)
+    env = {**os.environ, "PY": sys.executable, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def script(*args):
+        return subprocess.run(["bash", "bench/gpu_check.sh", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=900)
+
+    proc = script("--device", "cpu", "--quick", str(out))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"{out}/ablation_quick is not prepared; run bench/gpu_check.sh --prepare --device cpu --quick {out}" in proc.stderr
+    proc = script("--prepare", "--device", "cpu", "--quick", str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "pipeline.run" not in proc.stderr and (out / "ablation_quick" / "data" / "prepared.json").exists()
+    assert not (out / "ablation_quick" / "runs").exists()            # prepared, nothing trained
+    proc = script("--device", "cpu", "--quick", str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    said = [line for line in proc.stdout.splitlines() if line.startswith("gpu_check: ")]
+    assert said[0] == ("gpu_check: budget: throughput ≤ 300 s, train/eval/export ≤ 300 s, ablation (2 arms × 2 seeds) "
+                       "≤ 300 s: at most 900 s in all")
+    for phase in ("throughput", "train/eval/export", "ablation"):
+        assert any(line.startswith(f"gpu_check: {phase}: done in ") for line in said), said
+    assert said[-1] == "gpu_check: all ok" and "data: reusing OUT/reference" in proc.stdout
+    checks = json.loads((out / "checks" / "gpu_checks.json").read_text())
+    assert checks["ok"] and sorted(checks["checks"]) == ["eval", "export", "throughput", "train"]
+    r = json.loads((out / "ablation_quick" / "ablation.json").read_text())
+    assert set(r["runs"]) == {"curated", "raw"} and all(len(v) == 2 for v in r["runs"].values())

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from common.record import META_COLUMNS, curated_schema
 from pipeline.sources import SOURCE_NAMES
-from tests.conftest import ROOT, run_pipeline
+from tests.conftest import ROOT, output_digest, run_pipeline
 
 
 def test_help_documents_every_option():
@@ -54,7 +54,7 @@ def test_second_run_is_byte_identical(default_run_out, tmp_path):
 
     def digests(out):
         # run.json and report.html's header are the record of a run itself (times, command line), not data.
-        return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        return {str(p.relative_to(out)): output_digest(p)
                 for p in sorted(out.rglob("*")) if p.is_file() and p.name not in ("run.json", "report.html")}
 
     assert digests(again) == digests(default_run_out)

@@ -4,7 +4,6 @@ not curate again (issue 25). Kept cheap: two small sources, one reference run sh
 one partial run per kill point, each rerun picking up the folder the previous kill left."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import BEAM_ARGS, ROOT, run_pipeline
+from tests.conftest import BEAM_ARGS, ROOT, output_digest, run_pipeline
 
 ARGS = ["--sources=books,arxiv"]
 # Each output as it appears, in the order a run writes them.
@@ -27,7 +26,7 @@ RECORDS = ("run.json", "report.html")  # the record of one run (times, command l
 
 
 def _digests(out: Path):
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+    return {str(p.relative_to(out)): output_digest(p)
             for p in sorted(out.rglob("*")) if p.is_file() and p.name not in RECORDS}
 
 

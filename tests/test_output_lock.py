@@ -4,7 +4,6 @@ read-only place or a disk that fills up during the Parquet write is one line and
 partial shard left and the same command rerunning to the same bytes once there is room."""
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import output_lock
-from tests.conftest import BEAM_ARGS, ROOT, SHARED
+from tests.conftest import BEAM_ARGS, ROOT, SHARED, output_digest
 from tests.http_server import serve
 
 BOOKS = f"{SHARED}/books/raw/*.txt.gz"
@@ -105,7 +104,7 @@ def test_a_read_only_output_is_one_line(tmp_path):
 
 
 def _digests(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+    return {str(p.relative_to(folder)): output_digest(p)
             for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in ("run.json", "report.html")}  # run records: they name the start time
 

@@ -20,6 +20,17 @@ def _curated(out, *sources):
         (d / "part-00000-of-00001.parquet").write_bytes(b"PAR1")
 
 
+def _done_through_tokenizer(out, stages, keys):
+    """A folder whose run finished curate (books) and the tokenizer, with these stage keys."""
+    _curated(out, "books")
+    (out / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
+    run_state.begin(str(out), stages, ["books"], keys)
+    run_state.finish(str(out), "curate")
+    (out / "tokenizer").mkdir()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"x")
+    run_state.finish(str(out), "tokenizer")
+
+
 def test_subset_run_into_a_full_folder_refuses(tmp_path):
     _curated(tmp_path, "arxiv", "books", "c4")
     with pytest.raises(run_state.RunStateError) as e:
@@ -119,13 +130,7 @@ def test_a_rerun_skips_only_stages_done_from_the_same_inputs_recipe_and_code(tmp
              "mixture": {**common, "target_tokens": None}}
     stages = list(run_state.ORDER)
     keys = run_state.stage_keys(stages, facts, None)
-    _curated(tmp_path, "books")
-    (tmp_path / "stats.json").write_text(json.dumps({"sources": {"books": {}}}))
-    run_state.begin(str(tmp_path), stages, ["books"], keys)
-    run_state.finish(str(tmp_path), "curate")
-    (tmp_path / "tokenizer").mkdir()
-    (tmp_path / "tokenizer" / "tokenizer.model").write_bytes(b"x")
-    run_state.finish(str(tmp_path), "tokenizer")  # killed during tokenize
+    _done_through_tokenizer(tmp_path, stages, keys)  # killed during tokenize
     assert run_state.resumable(str(tmp_path), stages, ["books"], keys) == ["curate", "tokenizer"]
 
     def changed(stage, **new):
@@ -165,3 +170,50 @@ def test_a_changed_wikipedia_dump_that_trains_the_reference_lm_reruns_curation(t
     third = run_pipeline(*args)
     assert "curate: skipped" not in third.stderr
     assert json.loads((tmp_path / "out" / "run.json").read_text())["skipped"] == []
+
+
+def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
+    """`finish` records each output's size and time (SHA-256 for small ones; token shards have
+    mixture.json's): a changed token shard reruns tokenize and mixture even with the same keys; a
+    copied folder (new times, same bytes) still skips; an added or removed file reruns."""
+    import shutil
+
+    facts = {s: {"recipe": "r1"} for s in run_state.ORDER}
+    stages = list(run_state.ORDER)
+    keys = run_state.stage_keys(stages, facts, None)
+    out = tmp_path / "out"
+    _done_through_tokenizer(out, stages, keys)
+    shard = out / "tokens" / "books" / "part-00000-of-00001.bin"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(bytes(range(200)))
+    run_state.finish(str(out), "tokenize")
+    import hashlib
+    (out / "mixture.json").write_text(json.dumps({"sources": {"books": {"shards": [
+        {"bin": "tokens/books/part-00000-of-00001.bin", "sha256_bin": hashlib.sha256(bytes(range(200))).hexdigest()}]}}}))
+    run_state.finish(str(out), "mixture")
+    state = run_state.read(str(out))
+    assert set(state["outputs"]) == {"tokenizer", "tokenize", "mixture"}
+    assert state["outputs"]["tokenize"]["tokens/books/part-00000-of-00001.bin"]["bytes"] == 200
+    assert "sha256" in state["outputs"]["tokenizer"]["tokenizer/tokenizer.model"]
+    assert run_state.resumable(str(out), stages, ["books"], keys) == stages
+
+    copy = tmp_path / "copy"          # new times, same bytes: nothing to redo
+    shutil.copytree(out, copy, copy_function=shutil.copyfile)
+    assert os.stat(copy / "tokenizer" / "tokenizer.model").st_mtime != os.stat(out / "tokenizer" / "tokenizer.model").st_mtime
+    assert run_state.resumable(str(copy), stages, ["books"], keys) == stages
+
+    tampered = bytearray(shard.read_bytes())      # the same size, other bytes, another time
+    tampered[10] ^= 0xFF
+    shard.write_bytes(bytes(tampered))
+    os.utime(shard, (1_000_000_000, 1_000_000_000))
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate", "tokenizer"]
+    shard.write_bytes(bytes(range(200)))          # restored (another time, the recorded bytes)
+    assert run_state.resumable(str(out), stages, ["books"], keys) == stages
+    (out / "tokens" / "books" / "extra.bin").write_bytes(b"x")
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate", "tokenizer"]
+    (out / "tokens" / "books" / "extra.bin").unlink()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"retrained")
+    assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate"]
+    # a new command from the tokenizer on keeps the record of the stage before it
+    state = run_state.begin(str(out), ["tokenizer", "tokenize", "mixture"], None, keys)
+    assert state["done"] == ["curate"] and "outputs" not in state

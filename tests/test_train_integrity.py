@@ -171,14 +171,28 @@ def test_non_finite_loss_after_resume_writes_nothing(run2, mixture_dir, tmp_path
 
 def test_huge_learning_rate_stops_at_the_first_non_finite_loss(mixture_dir, tmp_path):
     out = tmp_path / "run"
-    with pytest.raises(T.Diverged) as e:
+    train(mixture_dir, out, "--max_steps", "1")              # an earlier run: checkpoint, summary, record, metrics
+    (out / "eval.json").write_text("{}")
+    before = snapshot(out)
+    # A fresh start into it is refused (it would mix two runs in one folder), the folder untouched.
+    with pytest.raises(UsageError) as e:
         train(mixture_dir, out, "--max_steps", "8", "--lr", "1e30")
+    assert str(e.value) == (f"--out {out} holds a checkpoint of step 1: --resume to continue it, or --overwrite to "
+                            "start again (or another --out)")
+    assert snapshot(out) == before
+    line = usage_line([str(ROOT / "train_hooks" / "train.py"), "--data", str(mixture_dir), "--out", str(out), *FAST],
+                      "train_hooks/train.py")
+    assert line.endswith(str(e.value)) and snapshot(out) == before
+    # --overwrite: the earlier run's files go first, so what the diverged run leaves is its own alone.
+    with pytest.raises(T.Diverged) as e:
+        train(mixture_dir, out, "--max_steps", "8", "--lr", "1e30", "--overwrite")
     line = str(e.value)
     assert line.startswith("step 3: the loss is nan (non-finite): the run diverged")
-    assert "no checkpoint was written" in line and "lower --lr (the peak was 1e+30)" in line
+    assert (f"nothing was written for it (no checkpoint in {out}; {out / 'metrics.jsonl'} holds steps 1..2)" in line
+            and "lower --lr (the peak was 1e+30)" in line)
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and all(np.isfinite(r["loss"]) for r in rows)
-    assert not (out / C.CHECKPOINT).exists() and not (out / "summary.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.jsonl"]      # no old checkpoint to --resume by mistake
     # With a checkpoint every step, the one holding non-finite weights is never written.
     out = tmp_path / "every"
     with pytest.raises(T.Diverged, match=r"after step 2 the weights are not finite .* is as it was\)"):
@@ -201,13 +215,27 @@ def test_tampered_shard_is_refused_by_the_trainer_and_the_audit(mixture_dir, tmp
     with pytest.raises(UsageError) as e:
         train(data, tmp_path / "run", "--max_steps", "2")
     assert str(e.value).startswith(f"--data {data}: step 1: {shard}: its SHA-256 is not the one mixture.json lists")
-    assert "--stages=tokenize,mixture" in str(e.value) and not (tmp_path / "run" / C.CHECKPOINT).exists()
+    advice = f"tokenize again: python -m pipeline.run --output={data} --stages=tokenize,mixture --fresh"
+    assert str(e.value).endswith(f"{advice}; nothing was written for this step")
+    assert not (tmp_path / "run" / C.CHECKPOINT).exists()
     report = D.audit(data, 64)
     assert not report["ok"] and any(str(shard) in p and "SHA-256" in p for p in report["problems"])
     proc = command(["-m", "train_hooks.data", "--audit", "--data", str(data), "--context", "64"])
     assert proc.returncode == 1 and "its SHA-256 is not the one mixture.json lists" in proc.stdout
     # The untouched folder passes, and says how many files it checked.
     assert D.audit(mixture_dir, 64)["shards_checked"] == 2 * len(mixture["sources"])
+    # The advice works: the shard is made again from curated/, the audit passes, training runs.
+    redo = advice.split("tokenize again: python ")[1].split()
+    proc = command(redo)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert D.audit(data, 64)["ok"] and train(data, tmp_path / "run", "--max_steps", "1")["step"] == 1
+    # Without --fresh too: run_state.json recorded what tokenize left, so the changed shard reruns it.
+    tokens[where] = (tokens[where] + 7) % mixture["vocab_size"]
+    tokens.tofile(shard)
+    proc = command(redo[:-1])
+    assert proc.returncode == 0 and "tokenize: runs again: its output changed since run_state.json recorded it " \
+        f"done: {shard.relative_to(data)} changed (its SHA-256 is not the recorded one)" in proc.stderr, proc.stderr[-3000:]
+    assert D.audit(data, 64)["ok"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -259,6 +287,22 @@ def test_moved_data_folder_is_named_and_found_by_its_checksums(mixture_dir, tmp_
                                          rf"{data}, is gone \(no mixture.json\); pass --data"):
         E.load(str(tmp_path / "run"), None, "cpu")
     assert E.load(str(tmp_path / "run"), str(tmp_path / "moved"), "cpu").data_dir == tmp_path / "moved"
+    # The recorded folder itself changed: said so, with and without --data (no "--data" that was not given,
+    # no "leave --data out" that would lead back to it).
+    (tmp_path / "moved").rename(data)
+    meta = json.loads((data / "mixture.json").read_text())
+    (data / "mixture.json").write_text(json.dumps({**meta, "total_tokens": meta["total_tokens"] + 1}))
+    ckpt = tmp_path / "run" / C.CHECKPOINT
+    with pytest.raises(UsageError) as e:
+        E.load(str(tmp_path / "run"), None, "cpu")
+    assert str(e.value).startswith(f"the data folder {ckpt} was trained on, {data}: its mixture.json is not the one "
+                                   f"{ckpt} was trained on (SHA-256 ")
+    assert str(e.value).endswith("…): it changed since; restore it, or pass --data with a folder that holds the ones "
+                                 "it was trained on")
+    with pytest.raises(UsageError) as e:
+        E.load(str(tmp_path / "run"), str(data), "cpu")
+    assert str(e.value).startswith(f"--data {data}: its mixture.json is not the one {ckpt} was trained on")
+    assert "the folder changed since; restore it" in str(e.value) and "leave --data out" not in str(e.value)
 
 
 def test_eval_with_no_other_flag_after_a_default_training(mixture_dir, tmp_path):
@@ -317,12 +361,59 @@ def test_eval_export_data_usage_errors_exit_2(tool, args, expected):
     (["--min_lr_ratio", "2"], "--min_lr_ratio 2.0: must be between 0 and 1"),
     (["--ckpt_every", "-5"], "--ckpt_every -5: must be 0 or more"),
     (["--grad_clip", "0"], "--grad_clip 0.0: must be a positive number"),
+    (["--fsdp", "on"], "--fsdp on: shards the model over the ranks torchrun starts, and this is one process; run it "
+                       "under torchrun --nproc_per_node N (N ≥ 2), or leave --fsdp out"),
+    (["--resume", "--overwrite"], "--resume and --overwrite: choose one"),
+    (["--total_steps", "2", "--max_steps", "5"], "--total_steps 2: shorter than this run (5 steps: --max_steps): "
+                                                 "steps 3..5 would run at the final rate; raise --total_steps to 5, "
+                                                 "or lower --max_steps to 2"),
+    (["--total_steps", "2"], "--total_steps 2: shorter than this run ("),
+    (["--warmup", "100", "--total_steps", "50", "--max_steps", "3"],
+     "--warmup 100: not shorter than the schedule's 50 step(s) (--total_steps, default the plan's): the rate would "
+     "never decay from its peak; use at most 49"),
 ])
 def test_bad_flag_is_one_line_naming_it(mixture_dir, tmp_path, extra, expected):
     with pytest.raises(UsageError) as e:
         train(mixture_dir, tmp_path / "run", *extra)
     assert expected in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "run").exists()          # refused before anything was created
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--lr", "1e30"], "was made with --lr 0.001, and a resumed run keeps its checkpoint's schedule; leave --lr out "
+                       "(or pass 0.001), or start again with --overwrite (or into another --out)"),
+    (["--warmup", "5"], "was made with --warmup 1,"),
+    (["--total_steps", "9"], "was made with --total_steps "),
+    (["--min_lr_ratio", "0.2"], "was made with --min_lr_ratio 0.1,"),
+    (["--batch_tokens", "512"], "was made with 4 sequences a step (--batch_tokens 256), this command asks for 8 "
+                                "(--batch_tokens 512): its plan position and schedule count steps of 4; rerun with "
+                                "--batch_tokens 256, or start again with --overwrite"),
+])
+def test_resume_refuses_another_schedule_or_batch(run2, mixture_dir, tmp_path, extra, expected):
+    """A resumed run continues the checkpoint's schedule and steps: a flag asking otherwise is one
+    line, not silently ignored (--lr 1e30 used to train at 1e-3)."""
+    out = copy_run(run2, tmp_path)
+    before = snapshot(out)
+    argv = ["--data", str(mixture_dir), "--out", str(out), *FAST, "--max_steps", "3", "--resume"]
+    if "--batch_tokens" in extra:
+        argv = argv[:argv.index("--batch_tokens")] + argv[argv.index("--batch_tokens") + 2:]
+    with pytest.raises(UsageError) as e:
+        T.main(argv + extra)
+    assert str(e.value).startswith(f"--resume: {out / C.CHECKPOINT} ") and expected in str(e.value), str(e.value)
+    assert snapshot(out) == before
+
+
+def test_resume_with_the_checkpoints_values_and_stale_temporaries_cleaned(run2, mixture_dir, tmp_path, capsys):
+    out = copy_run(run2, tmp_path)
+    stale = out / f".{C.CHECKPOINT}.tmp-{'ab' * 16}"          # what a save killed part-way leaves
+    stale.write_bytes(b"\0" * 4096)
+    summary = train(mixture_dir, out, "--max_steps", "3", "--resume", "--lr", "0.001", "--min_lr_ratio", "0.1")
+    assert summary["step"] == 3 and not stale.exists()
+    said = capsys.readouterr()
+    assert f"note: removed 1 temporary file(s) a killed run left in {out}: {stale.name}" in said.err
+    plan = json.loads((out / C.RECORD).read_text())["plan"]
+    assert (f"peak lr 0.001, warm-up 1, schedule {plan['schedule']['total']} steps (the checkpoint's); "
+            in said.out) and plan["schedule"]["total"] == plan["steps"]
 
 
 def test_out_inside_data_is_refused(mixture_dir, tmp_path):
@@ -334,6 +425,13 @@ def test_out_inside_data_is_refused(mixture_dir, tmp_path):
     line = usage_line([str(ROOT / "train_hooks" / "train.py"), "--data", str(mixture_dir), "--out",
                        str(mixture_dir / "runs")], "train_hooks/train.py")
     assert f"--out {mixture_dir / 'runs'} is inside --data {mixture_dir}" in line
+    assert not (mixture_dir / "runs").exists()
+    # From inside the data folder with no --out: the default is what lands inside; said so, not blamed on --out.
+    line = usage_line([str(ROOT / "train_hooks" / "train.py"), "--data", "."], "train_hooks/train.py", cwd=mixture_dir)
+    default = Path("runs") / f"{mixture_dir.resolve().name}-tiny"
+    assert line == (f"train_hooks/train.py: error: --data .: the default --out, {default} under the current directory, "
+                    "is inside it (checkpoints would join the data they train on); run from outside the data folder "
+                    "or pass --out with a folder outside it")
     assert not (mixture_dir / "runs").exists()
 
 

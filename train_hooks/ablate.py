@@ -16,7 +16,10 @@ or one recipe with a `--set` change. Steps (each resumable: rerun the same comma
    the documents are the same for every seed. OUT/runs/<arm>/seed<k>/.
 3. The same evaluation of every model (train_hooks/ablate_eval.py): bits per byte on the reference
    passages (tokenizer-independent), and the zero-shot tasks with LLaMA's protocol
-   (train_hooks/eval.py), aggregated as DCLM's CORE (centred accuracy, averaged).
+   (train_hooks/eval.py), aggregated as DCLM's CORE (centred accuracy, averaged). Kept in
+   RUN/ablation_eval.json with what it was made from (the checkpoint's SHA-256, the passages, the
+   task files, --task_limit, --batch_size, --device): evaluated again when any differs. (Not
+   RUN/eval.json: that is train_hooks.eval's own result.)
 4. Per metric and arm the mean ± standard error over seeds; each arm against the baseline (the first
    arm, or `--baseline`): the difference with its 95% interval over seeds (Welch) and over the
    test's own items (paired: the same passages and task items score both arms), and a plain
@@ -36,7 +39,12 @@ Presets (each overridable option by option):
 Determinism: same inputs and options → the same ablation.json and ablation.html, byte for byte, on
 CPU (same thread count); timings go to OUT/timing.json, apart (CPU and wall seconds per step, summed
 over the invocations of a resumed ablation). OUT/plan.json records the options and
-the inputs' SHA-256: a rerun with other ones is refused (exit 2) rather than mixing two ablations.
+the inputs' SHA-256: a rerun with other ones is refused (exit 2) rather than mixing two ablations
+(a plan.json nothing was built from yet is replaced). Every option is checked before anything is
+written (`settings_from`: ranges, the trainer's checks on each model's command, the tokenizer and
+task files opened, token-shard arms against their mixture.json); a mistake is one line, exit 2.
+`--prepare_only` stops after step 1 (a CPU machine's part of bench/gpu_check.sh; `--device cuda`
+is not checked then): the same command without it on the GPU machine reuses OUT's data.
 Imports train_hooks/, tokenizer/ (its Beam-free modules) and common/, never pipeline/ or Beam.
 """
 from __future__ import annotations
@@ -57,18 +65,19 @@ import numpy as np
 import torch
 
 from common import atomic
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
+from common.digest import file_sha256
 from train_hooks import ablate_data as D
 from train_hooks import ablate_eval as AE
 from train_hooks import ablate_stats as S
+from train_hooks import checkpoint as C
+from train_hooks import eval as E
 from train_hooks.model import CONFIGS, Llama, count_params, flops_per_token, get_config
 
 FORMAT = "llamadata-ablation/1"
+EVAL_FORMAT = "llamadata-ablation-eval/1"
+EVAL_CACHE = "ablation_eval.json"   # per run; not eval.json, which train_hooks.eval writes by default
 PROG = "python -m train_hooks.ablate"
-BENCHMARKS = Path(__file__).resolve().parents[1] / "filters" / "benchmarks"
-DEFAULT_TASKS = [("arc_easy", BENCHMARKS / "arc_easy.llmfoundry.jsonl.gz"),
-                 ("arc_challenge", BENCHMARKS / "arc_challenge.llmfoundry.jsonl.gz"),
-                 ("piqa", BENCHMARKS / "piqa_val.llmfoundry.jsonl.gz")]
 CURVE_POINTS = 200
 
 PRESETS = {
@@ -81,13 +90,8 @@ PRESETS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    p = Parser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("arms", nargs="+", metavar="[NAME=]DIR", help="pipeline output folders, one per arm (two or more)")
     p.add_argument("--out", required=True, help="output folder: data/, runs/, ablation.json, ablation.html")
     p.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="cpu: CPU minutes; gpu: about one GPU-hour")
@@ -117,6 +121,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="NAME=FILE,… zero-shot tasks (default: ARC-Easy, ARC-Challenge, PIQA from filters/benchmarks/; 'none')")
     p.add_argument("--task_limit", type=int, default=None, help="first N items of each task (0: all)")
     p.add_argument("--batch_size", type=int, default=32, help="sequences per evaluation forward pass")
+    p.add_argument("--prepare_only", action="store_true",
+                   help="build OUT's plan, reference text, tokenizer and training sets, then stop (e.g. on a CPU "
+                        "machine, for a GPU run of the same command; --device cuda is not checked then)")
     p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     return p.parse_args(argv)
 
@@ -143,19 +150,15 @@ def _arm_specs(items: List[str]) -> List[Dict]:
     return arms
 
 
-def _tasks(value: Optional[str]) -> List[List[str]]:
-    if value is None:
-        return [[n, str(f)] for n, f in DEFAULT_TASKS]
+def _tasks(value: Optional[str], limit: int) -> List[List[str]]:
+    """--tasks as [[name, file]] (eval's parsing and defaults), each file read now: a file that is no
+    task is refused before anything is built."""
     if value == "none":
         return []
-    tasks = []
-    for part in _csv(value) or []:
-        if "=" not in part:
-            raise UsageError(f"--tasks: expected NAME=FILE, got {part!r}")
-        name, file = part.split("=", 1)
-        if not Path(file).exists():
-            raise UsageError(f"--tasks {name}: no file {file}")
-        tasks.append([name, file])
+    tasks = [[n, str(f)] for n, f in (E.DEFAULT_TASKS.items() if value is None else E.parse_tasks([value]))]
+    for name, file in tasks:
+        if not E.read_task(name, file, limit or None):
+            raise UsageError(f"--tasks {name}={file}: no items in it")
     return tasks
 
 
@@ -168,25 +171,78 @@ def _shares(args) -> Dict[str, float]:
                 out[name] = float(w)
             except ValueError:
                 raise UsageError(f"--shares: expected SOURCE=WEIGHT, got {part!r}") from None
+            if not (math.isfinite(out[name]) and out[name] > 0):
+                raise UsageError(f"--shares {part}: a weight is a positive number")
         return out
     return D.table_shares(D.recipe_json("mixture.json", args.mixture_recipe))
 
 
+def _tokenizer(path: Optional[str]) -> Optional[int]:
+    """The pieces of a given --tokenizer (None when none is given); one line when it is not a model."""
+    if path is None:
+        return None
+    import sentencepiece as spm
+
+    if not Path(path).is_file():
+        raise UsageError(f"--tokenizer {path}: no such file; give a SentencePiece .model, or leave it out to train one")
+    try:
+        return spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+    except (RuntimeError, OSError) as e:
+        raise UsageError(f"--tokenizer {path}: not a SentencePiece model ({str(e).splitlines()[0] if str(e) else e})") from None
+
+
+def train_argv(s: Dict, data_dir: Path, run_dir: Path, seed: int) -> List[str]:
+    """train_hooks/train.py's command line for one proxy model (checked up front by `settings_from`)."""
+    samples = -(-s["tokens"] // (s["context"] + 1))           # about: the plan's samples are context + 1 tokens
+    steps = -(-samples // max(1, s["batch_tokens"] // s["context"]))
+    argv = ["--data", str(data_dir), "--out", str(run_dir), "--model", s["model"], "--device", s["device"],
+            "--seed", str(seed), "--context", str(s["context"]), "--batch_tokens", str(s["batch_tokens"]),
+            "--ckpt_every", str(max(1, steps // 10)), "--power_w", "400" if s["device"] == "cuda" else "65"]
+    if s["lr"] is not None:
+        argv += ["--lr", str(s["lr"])]
+    if s["compile"]:
+        argv.append("--compile")
+    return argv
+
+
+def check_ranges(args, pick: Dict) -> None:
+    """Every number within its range, before anything is read or written: the trainer's own checks
+    (train.check_args) on the command each model will get, eval's on the evaluation's."""
+    from train_hooks import train as T
+
+    E.check_at_least(("--task_limit", pick["task_limit"], 0), ("--batch_size", args.batch_size, 1),
+                     ("--seeds", pick["seeds"], 1), ("--tokens", pick["tokens"], 1),
+                     ("--reference_bytes", pick["reference_bytes"], 0), ("--tokenizer_bytes", pick["tokenizer_bytes"], 1),
+                     ("--threads", pick["threads"], 0), ("--sample_seed", args.sample_seed, 0),
+                     ("--context", pick["context"], 1), ("--batch_tokens", pick["batch_tokens"], 1))
+    if args.tokenizer is None:
+        # SentencePiece needs room for its 256 byte pieces and <unk>, <s>, </s> beside the learnt ones.
+        E.check_at_least(("--vocab_size", pick["vocab_size"], 260))
+    T.check_args(T.parse_args(train_argv({**pick, "lr": args.lr, "device": args.device}, Path("DATA"), Path("RUN"), 0)))
+    if pick["batch_tokens"] < pick["context"]:
+        raise UsageError(f"--batch_tokens {pick['batch_tokens']}: holds no sequence of --context {pick['context']}; "
+                         f"raise --batch_tokens to at least {pick['context']} or lower --context")
+    if pick["tokens"] < pick["batch_tokens"]:
+        raise UsageError(f"--tokens {pick['tokens']}: less than one step ({pick['batch_tokens']} tokens); raise it")
+
+
 def settings_from(args) -> Dict:
+    """The ablation's settings from its options, every option checked (ranges, files, models) before
+    anything is written."""
     preset = PRESETS[args.preset]
     pick = {k: (getattr(args, k) if getattr(args, k) is not None else v) for k, v in preset.items()}
+    check_ranges(args, pick)
     reference_bytes, tokenizer_bytes = pick.pop("reference_bytes"), pick.pop("tokenizer_bytes")
-    if args.device == "cuda" and not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available() and not args.prepare_only:
         from train_hooks.train import check_device
         check_device("cuda")
     if not args.reference:
         raise UsageError("--reference: give the text bits per byte is measured on (e.g. a pipeline output with "
                          "curated wikipedia and books, --reference_sources wikipedia,books)")
-    if pick["tokens"] < pick["batch_tokens"]:
-        raise UsageError(f"--tokens {pick['tokens']}: less than one step ({pick['batch_tokens']} tokens); raise it")
-    if pick["seeds"] < 1:
-        raise UsageError("--seeds: at least 1 (2 or more for an interval)")
     arms = _arm_specs(args.arms)
+    _tokenizer(args.tokenizer)
+    if args.tokenizer is None:
+        D.recipe_json("tokenizer.json", args.tokenizer_recipe)     # there and readable, before it is needed
     baseline = args.baseline or arms[0]["name"]
     if baseline not in {a["name"] for a in arms}:
         raise UsageError(f"--baseline {baseline}: no such arm ({', '.join(a['name'] for a in arms)})")
@@ -195,19 +251,21 @@ def settings_from(args) -> Dict:
                                                          "sources": _csv(args.reference_sources),
                                                          "bytes": reference_bytes},
             "tokenizer": {"given": args.tokenizer, "bytes": tokenizer_bytes, "recipe": args.tokenizer_recipe},
-            "shares": _shares(args), "sample_seed": args.sample_seed, "tasks": _tasks(args.tasks),
+            "shares": _shares(args), "sample_seed": args.sample_seed, "tasks": _tasks(args.tasks, pick["task_limit"]),
             "batch_size": args.batch_size}
 
 
-def _sha(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def built_from_plan(out: Path) -> bool:
+    """OUT holds something made from its plan.json: the training sets, or a model."""
+    return (out / "data" / "prepared.json").exists() or any((out / "runs").glob("*/seed*/*"))
 
 
 def check_plan(out: Path, plan: Dict) -> None:
-    """OUT/plan.json: written on the first run; a rerun must have the same settings and inputs."""
+    """OUT/plan.json: written on the first run; a rerun must have the same settings and inputs (a
+    plan nothing was built from yet is replaced)."""
     path = out / "plan.json"
     plan = json.loads(json.dumps(plan))
-    if path.exists():
+    if path.exists() and built_from_plan(out):
         old = json.loads(path.read_text())
         if old != plan:
             keys = [k for k in sorted(set(old) | set(plan)) if old.get(k) != plan.get(k)]
@@ -331,9 +389,7 @@ def train_tokenizer(tok_dir: Path, s: Dict, arms, scans, union_bytes: int) -> Di
     path = tok_dir / "tokenizer.model"
     if s["tokenizer"]["given"]:
         atomic.copy_file(s["tokenizer"]["given"], str(path))
-        import sentencepiece as spm
-        sp = spm.SentencePieceProcessor(model_file=str(path))
-        return {"given": s["tokenizer"]["given"], "sha256": _sha(path), "vocab_size": sp.get_piece_size()}
+        return {"given": s["tokenizer"]["given"], "sha256": file_sha256(path), "vocab_size": _tokenizer(str(path))}
     recipe = json.loads(json.dumps(D.recipe_json("tokenizer.json", s["tokenizer"].get("recipe"))))
     recipe["trainer"]["vocab_size"] = s["vocab_size"]
     rate = min(1.0, s["tokenizer"]["bytes"] / union_bytes) if union_bytes else 1.0
@@ -359,39 +415,41 @@ def train_run(out: Path, s: Dict, arm: str, seed: int) -> Path:
     summary = run_dir / "summary.json"
     if summary.exists() and json.loads(summary.read_text()).get("plan_done"):
         return run_dir
-    samples = -(-s["tokens"] // (s["context"] + 1))           # about: the plan's samples are context + 1 tokens
-    steps = -(-samples // (s["batch_tokens"] // s["context"]))
-    argv = ["--data", str(out / "data" / arm), "--out", str(run_dir), "--model", s["model"], "--device", s["device"],
-            "--seed", str(seed), "--context", str(s["context"]), "--batch_tokens", str(s["batch_tokens"]),
-            "--ckpt_every", str(max(1, steps // 10)), "--power_w", "400" if s["device"] == "cuda" else "65"]
-    if s["lr"] is not None:
-        argv += ["--lr", str(s["lr"])]
-    if s["compile"]:
-        argv.append("--compile")
-    if (run_dir / "checkpoint.pt").exists():
+    argv = train_argv(s, out / "data" / arm, run_dir, seed)
+    if (run_dir / C.CHECKPOINT).exists():
         argv.append("--resume")
     log(f"train {arm} seed {seed}: python train_hooks/train.py {' '.join(argv)}")
     T.main(argv)
     return run_dir
 
 
-def evaluate_run(run_dir: Path, data_dir: Path, s: Dict, passages: List[Dict], eos_id: int) -> Dict:
-    path = run_dir / "eval.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    from train_hooks import eval as E
+def eval_key(run_dir: Path, s: Dict, passages_path: Path) -> Dict:
+    """What an evaluation of the run's model depends on: its checkpoint (the SHA-256 it is sealed
+    with), the reference passages, the task files and the evaluation settings."""
+    digest, why = C.sealed_digest(run_dir / C.CHECKPOINT)
+    return {"checkpoint_sha256": digest or why, "passages_sha256": file_sha256(passages_path),
+            "tasks": [[name, file_sha256(file)] for name, file in s["tasks"]], "task_limit": s["task_limit"],
+            "batch_size": s["batch_size"], "device": s["device"]}
 
+
+def evaluate_run(run_dir: Path, data_dir: Path, s: Dict, passages: List[Dict], eos_id: int, key: Dict) -> Dict:
+    """The run's evaluation, from RUN/ablation_eval.json when it was made with the same `key`
+    (`eval_key`), else computed and written there."""
+    path = run_dir / EVAL_CACHE
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached.get("format") == EVAL_FORMAT and cached.get("key") == key:
+            return cached["result"]
+        log(f"evaluate {run_dir}: {EVAL_CACHE} was made from another checkpoint or settings; evaluating again")
     loaded = E.load(str(run_dir), str(data_dir), s["device"], "auto")
     bpb, passage_bits = AE.bits_per_byte(loaded.logits_fn, passages, eos_id, loaded.max_len, s["batch_size"],
                                          s["device"])
-    limit = s["task_limit"] or None
-    tasks = E.evaluate(loaded, [tuple(t) for t in s["tasks"]], limit, s["batch_size"], s["device"])
-    for name, file in s["tasks"]:   # per item: right (1), wrong (0) or not scored (None), for paired intervals
-        gold = [r.gold for r in E.read_task(name, file, limit)]
-        tasks[name]["correct"] = [None if p is None else int(p == g) for p, g in zip(tasks[name]["predictions"], gold)]
+    # Per item right (1), wrong (0) or not scored (None): `correct`, for the paired intervals.
+    tasks = E.evaluate(loaded, [tuple(t) for t in s["tasks"]], s["task_limit"] or None, s["batch_size"], s["device"])
     result = {"bpb": bpb, "passage_bits": passage_bits, "tasks": tasks, "core": AE.core_score(tasks),
               "dtype": loaded.dtype, "context": loaded.max_len}
-    atomic.write_text(str(path), json.dumps(result, indent=2, sort_keys=True) + "\n")
+    atomic.write_text(str(path), json.dumps({"format": EVAL_FORMAT, "key": key, "result": result}, indent=2,
+                                            sort_keys=True) + "\n")
     return result
 
 
@@ -491,15 +549,20 @@ def run(args) -> Dict:
     ref_inputs = D.reference_inputs(s["reference"]["inputs"], s["reference"]["sources"])
     if str(out.resolve()) in {str(Path(a["path"]).resolve()) for a in s["arms"]}:
         raise UsageError(f"--out {out}: is an arm's folder; write the ablation elsewhere")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.clean_stale(str(out))
     inputs = {"arms": {a: {src: ds.fingerprint() for src, ds in arms[a].items()} for a in arms},
               "reference": {src: ds.fingerprint() for src, ds in ref_inputs.items()},
-              "tasks": {name: _sha(file) for name, file in s["tasks"]},
-              "tokenizer": _sha(s["tokenizer"]["given"]) if s["tokenizer"]["given"] else None}
-    check_plan(out, {"format": FORMAT, "settings": s, "inputs": inputs})
+              "tasks": {name: file_sha256(file) for name, file in s["tasks"]},
+              "tokenizer": file_sha256(s["tokenizer"]["given"]) if s["tokenizer"]["given"] else None}
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.clean_stale(str(out))
+    # Tasks by name in the plan, by content in its inputs: the bundled files' paths differ between
+    # checkouts (an ablation prepared on one machine and run on another).
+    check_plan(out, {"format": FORMAT, "settings": {**s, "tasks": [name for name, _ in s["tasks"]]}, "inputs": inputs})
 
     prepared = prepare_data(out, s, arms, ref_inputs, clock)
+    if args.prepare_only:
+        log(f"prepared {out / 'data'}; the same command without --prepare_only trains and evaluates")
+        return prepared
     from tokenizer.encode import DocumentEncoder
     encoder = DocumentEncoder((out / "tokenizer" / "tokenizer.model").read_bytes())
     passages = [json.loads(l) for l in (out / "reference" / "passages.jsonl").read_text().splitlines() if l]
@@ -518,7 +581,8 @@ def run(args) -> Dict:
             with clock("train"):
                 run_dir = train_run(out, s, arm, seed)
             with clock("evaluate"):
-                ev = evals[arm][seed] = evaluate_run(run_dir, out / "data" / arm, s, passages, encoder.eos_id)
+                key = eval_key(run_dir, s, out / "reference" / "passages.jsonl")
+                ev = evals[arm][seed] = evaluate_run(run_dir, out / "data" / arm, s, passages, encoder.eos_id, key)
             summary = json.loads((run_dir / "summary.json").read_text())
             last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
             runs[arm][seed] = {"steps": summary["step"], "tokens": summary["tokens"], "final_train_loss": last["loss"],

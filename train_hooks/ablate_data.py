@@ -65,6 +65,14 @@ class DocSource:
         self.parquet, self.texts, self.tokenized = list(parquet), list(texts), tokenized
 
     def __iter__(self) -> Iterator[Tuple[str, str]]:
+        """The documents; an input that cannot be read as its kind (a changed token shard, a damaged
+        Parquet or gzip file, text that is not UTF-8) is a UsageError naming it."""
+        try:
+            yield from self._documents()
+        except (ValueError, OSError, EOFError) as e:    # ShardMismatch, ArrowInvalid, UnicodeDecodeError, ...
+            raise UsageError(f"source {self.name} ({self.describe()['kind']}): {e}") from None
+
+    def _documents(self) -> Iterator[Tuple[str, str]]:
         if self.tokenized is not None:
             yield from self._decoded()
         for path in self.parquet:
@@ -77,7 +85,25 @@ class DocSource:
             raw = Path(path).read_bytes()
             if raw[:2] == b"\x1f\x8b":
                 raw = gzip.decompress(raw)
-            yield os.path.basename(path), raw.decode("utf-8").replace("\r\n", "\n")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}: not UTF-8 text ({e})") from None
+            yield os.path.basename(path), text.replace("\r\n", "\n")
+
+    def check(self) -> None:
+        """Token shards against their mixture.json's SHA-256, before anything is built from them."""
+        if self.tokenized is None:
+            return
+        from train_hooks.data import SourceTokens
+
+        root, entry, _ = self.tokenized
+        try:
+            problems = SourceTokens(root, self.name, entry, verify=False).shard_problems()
+        except (ValueError, OSError) as e:
+            problems = [str(e)]
+        if problems:
+            raise UsageError(f"source {self.name}: {problems[0]}")
 
     def _decoded(self) -> Iterator[Tuple[str, str]]:
         import sentencepiece as spm
@@ -137,6 +163,8 @@ def discover(path: str, option: str, keep: Optional[Sequence[str]] = None) -> Di
     elif (root / "mixture.json").exists():
         mixture = json.loads((root / "mixture.json").read_text())
         model = root / mixture["tokenizer"]
+        if not model.is_file():
+            raise UsageError(f"{option}{path}: mixture.json names the tokenizer {mixture['tokenizer']}, which is not there")
         for name in sorted(mixture["sources"]):
             found[name] = DocSource(name, tokenized=(root, mixture["sources"][name], model))
     else:
@@ -149,6 +177,11 @@ def discover(path: str, option: str, keep: Optional[Sequence[str]] = None) -> Di
         found = {s: d for s, d in found.items() if s in keep}
     if not found:
         raise UsageError(f"{option}{path}: no documents of the sources asked for")
+    for ds in found.values():
+        try:
+            ds.check()
+        except UsageError as e:
+            raise UsageError(f"{option}{path}: {e}") from None
     return found
 
 

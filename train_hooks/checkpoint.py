@@ -24,6 +24,7 @@ import torch
 
 from common import atomic
 from common.cli import UsageError
+from common.digest import CHUNK, file_sha256  # noqa: F401  (file_sha256: also this module's API)
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
@@ -33,25 +34,10 @@ MAGIC = b"llamadata-sha256:"
 TRAILER = len(MAGIC) + 64            # the zip comment: MAGIC + 64 hex digits
 EOCD = b"PK\x05\x06"                 # zip end-of-central-directory record, 22 bytes + comment
 EOCD_SIZE = 22
-CHUNK = 1 << 22
 
 
 class CheckpointError(UsageError):
     """A checkpoint that does not verify: one line, exit 2 (what to do is in the message)."""
-
-
-def file_sha256(path, upto: Optional[int] = None) -> str:
-    """SHA-256 of a file's first `upto` bytes (all by default), read in chunks."""
-    h = hashlib.sha256()
-    left = os.path.getsize(path) if upto is None else upto
-    with open(path, "rb") as f:
-        while left > 0:
-            chunk = f.read(min(CHUNK, left))
-            if not chunk:
-                break
-            h.update(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
 
 
 def _seal(f) -> str:
@@ -94,32 +80,48 @@ def save(path, obj: dict, keep_previous: bool = True) -> str:
     return digest
 
 
-def problem(path) -> Optional[str]:
-    """Why the checkpoint at `path` cannot be trusted, or None when its checksum verifies."""
+def sealed_digest(path) -> tuple[Optional[str], str]:
+    """(the SHA-256 the checkpoint at `path` was sealed with, as its trailer says; or None and why
+    it has none). Read from its last bytes: cheap, and not a verification (`problem` is)."""
     path = Path(path)
     if not path.is_file():
-        return "missing"
+        return None, "missing"
     size = path.stat().st_size
     if size < EOCD_SIZE + TRAILER:
-        return f"truncated ({size} bytes)"
+        return None, f"truncated ({size} bytes)"
     with open(path, "rb") as f:
         f.seek(size - TRAILER - EOCD_SIZE)
         tail = f.read()
     eocd, comment = tail[:EOCD_SIZE], tail[EOCD_SIZE:]
     if not comment.startswith(MAGIC) or eocd[:4] != EOCD or struct.unpack("<H", eocd[20:22])[0] != TRAILER:
-        return "truncated, or not written by this trainer (no checksum at its end)"
-    want = comment[len(MAGIC):].decode("ascii", "replace")
-    if file_sha256(path, size - TRAILER) != want:
+        return None, "truncated, or not written by this trainer (no checksum at its end)"
+    return comment[len(MAGIC):].decode("ascii", "replace"), ""
+
+
+def problem(path) -> Optional[str]:
+    """Why the checkpoint at `path` cannot be trusted, or None when its checksum verifies."""
+    want, why = sealed_digest(path)
+    if want is None:
+        return why
+    if file_sha256(path, Path(path).stat().st_size - TRAILER) != want:
         return "corrupt (its bytes do not match the SHA-256 it was saved with)"
     return None
+
+
+def step_of(path) -> Optional[int]:
+    """The step a checkpoint holds, read without loading its tensors (None when torch cannot read it)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, mmap=True).get("step")
+    except Exception:
+        return None
 
 
 def _previous_hint(path: Path) -> str:
     prev = path.with_name(PREVIOUS)
     if prev == path or problem(prev) is not None:
         return "no good previous checkpoint is kept beside it"
-    step = torch.load(prev, map_location="cpu", weights_only=False, mmap=True).get("step", "?")
-    return f"the previous checkpoint {prev} (step {step}) verifies: copy it over {path.name} to go back to it"
+    step = step_of(prev)
+    return f"the previous checkpoint {prev} (step {'?' if step is None else step}) verifies: copy it over {path.name} to go back to it"
 
 
 def load(path, flag: str = "checkpoint") -> dict:
@@ -183,15 +185,29 @@ def data_folder(trained_on: dict, given: Optional[str], source: Path, flag: str 
         raise UsageError(f"the data folder {source} was trained on, {recorded}, is gone (no mixture.json); "
                          f"pass {flag} with the folder that holds that mixture.json "
                          f"(SHA-256 {trained_on['mixture_sha256'][:16]}…)")
+    why = _differs(folder, trained_on, source)
+    if why is None:
+        return folder
+    elsewhere = f"pass {flag} with a folder that holds the ones it was trained on"
+    if not given:
+        raise UsageError(f"the data folder {source} was trained on, {recorded}: {why}: it changed since; restore it, "
+                         f"or {elsewhere}")
+    if folder.resolve() == Path(recorded).resolve():
+        raise UsageError(f"{flag} {given}: {why}: the folder changed since; restore it, or {elsewhere}")
+    fix = (f"leave {flag} out to use {recorded}" if (Path(recorded) / "mixture.json").is_file()
+           and _differs(Path(recorded), trained_on, source) is None else elsewhere)
+    raise UsageError(f"{flag} {given}: {why} (trained in {recorded}); {fix}")
+
+
+def _differs(folder: Path, trained_on: dict, source: Path) -> Optional[str]:
+    """How `folder`'s mixture.json or tokenizer differs from the recorded ones (None: they match)."""
     ours = data_record(folder)
     for what, key in (("mixture.json", "mixture_sha256"), ("tokenizer", "tokenizer_sha256")):
         if ours[key] != trained_on.get(key):
             shown = (f"{ours['tokenizer']} " if key == "tokenizer_sha256" else "")
-            raise UsageError(f"{flag} {folder}: its {what} {shown}is not the one {source} was trained on "
-                             f"(SHA-256 {str(ours[key])[:16]}…, trained on {str(trained_on.get(key))[:16]}… in "
-                             f"{recorded}); " + (f"leave {flag} out to use that folder" if given else
-                                                 f"pass {flag} with the folder the model was trained on"))
-    return folder
+            return (f"its {what} {shown}is not the one {source} was trained on (SHA-256 "
+                    f"{str(ours[key])[:16]}…, trained on {str(trained_on.get(key))[:16]}…)")
+    return None
 
 
 def locate(path, flag: str) -> tuple[Path, Path]:

@@ -44,9 +44,9 @@ any mismatch.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
+import shlex
 import sys
 import zlib
 from dataclasses import dataclass
@@ -57,7 +57,8 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
+from common.digest import file_sha256
 
 FORMAT = "llamadata-mixture/1"
 IGNORE = -100  # target value the loss skips (padding of the last sample, all-padding samples)
@@ -67,18 +68,32 @@ class ShardMismatch(ValueError):
     """A token shard that is not the one mixture.json was planned from."""
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+RECIPE_FLAGS = ("--recipe", "--set", "--target_tokens")   # what a stage rerun must repeat of the first command
+
+
+def redo(root: Path, stages: str) -> str:
+    """How to rewrite `root`'s outputs from `stages` on: `pipeline.run --stages=… --fresh` (a rerun
+    without --fresh may skip a stage its run_state.json records done) with the recipe flags of the
+    command that made the folder (its run.json); restoring only, for a folder with nothing to redo from."""
+    if not (root / "curated").is_dir():
+        return f"restore it from where {root} was made (the folder holds no curated/ to tokenize again)"
+    try:
+        args = json.loads((root / "run.json").read_text())["command"][3:]
+    except (OSError, ValueError, KeyError, TypeError):
+        args = []
+    flags, i = [], 0
+    while i < len(args):
+        if args[i].split("=", 1)[0] in RECIPE_FLAGS:
+            flags += args[i:i + (1 if "=" in args[i] else 2)]
+            i += 0 if "=" in args[i] else 1
+        i += 1
+    return " ".join(["python -m pipeline.run", shlex.quote(f"--output={root}"), *map(shlex.quote, flags),
+                     f"--stages={stages}", "--fresh"])
 
 
 def mismatch(path: Path, root: Path) -> str:
     return (f"{path}: its SHA-256 is not the one mixture.json lists (the shard changed after the mixture "
-            f"was planned); restore it, or tokenize again: python -m pipeline.run --output={root} "
-            "--stages=tokenize,mixture")
+            f"was planned); restore it, or tokenize again: {redo(root, 'tokenize,mixture')}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,14 +160,13 @@ class SourceTokens:
     def _listed(self, shard: dict, key: str) -> str:
         if not shard.get(key):
             raise ShardMismatch(f"{self.root / 'mixture.json'}: no {key} for {shard['bin']} (written before "
-                                f"shards were checksummed); plan it again: python -m pipeline.run "
-                                f"--output={self.root} --stages=mixture")
+                                f"shards were checksummed); plan it again: {redo(self.root, 'mixture')}")
         return shard[key]
 
     def shard_map(self, i: int) -> np.ndarray:
         if i not in self._maps:
             if self.verify and i not in self.verified:
-                if sha256_of(self.bins[i]) != self._listed(self.shards[i], "sha256_bin"):
+                if file_sha256(self.bins[i]) != self._listed(self.shards[i], "sha256_bin"):
                     raise ShardMismatch(mismatch(self.bins[i], self.root))
                 self.verified.add(i)
             self._maps[i] = np.memmap(self.bins[i], dtype="<u2", mode="r")
@@ -166,7 +180,7 @@ class SourceTokens:
                 path = self.root / shard[kind]
                 if not shard.get(key):
                     out.append(f"{path}: mixture.json lists no {key}")
-                elif sha256_of(path) != shard[key]:
+                elif file_sha256(path) != shard[key]:
                     out.append(mismatch(path, self.root))
         return out
 
@@ -460,13 +474,8 @@ def audit(data_dir, context: int, seed: int = 0, global_batch: int = 8, world: i
     return report
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
-        raise UsageError(message)
-
-
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m train_hooks.data", description=__doc__.split("\n")[0])
+    p = Parser(prog="python -m train_hooks.data", description=__doc__.split("\n")[0])
     p.add_argument("--audit", action="store_true", help="check every shard's SHA-256, walk the whole plan, check every token")
     p.add_argument("--data", required=True, help="directory holding mixture.json and tokens/")
     p.add_argument("--context", type=int, default=None, help="tokens per sample input (default: the model's)")

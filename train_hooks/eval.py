@@ -35,7 +35,6 @@ Imports `model.py`, torch and the tokenizer only (not train.py, pipeline/ or Bea
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gzip
 import io
@@ -54,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from common import atomic
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
 from train_hooks import checkpoint as ckpt_io
 
 UNCONDITIONAL_CONTEXT = "Answer:"
@@ -124,11 +123,17 @@ def to_request(name: str, record: dict) -> Request:
 
 
 def read_task(name: str, path: str, limit: Optional[int] = None) -> List[Request]:
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    """The first `limit` requests of a task file (all by default); a file that is not one is a
+    UsageError naming it."""
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise UsageError(f"--tasks {name}={path}: not a readable JSON-lines task file ({type(e).__name__}: {e})") from None
     out = []
-    for number, line in enumerate(io.StringIO(raw.decode("utf-8")), 1):
+    for number, line in enumerate(io.StringIO(text), 1):
         if not line.strip():
             continue
         try:
@@ -366,6 +371,7 @@ def heldout_perplexity(logits_fn, data_dir: Path, max_len: int, batch_size: int 
 
 # --------------------------------------------------------------------------------------------
 def parse_tasks(items: Sequence[str]) -> List[Tuple[str, str]]:
+    """`--tasks NAME=FILE[,NAME=FILE…]` (repeatable) → [(name, file)], each file there."""
     tasks = []
     for item in items:
         for part in item.split(","):
@@ -393,7 +399,8 @@ def evaluate(loaded: Loaded, tasks, limit: Optional[int] = None, batch_size: int
                   f"than the context ({loaded.max_len} tokens); see skipped_items", file=sys.stderr)
         results[name] = {**scores, "norm": norm, "file": file,
                          "chance": float(np.mean([1 / len(r.choices) for r in requests])) if requests else 0.0,
-                         "predictions": picks}
+                         "predictions": picks,   # per item: right 1, wrong 0, not scored None (paired comparisons)
+                         "correct": [None if p is None else int(p == r.gold) for p, r in zip(picks, requests)]}
     return results
 
 
@@ -406,9 +413,11 @@ def report_section(result: dict) -> dict:
                         for k, v in sorted(result.get("heldout", {}).items())]}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
-        raise UsageError(message)
+def check_at_least(*checks: Tuple[str, Optional[int], int]) -> None:
+    """Each (flag, value, least): a value below its least is one line naming the flag (None: left out)."""
+    for flag, value, least in checks:
+        if value is not None and value < least:
+            raise UsageError(f"{flag} {value}: must be at least {least}")
 
 
 def has_heldout(data_dir: Optional[Path]) -> bool:
@@ -419,7 +428,7 @@ def has_heldout(data_dir: Optional[Path]) -> bool:
 
 
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
+    p = Parser(prog="python -m train_hooks.eval", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True,
                    help="trainer --out folder (or a checkpoint file in it) or Hugging Face LlamaForCausalLM directory")
     p.add_argument("--tasks", action="append", default=[],
@@ -437,10 +446,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="result JSON file (default: CHECKPOINT/eval.json)")
     p.add_argument("--debug", action="store_true", help="tracebacks for usage errors")
     args = p.parse_args(argv)
-    for flag, value, least in (("--limit", args.limit, 1), ("--batch_size", args.batch_size, 1),
-                               ("--heldout_tokens", args.heldout_tokens, 0)):
-        if value is not None and value < least:
-            raise UsageError(f"{flag} {value}: must be at least {least}")
+    check_at_least(("--limit", args.limit, 1), ("--batch_size", args.batch_size, 1),
+                   ("--heldout_tokens", args.heldout_tokens, 0))
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"--device cuda: torch {torch.__version__} sees no CUDA device; use --device cpu")
     checkpoint = Path(args.checkpoint)

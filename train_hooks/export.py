@@ -14,7 +14,6 @@ not the model's vocabulary. Every file is written under a temporary name and ren
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ if __package__ in (None, ""):
 import torch
 
 from common import atomic
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
 from train_hooks import checkpoint as ckpt_io
 from train_hooks import hf_tokenizer
 from train_hooks.model import ModelConfig
@@ -135,13 +134,8 @@ def copy_tokenizer(model_path: Path, hf_dir: Path) -> None:
     }, indent=2) + "\n")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
-        raise UsageError(message)
-
-
 def main(argv=None) -> int:
-    p = _Parser(prog="python -m train_hooks.export", description=__doc__.split("\n")[0])
+    p = Parser(prog="python -m train_hooks.export", description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", required=True, help="train.py --out folder (or a checkpoint file in it)")
     p.add_argument("--data", default=None,
                    help="the mixture folder (for the tokenizer); default: the one the checkpoint was trained on")

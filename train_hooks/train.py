@@ -30,18 +30,23 @@ Guidance: before step 1 the plan (steps, tokens, padding share) and, after the f
 an estimate of the run's time; a warning when --max_steps is beyond the plan or more than
 PADDING_WARN of the run's sequences are padding. A mistake on the command line (a flag out of
 range or combinations that cannot run, CUDA asked of a CPU build of torch, --out inside --data,
---resume of a checkpoint made with another --model or data, a corrupt checkpoint, a changed shard)
-is one line on stderr naming the flag and the fix, exit 2.
+--fsdp on outside torchrun, a warm-up not shorter than the schedule, a run longer than its schedule
+(--total_steps below --max_steps or the plan), --resume of a checkpoint made with another --model,
+data, batch or schedule (--lr, --warmup, --total_steps, --min_lr_ratio: a resumed run keeps the
+checkpoint's; leave them out), a fresh start into an --out that holds a checkpoint (--resume or
+--overwrite), a corrupt checkpoint, a changed shard) is one line on stderr naming the flag and the
+fix, exit 2; nothing is written before it. A fresh start removes what a run left in OUT (RUN_FILES),
+and every start removes the temporary files a killed save left (common.atomic.clean_stale).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -55,7 +60,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from common import atomic
-from common.cli import UsageError, guarded
+from common.cli import Parser, UsageError, guarded
 from train_hooks import checkpoint as ckpt_io
 from train_hooks.data import IGNORE, MixturePlan, ShardMismatch, rank_slice
 from train_hooks.model import CONFIGS, Llama, ModelConfig, count_params, flops_per_token, get_config
@@ -66,6 +71,11 @@ FSDP_CHECKPOINT = "checkpoint_fsdp"   # a torch.distributed.checkpoint directory
 LARGE = ("7B", "13B", "33B", "65B")
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense bf16 tensor-core peaks
 LLAMA_WARMUP = 2000
+LLAMA_MIN_LR_RATIO = 0.1
+# What a run leaves in OUT: removed together when a run starts afresh there (--overwrite), so that
+# the folder never mixes two runs.
+RUN_FILES = (CHECKPOINT, PREVIOUS, FSDP_CHECKPOINT, "metrics.jsonl", "summary.json", ckpt_io.RECORD, "eval.json",
+             "ablation_eval.json")
 MAX_MICRO_BATCH = 8
 PADDING_WARN = 0.10   # warn when more than this share of a run's sequences are padding
 
@@ -74,13 +84,8 @@ class Diverged(UsageError):
     """A non-finite loss or weights: one line saying at which step and what to do, exit 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit 2 (common.cli.guarded), not the usage text
-        raise UsageError(message)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog="train_hooks/train.py", description="Train a LLaMA model on DIR/mixture.json.")
+    p = Parser(prog="train_hooks/train.py", description="Train a LLaMA model on DIR/mixture.json.")
     p.add_argument("--data", required=True, help="directory with mixture.json and the token shards")
     p.add_argument("--model", default="tiny", choices=sorted(CONFIGS), help="model configuration")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
@@ -91,18 +96,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_steps", type=int, default=None,
                    help="stop after this many optimiser steps in total (default: the whole plan)")
     p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh into an OUT that holds a checkpoint: its run's files are removed first")
     p.add_argument("--seed", type=int, default=0, help="weight init and data order")
     p.add_argument("--context", type=int, default=None, help="sequence length (default: the model's)")
     p.add_argument("--batch_tokens", type=int, default=None,
                    help="tokens per optimiser step (default: the model's; Table 2: 4M)")
     p.add_argument("--micro_batch", type=int, default=None,
                    help="sequences per forward pass per rank (default: the largest divisor of its batch up to 8)")
+    # The schedule (--lr, --warmup, --total_steps, --min_lr_ratio) is fixed when a run starts: --resume
+    # takes the checkpoint's, and refuses a differing value.
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the model's)")
     p.add_argument("--warmup", type=int, default=None,
-                   help=f"linear warm-up steps (default: LLaMA's {LLAMA_WARMUP}, at most a tenth of the schedule)")
+                   help=f"linear warm-up steps (default: LLaMA's {LLAMA_WARMUP}, at most a tenth of the schedule; "
+                        "shorter than the schedule)")
     p.add_argument("--total_steps", type=int, default=None,
-                   help="length of the cosine schedule (default: the steps of the whole plan)")
-    p.add_argument("--min_lr_ratio", type=float, default=0.1, help="final rate / peak rate")
+                   help="length of the cosine schedule (default: the steps of the whole plan; not shorter than the run)")
+    p.add_argument("--min_lr_ratio", type=float, default=None,
+                   help=f"final rate / peak rate (default {LLAMA_MIN_LR_RATIO})")
     p.add_argument("--weight_decay", type=float, default=0.1)
     p.add_argument("--grad_clip", type=float, default=1.0)
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
@@ -160,18 +171,101 @@ def check_args(args) -> None:
                         ("--co2_kg_per_kwh", args.co2_kg_per_kwh)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UsageError(f"{flag} {value}: must be 0 or more")
-    if not 0 <= args.min_lr_ratio <= 1:
+    if args.min_lr_ratio is not None and not 0 <= args.min_lr_ratio <= 1:
         raise UsageError(f"--min_lr_ratio {args.min_lr_ratio}: must be between 0 and 1 (final rate / peak rate)")
+    if args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite: choose one (--resume continues OUT's checkpoint, --overwrite "
+                         "starts again and removes it)")
+    if args.fsdp == "on" and int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        raise UsageError("--fsdp on: shards the model over the ranks torchrun starts, and this is one process; run "
+                         "it under torchrun --nproc_per_node N (N ≥ 2), or leave --fsdp out (auto: FSDP for 7B..65B "
+                         "under torchrun)")
 
 
-def check_out(out: Path, data: Path) -> None:
-    """The output folder is not the data folder nor inside it, and not a file."""
+def check_out(out: Path, data: Path, given: bool) -> None:
+    """The output folder is not the data folder nor inside it, and not a file. `given`: --out was
+    passed (else `out` is the default, runs/<data>-<model> under the current directory)."""
     o, d = out.resolve(), data.resolve()
     if o == d or d in o.parents:
+        if not given:
+            raise UsageError(f"--data {data}: the default --out, {out} under the current directory, is inside it "
+                             "(checkpoints would join the data they train on); run from outside the data folder "
+                             "or pass --out with a folder outside it")
         raise UsageError(f"--out {out} is inside --data {data}: checkpoints would join the data they train on; "
-                         f"choose a folder outside it (the default is {default_out(str(data), '<model>')})")
+                         "choose a folder outside it")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
+
+
+def held_checkpoint(out: Path) -> str | None:
+    """What checkpoint OUT holds, in words ("step 12"), or None."""
+    for name in (CHECKPOINT, PREVIOUS):
+        if (out / name).is_file():
+            step = ckpt_io.step_of(out / name)
+            return f"{'a checkpoint' if name == CHECKPOINT else 'a previous checkpoint'} of step {step}" \
+                if step is not None else f"a checkpoint ({name}, unreadable)"
+    return "a sharded checkpoint" if (out / FSDP_CHECKPOINT).exists() else None
+
+
+def check_fresh_start(out: Path, args) -> None:
+    """A fresh start never writes into the folder of another run: refused unless --overwrite."""
+    held = held_checkpoint(out)
+    if held and not args.resume and not args.overwrite:
+        raise UsageError(f"--out {out} holds {held}: --resume to continue it, or --overwrite to start again "
+                         "(or another --out)")
+
+
+def check_resumed(ckpt: dict, out: Path, args, global_batch: int, batch_tokens: int) -> None:
+    """--resume continues the checkpoint's schedule and batch: a flag asking for another value is
+    refused in one line (a flag left out takes the checkpoint's)."""
+    made = ckpt["schedule"]
+    for flag, key, value in (("--lr", "peak", args.lr), ("--warmup", "warmup", args.warmup),
+                             ("--total_steps", "total", args.total_steps),
+                             ("--min_lr_ratio", "min_ratio", args.min_lr_ratio)):
+        if value is not None and value != made[key]:
+            raise UsageError(f"--resume: {out / CHECKPOINT} was made with {flag} {made[key]:g}, and a resumed run keeps "
+                             f"its checkpoint's schedule; leave {flag} out (or pass {made[key]:g}), or start again "
+                             "with --overwrite (or into another --out)")
+    theirs = ckpt["data"].get("global_batch")
+    if theirs is not None and theirs != global_batch:
+        context = ckpt["data"]["context"]
+        raise UsageError(f"--resume: {out / CHECKPOINT} was made with {theirs} sequences a step (--batch_tokens "
+                         f"{theirs * context}), this command asks for {global_batch} (--batch_tokens {batch_tokens}): "
+                         f"its plan position and schedule count steps of {theirs}; rerun with --batch_tokens "
+                         f"{theirs * context}, or start again with --overwrite (or into another --out)")
+
+
+def check_schedule(schedule: dict, last_step: int, args, out: Path, resumed: bool) -> None:
+    """The schedule covers the run: warm-up shorter than it, and no step past its end (there the
+    rate would stay at its floor without a word)."""
+    total, warmup = schedule["total"], schedule["warmup"]
+    if warmup >= total and warmup > 0:
+        raise UsageError(f"--warmup {warmup}: not shorter than the schedule's {total} step(s) (--total_steps, default "
+                         f"the plan's): the rate would never decay from its peak; use at most {total - 1}")
+    if last_step > total:
+        if resumed:
+            raise UsageError(f"--resume: {out / CHECKPOINT}'s schedule ends at step {total} (--total_steps when it "
+                             f"started) and this run would go on to step {last_step} at the final rate; pass "
+                             f"--max_steps {total}, or start again with --overwrite and a longer --total_steps")
+        raise UsageError(f"--total_steps {total}: shorter than this run ({last_step} steps: "
+                         f"{'--max_steps' if args.max_steps is not None else 'the plan'}): steps {total + 1}..{last_step} "
+                         f"would run at the final rate; raise --total_steps to {last_step}, or "
+                         + (f"lower --max_steps to {total}" if args.max_steps is not None else f"pass --max_steps {total}"))
+
+
+def start_fresh(out: Path) -> list[str]:
+    """Remove what a run left in OUT (RUN_FILES) before a fresh start there; returns what went."""
+    gone = []
+    for name in RUN_FILES:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        gone.append(name)
+    return gone
 
 
 def plan_padding(plan: MixturePlan, global_batch: int, first: int, last: int) -> tuple[int, int]:
@@ -234,10 +328,6 @@ def peak_flops(device: torch.device, override_tflops: float | None) -> float | N
             if key in name:
                 return tflops * 1e12
     return None
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Runtime:
@@ -379,7 +469,7 @@ def check_resumable(ckpt: dict, out: Path, model: str, cfg: ModelConfig, mixture
         if ours != theirs:
             shown = (f"{theirs}" if name.startswith("--") else f"another {name} (SHA-256 differs)")
             raise UsageError(f"--resume: {out / CHECKPOINT} was made with {name} {shown}; rerun with the same "
-                             f"--data/--context/--seed, or start afresh into another --out")
+                             "--data/--context/--seed, or start again with --overwrite (or into another --out)")
 
 
 def load_checkpoint(out: Path, raw, opt, rt: Runtime, use_fsdp: bool, ckpt: dict | None = None) -> dict:
@@ -451,7 +541,8 @@ def train(args) -> dict:
         raise UsageError(f"--data {args.data}: no mixture.json there; run python -m pipeline.run --output={args.data} "
                          "first (or point --data at its output)")
     out = Path(args.out) if args.out else default_out(args.data, args.model)
-    check_out(out, data)
+    check_out(out, data, args.out is not None)
+    check_fresh_start(out, args)
     check_device(args.device)
     trained_on = ckpt_io.data_record(data)
     if trained_on["tokenizer_sha256"] is None:
@@ -497,31 +588,41 @@ def train(args) -> dict:
         resume_ckpt = read_checkpoint(out)
         check_resumable(resume_ckpt, out, args.model, cfg, mixture_sha, context, args.seed,
                         trained_on["tokenizer_sha256"])
-    elif args.resume and rt.main:
-        print(f"note: --resume: no checkpoint in {out} yet; starting afresh", file=sys.stderr)
+        check_resumed(resume_ckpt, out, args, global_batch, batch_tokens)
+        schedule = resume_ckpt["schedule"]
+    else:
+        total_steps = args.total_steps or plan_steps
+        schedule = {"peak": args.lr or cfg.peak_lr, "warmup": default_warmup(args.warmup, total_steps),
+                    "total": total_steps,
+                    "min_ratio": args.min_lr_ratio if args.min_lr_ratio is not None else LLAMA_MIN_LR_RATIO}
+    max_steps = args.max_steps if args.max_steps is not None else plan_steps
+    last_step = min(max_steps, plan_steps)
+    check_schedule(schedule, last_step, args, out, resume_ckpt is not None)
+    if rt.main:
+        # Written from here on: first what a killed save left, then (a fresh start) the last run's files.
+        stale = atomic.clean_stale(str(out))
+        if stale:
+            print(f"note: removed {len(stale)} temporary file(s) a killed run left in {out}: "
+                  + ", ".join(Path(p).name for p in stale[:3]), file=sys.stderr)
+        if resume_ckpt is None:
+            if args.resume:
+                print(f"note: --resume: no checkpoint in {out} yet; starting afresh", file=sys.stderr)
+            gone = start_fresh(out)
+            if gone and args.overwrite:
+                print(f"note: --overwrite: removed the last run's {', '.join(gone)} from {out}", file=sys.stderr)
+    if rt.distributed:
+        dist.barrier()
     out.mkdir(parents=True, exist_ok=True)
     model, raw = build_model(cfg, args, rt, use_fsdp)
-    total_steps = args.total_steps or plan_steps
-    schedule = {"peak": args.lr or cfg.peak_lr, "warmup": default_warmup(args.warmup, total_steps),
-                "total": total_steps, "min_ratio": args.min_lr_ratio}
     opt = make_optimizer(raw, schedule["peak"], args.weight_decay, rt.device)
     progress = {"step": 0, "samples": 0, "tokens": 0, "target_tokens": 0, "device_seconds": 0.0}
     metrics_path = out / "metrics.jsonl"
-    if (out / CHECKPOINT).exists() and not args.resume and rt.main:
-        print(f"note: starting afresh in {out}; its checkpoint will be overwritten "
-              "(pass --resume to continue it)", file=sys.stderr)
     if resume_ckpt is not None:
         ckpt = load_checkpoint(out, raw, opt, rt, use_fsdp, resume_ckpt)
-        schedule = ckpt["schedule"]
         progress = {k: ckpt.get(k, 0) for k in progress}
         if rt.main:
             rewrite_metrics(metrics_path, progress["step"])
-    elif rt.main and metrics_path.exists():
-        metrics_path.unlink()
     resumed_at = progress["step"]
-
-    max_steps = args.max_steps if args.max_steps is not None else plan_steps
-    last_step = min(max_steps, plan_steps)
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if rt.device.type == "cuda"
                 else contextlib.nullcontext())
     fpt = flops_per_token(cfg, context)
@@ -530,6 +631,7 @@ def train(args) -> dict:
     log_every = args.log_every or max(1, min(100, (max_steps - progress["step"]) // 20 or 1))
     padding, slots = plan_padding(plan, global_batch, resumed_at, max(resumed_at, last_step))
     n_params = count_params(raw)["total"]
+    whose = " (the checkpoint's)" if resume_ckpt is not None else ""
     if rt.main:
         print(f"train: model {args.model} ({n_params / 1e6:,.2f}M parameters), context {context}, "
               f"{global_batch} sequences a step ({global_batch * context:,} tokens) = {rt.world} rank(s) × "
@@ -537,7 +639,8 @@ def train(args) -> dict:
               f"{' (FSDP)' if use_fsdp else ''}", flush=True)
         print(f"train: plan {plan.n_samples:,} samples ({plan.planned_tokens:,} tokens) = {plan_steps:,} steps; "
               f"this run: steps {resumed_at + 1}..{last_step} = {slots:,} sequences, {padding:,} of them padding "
-              f"({padding / max(1, slots):.0%}); peak lr {schedule['peak']:g}, warm-up {schedule['warmup']}; "
+              f"({padding / max(1, slots):.0%}); peak lr {schedule['peak']:g}, warm-up {schedule['warmup']}, "
+              f"schedule {schedule['total']:,} steps{whose}; "
               f"output {out}", flush=True)
         if args.max_steps is not None and args.max_steps > plan_steps:
             print(f"warning: --max_steps {args.max_steps} is beyond the plan's {plan_steps:,} step(s): the run ends "
@@ -662,14 +765,16 @@ def train(args) -> dict:
 
 def diverged_text(step: int, loss: float, out: Path, saved_step: int | None, resumed: bool, peak_lr: float) -> str:
     """Which step, what is left on disk, and what to do."""
-    kept = (f"{out / CHECKPOINT} still holds step {saved_step}" if saved_step is not None
-            else f"no checkpoint was written to {out}")
+    metrics = (f"{out / 'metrics.jsonl'} holds steps 1..{step - 1}" if step > 1
+               else f"{out / 'metrics.jsonl'} holds no step")
+    kept = (f"{out / CHECKPOINT} still holds step {saved_step}; {metrics}" if saved_step is not None
+            else f"no checkpoint in {out}; {metrics}")
     if resumed:
         return (f"step {step}: the loss is {loss} (non-finite) on the first step after resuming: the checkpoint's "
                 f"weights are damaged; nothing was written ({kept}). Go back to {out / PREVIOUS} if it is an "
-                "older good one, or start afresh into another --out")
+                "older good one, or start again with --overwrite (or into another --out)")
     return (f"step {step}: the loss is {loss} (non-finite): the run diverged; nothing was written for it ({kept}). "
-            f"Start afresh with a lower --lr (the peak was {peak_lr:g}) or a longer --warmup")
+            f"Start again (--overwrite) with a lower --lr (the peak was {peak_lr:g}) or a longer --warmup")
 
 
 def throughput(targets: int, seconds: float) -> float:
