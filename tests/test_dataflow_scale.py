@@ -26,14 +26,16 @@ def test_run_warns_before_starting_on_inputs_larger_than_this_machine(tmp_path):
     with open(big, "wb") as f:
         f.truncate(capacity.machine_memory_bytes())
     proc = run_pipeline(f"--output={tmp_path / 'out'}", "--dry_run=True", "--sources=commoncrawl",
-                        f"--commoncrawl_input={big}", "--stages=curate")
+                        f"--commoncrawl_input={big}", "--stages=curate",
+                        # The warning, not the quality models: no download of cc_net's LM in a test.
+                        "--set", "commoncrawl.quality=false")
     assert "of memory on the DirectRunner" in proc.stderr and "DataflowRunner" in proc.stderr, proc.stderr[-3000:]
     assert not (tmp_path / "out").exists()  # a dry run on the DirectRunner builds the graph only
 
 
 def test_whole_dump_on_the_direct_runner_is_warned(tmp_path):
     proc = run_pipeline(f"--output={tmp_path / 'out'}", "--dry_run=True", "--sources=commoncrawl",
-                        "--commoncrawl_dump=CC-MAIN-2019-30", "--stages=curate")
+                        "--commoncrawl_dump=CC-MAIN-2019-30", "--stages=curate", "--set", "commoncrawl.quality=false")
     assert "cannot hold whole CommonCrawl dumps (CC-MAIN-2019-30" in proc.stderr, proc.stderr[-3000:]
 
 
