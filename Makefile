@@ -11,8 +11,9 @@ setup:
 demo: setup
 	$(PY) -m pipeline.run --output=$(OUT)
 
+# Two worker processes, each test file whole in one of them (--dist loadfile: module fixtures run once).
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 # Coverage-guided fuzzing of every reader (fuzz/run.py); FUZZ_SECONDS per harness, or until
 # FUZZ_RUNS inputs when set (`make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=5400`: the figures of docs/benchmarks.md).

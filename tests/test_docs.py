@@ -70,7 +70,7 @@ def test_the_fresh_machine_commands_come_first():
     # ...and they do what their comments say: set-up, then the whole job into out/ / the test suite.
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^demo: setup\n\t\$\(PY\) -m pipeline\.run --output=\$\(OUT\)$", makefile, re.M)
-    assert re.search(r"^test: setup\n\t\$\(PY\) -m pytest -q tests$", makefile, re.M)
+    assert re.search(r"^test: setup\n\t\$\(PY\) -m pytest -q -n 2 --dist loadfile tests$", makefile, re.M)
     assert re.search(r"^OUT \?= out$", makefile, re.M)
 
 
