@@ -12,7 +12,8 @@ time (user+sys) and peak RSS come from `os.wait4` on that process. Per round:
     one page, --small, --large;
   - c4 on the --small pages as C4 JSON lines, and on one page (C4's rules, span dedup, language id).
 Floor, in the same rounds: a bare streaming loop over the same WET files (warcio read, SHA-1 of every
-line, one fastText predict per page) for RSS (the interpreter, Beam imported, the model loaded).
+line, one fastText predict per page): its RSS (the interpreter, Beam imported, the model loaded)
+and its CPU per MB, printed beside the chain's and the C4 path's.
 The CommonCrawl chain's own CPU per MB (for `python -m pipeline.cost`) is bench_commoncrawl.py's.
 
 Writes bench/results/scale.json: the C4 path's CPU s per MB, the fixed CPU of a run, RSS per MB,
@@ -142,13 +143,14 @@ def report(session, args, runs, one_mb, small_mb, large_mb) -> None:
                      "c4_per_mb": (c["c4_small"] - c["c4_one"]) / small_mb,
                      "rss_per_mb": (m["cc_large"] - m["cc_small"]) / (large_mb - small_mb),
                      "floor_rss_per_mb": (m["floor_large"] - m["floor_small"]) / (large_mb - small_mb),
+                     "floor_per_mb": (c["floor_large"] - c["floor_small"]) / (large_mb - small_mb),
                      "rss": {k: m[k] for k in ("cc_one", "cc_small", "cc_large", "floor_small", "floor_large")}}
     b, md = out["best"], out["median"]
     print(f"corpora: {small_mb:.1f} MB and {large_mb:.1f} MB of WET page text (8 files each), one page ({one_mb * 1e6:.0f} B)")
     for name, x in out.items():
         print(f"{name}: commoncrawl fixed {x['fixed']:.1f} CPU s, {x['per_mb']:.3f} CPU s/MB from the small run; "
               f"{large_mb:.0f} MB predicted {x['predicted']:.1f} CPU s, measured {x['large']:.1f}: ratio {x['ratio']:.2f} "
-              f"(target <= 1.3); C4 path {x['c4_per_mb']:.3f} CPU s/MB; peak RSS {x['rss']['cc_one']:.0f} / "
+              f"(target <= 1.3); C4 path {x['c4_per_mb']:.3f} CPU s/MB; floor {x['floor_per_mb']:.3f} CPU s/MB; peak RSS {x['rss']['cc_one']:.0f} / "
               f"{x['rss']['cc_small']:.0f} / {x['rss']['cc_large']:.0f} MiB: {x['rss_per_mb']:.2f} MiB per MB "
               f"(floor {x['floor_rss_per_mb']:.2f})")
     r2 = lambda v: round(v, 2)  # noqa: E731
@@ -157,6 +159,8 @@ def report(session, args, runs, one_mb, small_mb, large_mb) -> None:
     session.figure("fixed", "commoncrawl (bench_commoncrawl's chain), one-page run, CPU s", r2(b["fixed"]), r2(md["fixed"]))
     session.figure("per_mb", f"commoncrawl, CPU s per MB from the {small_mb:.0f} MB run (minus the one-page run)",
                    round(b["per_mb"], 3), round(md["per_mb"], 3))
+    session.figure("floor_per_mb", f"floor (warcio + SHA-1 + one fastText predict a page), CPU s per MB "
+                   f"({small_mb:.0f} → {large_mb:.0f} MB)", round(b["floor_per_mb"], 3), round(md["floor_per_mb"], 3))
     session.figure("predicted", f"cost-model check: the {large_mb:.0f} MB run predicted from the {small_mb:.0f} MB run, "
                    "CPU s", r2(b["predicted"]), r2(md["predicted"]))
     session.figure("measured", f"  measured, CPU s", r2(b["large"]), r2(md["large"]))

@@ -32,11 +32,6 @@ from pipeline.sources.github_read import Admission, read_unit  # noqa: E402
 from pipeline.sources.wikipedia import WikipediaPageCleaner, read_dump  # noqa: E402
 
 
-def cpu(fn, repeat):
-    """CPU seconds of each of `repeat` runs (the readers run in this process: no children)."""
-    return repeat_runs(fn, repeat)
-
-
 def bench_github(cfg):
     paths = sorted(str(p) for p in (DATA / "github").glob("*.tar.gz"))
     adm, cleaner = Admission.from_recipe(cfg), GithubFileCleaner(cfg)
@@ -108,8 +103,8 @@ def main(argv=None):
     measured = {}
     for name, make in (("github", bench_github), ("wikipedia", bench_wikipedia), ("books", bench_books)):
         nbytes, run, decompress = make(rec[name])
-        t_run = spread(cpu(run, args.repeat))
-        t_dec = spread(cpu(decompress, args.repeat))
+        t_run = spread(repeat_runs(run, args.repeat))
+        t_dec = spread(repeat_runs(decompress, args.repeat))
         mb = nbytes / 1e6
         print(f"{name:<10} {mb:>9.2f} {t_run['min']:>7.2f} {mb / t_run['min']:>10.2f} {t_run['min'] / t_dec['min']:>13.1f}"
               f"  ({mb / t_run['median']:.2f}; {t_run['median'] / t_dec['median']:.1f})")

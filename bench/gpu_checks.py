@@ -161,7 +161,8 @@ def check_export(args, data: Path, run: Path, hf: Path) -> dict:
     ours.load_state_dict({k.removeprefix("_orig_mod."): v for k, v in ckpt["model"].items()})
     ours.to(args.device).eval()
     theirs = LlamaForCausalLM.from_pretrained(str(hf), dtype=torch.float32).to(args.device).eval()
-    x, _ = MixturePlan(data, ckpt["data"]["context"]).tokens(MixturePlan(data, ckpt["data"]["context"]).samples(0, 2))
+    plan = MixturePlan(data, ckpt["data"]["context"])  # one plan: each build reads and hashes every .idx
+    x, _ = plan.tokens(plan.samples(0, 2))
     tokens = torch.from_numpy(x).to(args.device)
     with torch.no_grad():
         diff = float((ours(tokens) - theirs(tokens).logits).abs().max())

@@ -225,10 +225,9 @@ def header_section(d: Data) -> str:
     if digest:
         recipe += f"; sha256 {digest[:12]}…"
     rows.append(("recipe", recipe))
-    if _inputs(run):
-        rows.append(("inputs", "<br>".join(html.escape(x) for x in _inputs(run))))
-    if _models(d):
-        rows.append(("models", "<br>".join(html.escape(x) for x in _models(d))))
+    for label, lines in (("inputs", _inputs(run)), ("models", _models(d))):
+        if lines:
+            rows.append((label, "<br>".join(html.escape(x) for x in lines)))
     bytes_in = sum(s["bytes_in"] for s in d.stats["sources"].values())
     bytes_out = sum(s["bytes_out"] for s in d.stats["sources"].values())
     checks = "conservation " + ("holds" if d.stats.get("conserved") else "FAILED")

@@ -507,7 +507,15 @@ def resume(opts: LlamaDataOptions, recipe: dict, record, stages: List[str]) -> L
     keys = run_state.stage_keys(stages, stage_facts(opts, recipe, record), run_state.read(opts.output))
     record.data["stage_keys"] = keys
     units = list(record.data["inputs"]) if "curate" in stages else None
-    skipped = [] if opts.fresh else run_state.resumable(opts.output, stages, units, keys)
+    # A URL or remote input is in the key by name only (no size or time read at launch): whether it
+    # changed is unknown, so curation is not skipped on its account (fail closed).
+    remote = [f["path"] for files in record.data["inputs"].values() for f in files if f.get("bytes") is None]
+    if remote and "curate" in stages and not opts.fresh:
+        log.warning("curate: runs (no resume): %s is a remote input whose size and time are not read here, so "
+                    "%s cannot tell whether it changed", remote[0], run_state.FILE)
+        skipped = []
+    else:
+        skipped = [] if opts.fresh else run_state.resumable(opts.output, stages, units, keys)
     record.data["skipped"] = skipped
     return skipped
 

@@ -40,6 +40,7 @@ import logging
 import posixpath
 from typing import Dict, List, Optional, Sequence
 
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from common.cli import UsageError
@@ -58,7 +59,8 @@ OUTPUTS = {
     "mixture": ("mixture.json",),
 }
 # Files whose size and time `finish` records (glob patterns relative to OUT), per stage.
-FINGERPRINTED = {"tokenizer": ("tokenizer/**",), "tokenize": ("tokens/**",), "mixture": ("mixture.json",)}
+FINGERPRINTED = {"curate": ("curated/**",), "tokenizer": ("tokenizer/**",), "tokenize": ("tokens/**",),
+                 "mixture": ("mixture.json",)}
 HASH_BELOW = 16 << 20       # a smaller output's SHA-256 is recorded too (token shards: mixture.json's)
 log = logging.getLogger("pipeline")
 
@@ -128,14 +130,15 @@ def _outputs_present(out: str, stage: str, sources: Optional[Sequence[str]]) -> 
 
 def _sha256(path: str) -> str:
     h = hashlib.sha256()
-    with FileSystems.open(path) as f:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:  # the bytes as written
         for chunk in iter(lambda: f.read(1 << 22), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def fingerprint(out: str, stage: str) -> Dict[str, dict]:
-    """{path relative to OUT: {"bytes", "mtime"[, "sha256"]}} of the files `stage` wrote."""
+def fingerprint(out: str, stage: str, hashed: bool = True) -> Dict[str, dict]:
+    """{path relative to OUT: {"bytes", "mtime"[, "sha256"]}} of the files `stage` wrote (`hashed`:
+    with the SHA-256 of those under HASH_BELOW)."""
     prefix = posixpath.join(out, "")
     found = {}
     for result in FileSystems.match([posixpath.join(out, p) for p in FINGERPRINTED.get(stage, ())]):
@@ -144,7 +147,7 @@ def fingerprint(out: str, stage: str) -> Dict[str, dict]:
             if atomic.is_stale(posixpath.basename(rel)):
                 continue
             found[rel] = {"bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
-            if m.size_in_bytes < HASH_BELOW:
+            if hashed and m.size_in_bytes < HASH_BELOW:
                 found[rel]["sha256"] = _sha256(m.path)
     return dict(sorted(found.items()))
 
@@ -168,7 +171,8 @@ def outputs_changed(out: str, stage: str, recorded: Optional[Dict[str, dict]]) -
     was recorded: a folder from before the record)."""
     if recorded is None:
         return None
-    now = fingerprint(out, stage)
+    now = fingerprint(out, stage, hashed=False)  # a file is read only when its time differs
+    listed = None
     for rel in sorted(set(recorded) | set(now)):
         if rel not in now:
             return f"{rel} is gone"
@@ -178,10 +182,12 @@ def outputs_changed(out: str, stage: str, recorded: Optional[Dict[str, dict]]) -
         if old["bytes"] != new["bytes"]:
             return f"{rel} changed size ({old['bytes']:,} -> {new['bytes']:,} bytes)"
         if old["mtime"] != new["mtime"]:   # a copy keeps the bytes; a rewrite may not
-            want = old.get("sha256") or _listed_digests(out).get(rel)
+            if old.get("sha256") is None and listed is None:
+                listed = _listed_digests(out)
+            want = old.get("sha256") or listed.get(rel)
             if want is None:
                 return f"{rel} was rewritten (another time, and no SHA-256 recorded to compare)"
-            if (new.get("sha256") or _sha256(posixpath.join(out, rel))) != want:
+            if _sha256(posixpath.join(out, rel)) != want:
                 return f"{rel} changed (its SHA-256 is not the recorded one)"
     return None
 

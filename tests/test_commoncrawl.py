@@ -148,15 +148,21 @@ def test_wet_over_http_with_503s_and_a_paths_listing(tmp_path):
     files = {"/crawl-data/a.warc.wet.gz": wet, "/crawl-data/b.warc.wet.gz": again, "/wet.paths.gz": listing}
     with serve(files, {"/crawl-data/a.warc.wet.gz": [503, 503]}) as srv:
         out = tmp_path / "out"
-        run_pipeline(f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",
-                     "--set", f"commoncrawl.base_url={srv.base_url}", "--set", "commoncrawl.max_files=2",
-                     *ISOLATE,
-                     # cc_net's scope (llama's own, after ISOLATE's global): groups of 50 of the dump's
-                     # 1,600 shards. A 3-file listing puts a and b in shards 533 and 1066, groups 10
-                     # and 21, so b's copies of a's pages survive line dedup and exact dedup removes them.
-                     "--set", "commoncrawl.line_dedup.scope=groups")
+        args = (f"--output={out}", f"--commoncrawl_input={srv.base_url}/wet.paths.gz",
+                "--set", f"commoncrawl.base_url={srv.base_url}", "--set", "commoncrawl.max_files=2",
+                *ISOLATE,
+                # cc_net's scope (llama's own, after ISOLATE's global): groups of 50 of the dump's
+                # 1,600 shards. A 3-file listing puts a and b in shards 533 and 1066, groups 10
+                # and 21, so b's copies of a's pages survive line dedup and exact dedup removes them.
+                "--set", "commoncrawl.line_dedup.scope=groups", "--stages=curate")
+        run_pipeline(*args)
         assert srv.requests.count("/crawl-data/a.warc.wet.gz") == 3  # two 503s, then success
         assert "/crawl-data/c.warc.wet.gz" not in srv.requests  # capped at 2 files
+        # The same command again: a URL may have changed behind its name, so curation is not skipped.
+        again = run_pipeline(*args)
+        assert "curate: runs (no resume): http://127.0.0.1" in again.stderr, again.stderr[-2000:]
+        assert json.loads((out / "run.json").read_text())["skipped"] == []
+        assert srv.requests.count("/crawl-data/a.warc.wet.gz") == 4
     s = stats_of(out)
     assert s["conserved"] and s["docs_in"] == 10
     assert s["dropped"]["exact_duplicate"] == 5  # b repeats a

@@ -192,7 +192,7 @@ def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
         {"bin": "tokens/books/part-00000-of-00001.bin", "sha256_bin": hashlib.sha256(bytes(range(200))).hexdigest()}]}}}))
     run_state.finish(str(out), "mixture")
     state = run_state.read(str(out))
-    assert set(state["outputs"]) == {"tokenizer", "tokenize", "mixture"}
+    assert set(state["outputs"]) == {"curate", "tokenizer", "tokenize", "mixture"}
     assert state["outputs"]["tokenize"]["tokens/books/part-00000-of-00001.bin"]["bytes"] == 200
     assert "sha256" in state["outputs"]["tokenizer"]["tokenizer/tokenizer.model"]
     assert run_state.resumable(str(out), stages, ["books"], keys) == stages
@@ -214,6 +214,17 @@ def test_a_stage_whose_outputs_changed_since_it_finished_runs_again(tmp_path):
     (out / "tokens" / "books" / "extra.bin").unlink()
     (out / "tokenizer" / "tokenizer.model").write_bytes(b"retrained")
     assert run_state.resumable(str(out), stages, ["books"], keys) == ["curate"]
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"x")
+    # a curated shard removed or rewritten by hand: curation runs again, and every stage after it
+    parquet = out / "curated" / "books" / "part-00000-of-00001.parquet"
+    parquet.unlink()
+    assert run_state.resumable(str(out), stages, ["books"], keys) == []
+    parquet.write_bytes(b"PAR2")
+    os.utime(parquet, (1_000_000_000, 1_000_000_000))
+    assert run_state.resumable(str(out), stages, ["books"], keys) == []
+    parquet.write_bytes(b"PAR1")
+    assert run_state.resumable(str(out), stages, ["books"], keys) == stages
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"retrained")
     # a new command from the tokenizer on keeps the record of the stage before it
     state = run_state.begin(str(out), ["tokenizer", "tokenize", "mixture"], None, keys)
-    assert state["done"] == ["curate"] and "outputs" not in state
+    assert state["done"] == ["curate"] and set(state["outputs"]) == {"curate"}  # the later stages' records dropped

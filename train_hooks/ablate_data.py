@@ -42,8 +42,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import xxhash
 
-from common import atomic
 from common.cli import UsageError
+from common.digest import file_sha256
 
 PASSAGE_CHARS = 2000
 MIN_SHARED_LINE = 50
@@ -136,9 +136,7 @@ class DocSource:
             h.update(json.dumps(entry, sort_keys=True).encode())
             h.update(Path(model).read_bytes())
         for path in self.parquet + self.texts:
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 22), b""):
-                    h.update(chunk)
+            h.update(file_sha256(path).encode())  # content only: a moved input is the same input
         return h.hexdigest()
 
 
@@ -431,13 +429,11 @@ def select(ds: DocSource, sc: Scan, budget: int, encoder, batch: int = 256) -> T
 
 
 def write_shard(data_dir: Path, source: str, docs: List[np.ndarray]) -> Dict:
-    """tokens/<source>/part-00000-of-00001.{bin,idx} (tokenizer/shards.py's layout), and its entry."""
-    rel_bin, rel_idx = f"tokens/{source}/part-00000-of-00001.bin", f"tokens/{source}/part-00000-of-00001.idx"
-    offsets = np.zeros(len(docs) + 1, dtype="<u8")
-    offsets[1:] = np.cumsum([len(d) for d in docs])
-    data = (np.concatenate(docs) if docs else np.zeros(0)).astype("<u2").tobytes()
-    idx = offsets.tobytes()
-    atomic.write_bytes(str(data_dir / rel_bin), data)
-    atomic.write_bytes(str(data_dir / rel_idx), idx)
-    return {"bin": rel_bin, "idx": rel_idx, "tokens": int(offsets[-1]), "documents": len(docs),
-            "sha256_bin": hashlib.sha256(data).hexdigest(), "sha256_idx": hashlib.sha256(idx).hexdigest()}
+    """tokens/<source>/part-00000-of-00001.{bin,idx}, written by the tokenize stage's own ShardWriter,
+    and its mixture entry."""
+    from tokenizer import shards  # Beam's FileSystems: imported only when an ablation writes its data
+    rel = f"tokens/{source}/{shards.shard_name(0, 1)}"
+    os.makedirs(data_dir / "tokens" / source, exist_ok=True)
+    writer = shards.ShardWriter(str(data_dir / f"{rel}.bin"), str(data_dir / f"{rel}.idx"))
+    writer.add_many(docs)
+    return {"bin": f"{rel}.bin", "idx": f"{rel}.idx", **writer.finish()}
