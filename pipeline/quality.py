@@ -63,25 +63,17 @@ NAMESPACE = "quality"
 
 
 # ---------------------------------------------------------------- model files ----------------
-def local_copy(path: str) -> str:
-    """A local file for a model stored locally, on a Beam FileSystem (gs://) or behind a URL."""
-    if fetch.is_url(path):
-        return fetch.cached(path)
-    if "://" not in path:
-        return path
+def local_copy(path: str, sha256: Optional[str] = None) -> str:
+    """A local file for a model stored locally, on a Beam FileSystem (gs://) or behind a URL; with
+    `sha256` (a pinned checksum), a copy whose bytes differ raises fetch.FetchError, wherever it came from."""
+    if "://" not in path or fetch.is_url(path):
+        return fetch.cached(path, sha256=sha256)
     cache = os.path.join(tempfile.gettempdir(), "llamadata-models")
-    os.makedirs(cache, exist_ok=True)
     dest = os.path.join(cache, hashlib.sha1(path.encode()).hexdigest()[:16] + "-" + posixpath.basename(path))
     if not os.path.exists(dest):
-        tmp = atomic.temp_name(dest)
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            atomic.replace(tmp, dest)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    return dest
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as src, atomic.writing(dest) as dst:
+            shutil.copyfileobj(src, dst)
+    return fetch.cached(dest, sha256=sha256)
 
 
 def _publish(local_path: str, models_dir: str, name: str) -> str:
@@ -323,7 +315,8 @@ class _ScorePerplexity(beam.DoFn):
         scorer = self.scorers.get(key)
         if scorer is None:
             scorer = self.scorers[key] = self.handle.acquire(lambda: _Loaded(ppl.PerplexityScorer(
-                local_copy(lm["sp_model"]), local_copy(lm["kenlm_model"]), self.mode)), tag=key).value
+                local_copy(lm["sp_model"], (lm.get("sha256") or {}).get("sp_model")),
+                local_copy(lm["kenlm_model"], (lm.get("sha256") or {}).get("kenlm_model")), self.mode)), tag=key).value
         value = scorer.perplexity(doc.text)
         return doc.with_meta(perplexity=value if math.isfinite(value) else None)
 

@@ -173,7 +173,7 @@ def fetch_model(path_or_url: str, sha256: Optional[str], lang: str) -> str:
         if "://" in path_or_url:  # gs:// and other Beam file systems
             from pipeline.quality import local_copy
 
-            return local_copy(path_or_url)
+            return local_copy(path_or_url, sha256)
         if not os.path.exists(path_or_url):
             raise fetch.FetchError(f"{path_or_url}: no such file")
         return fetch.cached(path_or_url, sha256=sha256)

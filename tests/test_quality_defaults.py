@@ -255,3 +255,24 @@ def test_given_models_that_are_cc_nets_files_get_cc_nets_cutoffs(served_models, 
                              tmp_path)
     assert cutoffs["given"]["en"] == {"head": 300, "middle": 500, "ccnet_table": False}
     assert "  quality cutoffs en: given (quality.perplexity.cutoffs.given), head < 300, middle < 500" in banner
+
+
+def test_workers_check_a_pinned_sha256_where_the_model_comes_from(served_models, tmp_path, monkeypatch):
+    """`quality.local_copy` (each worker's copy of a model: a URL, a gs:// file or a local one) holds
+    the bytes to the pinned SHA-256 it is given, as the launcher's download does."""
+    from common import fetch
+    from pipeline import quality
+
+    monkeypatch.setattr(fetch, "DEFAULT_CACHE", str(tmp_path / "cache"))
+    body = served_models["/cc_net/lm/en.sp.model"]
+    good = hashlib.sha256(body).hexdigest()
+    local = tmp_path / "en.sp.model"
+    local.write_bytes(body)
+    with serve(served_models) as srv:
+        url = f"{srv.base_url}/cc_net/lm/en.sp.model"
+        assert open(quality.local_copy(url, good), "rb").read() == body
+        with pytest.raises(fetch.FetchError, match="SHA-256"):
+            quality.local_copy(url, "0" * 64)
+    assert quality.local_copy(str(local), good) == str(local)
+    with pytest.raises(fetch.FetchError, match="SHA-256"):
+        quality.local_copy(str(local), "1" * 64)
