@@ -581,21 +581,17 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m filters.decontam", description=main.__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", help="benchmark files (default: the recipe's)")
-    parser.add_argument("--recipe", default="llama", help="the bundled recipe whose decontamination keys choose n")
+    parser.add_argument("--recipe", default="llama", help="the recipe (bundled name or folder) whose decontamination keys choose n")
     parser.add_argument("--ids", action="store_true", help="also print the unmatchable items' ids")
     parser.add_argument("--debug", action="store_true", help="a mistake's traceback too")
     args = parser.parse_args(argv)
+    from pipeline import recipe as recipes  # as the run resolves it: its base, schema and cross-checks
+
+    try:
+        config = recipes.load(args.recipe)["decontamination"]
+    except recipes.RecipeError as e:
+        raise UsageError(str(e)) from None
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    recipes = os.path.join(root, "pipeline", "recipes")
-    bundled = sorted(n for n in os.listdir(recipes) if os.path.isdir(os.path.join(recipes, n)))
-    if args.recipe not in bundled:
-        raise UsageError(f"--recipe={args.recipe}: no bundled recipe of that name; one of {', '.join(bundled)}")
-    config = {}
-    for name in dict.fromkeys(["llama", args.recipe]):  # a named recipe holds only its changes over llama's
-        path = os.path.join(recipes, name, "decontamination.json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                config.update(json.load(f))
     files = args.files or [os.path.join(root, p) for p in config["benchmarks"]]
     rule = NRule.from_config(config)
     try:

@@ -486,8 +486,8 @@ def test_off_builds_no_index_and_checks_nothing(planted, tmp_path):
 
 @pytest.mark.parametrize("args, line", [
     (["missing.jsonl"], "python -m filters.decontam: error: cannot read missing.jsonl: [Errno 2] No such file"),
-    (["--recipe", "nope"], "python -m filters.decontam: error: --recipe=nope: no bundled recipe of that name; "
-                           "one of llama, llama-plus"),
+    (["--recipe", "nope"], "python -m filters.decontam: error: --recipe=nope: no bundled recipe of that name and no "
+                           "folder of <section>.json files there; bundled recipes: llama, llama-plus"),
 ])
 def test_unmatchable_command_mistakes_are_one_line(tmp_path, args, line):
     import os
