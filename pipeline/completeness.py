@@ -57,7 +57,11 @@ def incomplete_steps(stats: dict, recipe: dict) -> List[dict]:
                         "reason": "skipped on purpose: quality.wikiref.enabled=false"})
         else:
             note = _wikiref_note(models, unit)
-            if note is not None and not note.get("applied"):
+            if note is None:  # e.g. an earlier dump's models folder moved: unknown is not applied
+                out.append({"source": unit, "step": "quality.wikiref", "by": "run",
+                            "reason": "no note of the classifier's training in stats.json (models.wikiref_training): "
+                                      "whether it applied is unknown"})
+            elif not note.get("applied"):
                 out.append({"source": unit, "step": "quality.wikiref", "by": "run", "reason": note.get("reason", "not applied")})
         if not cc["exact_dedup"]:
             out.append({"source": unit, "step": "exact_dedup", "by": "user",

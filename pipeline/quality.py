@@ -203,11 +203,12 @@ def is_ccnet_pair(sp_model: str, kenlm_model: str, lang: str, ccnet_url: str) ->
     if name != (f"{lang}.sp.model", f"{lang}.arpa.bin"):
         return False
     note = posixpath.join(posixpath.dirname(kenlm_model), LM_NOTE)
-    if "://" in note or not os.path.exists(note):
+    # A gs:// models folder a run trained into has its note there too; behind a URL none can be listed.
+    if fetch.is_url(note) or not FileSystems.exists(note):
         return True
     try:
-        with open(note, encoding="utf-8") as f:
-            return json.load(f).get(lang, {}).get("source") != "trained"
+        with FileSystems.open(note, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            return json.loads(f.read().decode("utf-8")).get(lang, {}).get("source") != "trained"
     except (OSError, ValueError):
         return True
 
@@ -662,7 +663,10 @@ class CCNetQuality(beam.PTransform):
         mode = self.cfg["perplexity"]["mode"]
         if mode not in ppl.MODES:
             raise ValueError(f"quality.perplexity.mode must be one of {ppl.MODES}, not {mode!r}")
-        self.cutoffs_mode = cutoffs_mode(self.cfg["perplexity"]["cutoffs"], self._resolved_lms())
+        # {lang: descriptor} of the languages whose LM is not trained in the job (given_lm reads notes: once)
+        self.resolved = {lang: d for lang in self.languages if (d := self.lms.get(lang) or given_lm(self.cfg["lm"], lang))}
+        self.needs_training = len(self.resolved) < len(self.languages)
+        self.cutoffs_mode = cutoffs_mode(self.cfg["perplexity"]["cutoffs"], self.resolved)
         if self.cutoffs_mode == "given":
             missing = [lang for lang in self.languages if lang not in self.cfg["perplexity"]["cutoffs"]["given"]]
             if missing:
@@ -699,30 +703,22 @@ class CCNetQuality(beam.PTransform):
         return kept, tuple(events) | "QualityEvents" >> beam.Flatten()
 
     # -- pieces of the graph --------------------------------------------------------------------
-    def _resolved_lms(self) -> dict:
-        """{lang: descriptor} of the languages whose LM is not trained in the job."""
-        out = {lang: d for lang in self.languages if (d := self.lms.get(lang) or given_lm(self.cfg["lm"], lang))}
-        return out
-
-    def _needs_training(self) -> bool:
-        return len(self._resolved_lms()) < len(self.languages)
-
     def _dump_pass(self, p):
         w = self.cfg["wikiref"]
         want_refs = bool(w["enabled"] and not w["model"])
-        if not self.dumps or not (want_refs or self._needs_training()):
+        if not self.dumps or not (want_refs or self.needs_training):
             return p | "NoOpenings" >> beam.Create([]), p | "NoRefUrls" >> beam.Create([])
         out = (p | "Dumps" >> ExpandInputs(self.dumps)
-               | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self._needs_training(), want_refs,
+               | "DumpPass" >> beam.ParDo(_DumpPass(self.languages, self.needs_training, want_refs,
                                                        int(self.recipe["wikipedia"]["max_page_bytes"])))
                .with_outputs(_DumpPass.REFS, main="openings"))
         return out.openings, out[_DumpPass.REFS]
 
     def _language_models(self, p, openings):
         lm = self.cfg["lm"]
-        resolved = self._resolved_lms()
+        resolved = self.resolved
         found = [p | "GivenLMs" >> beam.Create([resolved[lang] for lang in sorted(resolved)])]
-        if self._needs_training():
+        if self.needs_training:
             train = dict(lm["train"])
             max_docs = int(train.pop("max_docs"))
             train.pop("max_chars", None)

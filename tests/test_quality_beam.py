@@ -266,3 +266,8 @@ def test_completeness_reads_the_recipe_as_the_only_default():
     with pytest.raises(KeyError):
         completeness.incomplete_steps(stats, recipe)
     assert completeness.incomplete_steps({"sources": {"c4": {}}}, {}) == []  # no CommonCrawl: nothing read
+    # The classifier asked for and no note of its training (a dump's models folder moved): listed, not assumed applied.
+    [missing] = completeness.incomplete_steps(stats, recipes.load())
+    assert missing["step"] == "quality.wikiref" and missing["by"] == "run" and "unknown" in missing["reason"]
+    applied = {**stats, "models": {"wikiref_training": {"applied": True}}}
+    assert completeness.incomplete_steps(applied, recipes.load()) == []
