@@ -106,8 +106,10 @@ class LineUnits:
         """The document without its removed lines (None when none is left), with line counts and
         the digest of its kept lines in meta; one pass over the lines."""
         nonempty, hashes = np.frombuffer(aux[0], dtype=np.uint32), np.frombuffer(aux[1], dtype="<u8")
-        if removed:
-            keep = [j for j, i in enumerate(nonempty.tolist()) if i not in removed]
+        if len(removed) and len(nonempty):
+            # Both sorted: each line's place among the removed positions says whether it is one.
+            at = np.minimum(np.searchsorted(removed, nonempty), len(removed) - 1)
+            keep = removed[at] != nonempty
             nonempty, hashes = nonempty[keep], hashes[keep]
         if not len(nonempty):
             return None

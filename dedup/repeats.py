@@ -2,8 +2,8 @@
 
 A *unit splitter* says what the units of a text are and how to rebuild a text without some:
     units(text) -> (hashes: uint64 array, positions: uint32 array, aux)
-    apply(doc, aux, removed_positions: set) -> Document | None   (the rebuilt document with its
-        meta, None when nothing is left)
+    apply(doc, aux, removed_positions: sorted uint32 array, repeats possible) -> Document | None
+        (the rebuilt document with its meta, None when nothing is left)
 `aux` travels with the document (e.g. which lines were non-empty), so nothing is computed twice.
 
 Two policies:
@@ -255,6 +255,26 @@ class FindRepeats(beam.DoFn):
             yield int(s), pack((k1[sel], k2[sel], pos[sel]))
 
 
+_NONE_REMOVED = np.zeros(0, dtype=np.uint32)
+
+
+def removals_by_doc(batches) -> Dict[Tuple[int, int], np.ndarray]:
+    """Removal batches (doc key hi, doc key lo, positions) → {doc key: its removed positions,
+    sorted (a row removed both in its bundle and by its group appears twice)}: one sort of the
+    shard's rows instead of a Python step per row."""
+    if not batches:
+        return {}
+    k1, k2, pos = (np.concatenate(c) for c in zip(*batches))
+    if not len(k1):
+        return {}
+    order = np.lexsort((pos, k2, k1))
+    k1, k2, pos = k1[order], k2[order], pos[order]
+    starts = np.flatnonzero(np.r_[True, (k1[1:] != k1[:-1]) | (k2[1:] != k2[:-1])])
+    ends = np.r_[starts[1:], len(k1)]
+    return {(a, b): pos[s:e] for a, b, s, e in zip(k1[starts].tolist(), k2[starts].tolist(), starts.tolist(),
+                                                   ends.tolist())}
+
+
 class ApplyRemovals(beam.DoFn):
     """(doc shard, {docs, removals}) → rebuilt docs; `empty_reason` drops for documents left empty;
     the text removed from the documents kept as `trimmed` events named `counter`, summed per bundle."""
@@ -273,13 +293,10 @@ class ApplyRemovals(beam.DoFn):
 
     def process(self, element):
         _, grouped = element
-        remove: Dict[Tuple[int, int], set] = defaultdict(set)
-        for k1, k2, pos in (unpack(r, REMOVAL_COLUMNS) for r in grouped["removals"]):
-            for a, b, i in zip(k1.tolist(), k2.tolist(), pos.tolist()):
-                remove[(a, b)].add(i)
+        remove = removals_by_doc([unpack(r, REMOVAL_COLUMNS) for r in grouped["removals"]])
         for fields, aux in grouped["docs"]:
             doc = Document._make(fields)
-            removed = remove.get(doc_key(doc.id), frozenset())
+            removed = remove.get(doc_key(doc.id), _NONE_REMOVED)
             rebuilt = self.splitter.apply(doc, aux, removed)
             if rebuilt is None:
                 beam.metrics.Metrics.counter(self.counter, "docs_emptied").inc()

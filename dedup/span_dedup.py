@@ -71,7 +71,7 @@ class SentenceSpans:
         return "\n".join(" ".join(kept[li]) for li in sorted(kept))
 
     def apply(self, doc: Document, bounds, removed) -> Optional[Document]:
-        text = self.rebuild(doc.text, bounds, removed)
+        text = self.rebuild(doc.text, bounds, set(removed.tolist()))
         if not text:
             return None
         return doc if text == doc.text else doc._replace(text=text)
@@ -86,8 +86,9 @@ class Lines:
         return hashes_of([line.strip().lower() for line in lines]), np.arange(len(lines), dtype=np.uint32), b""
 
     def apply(self, doc: Document, aux, removed) -> Optional[Document]:
-        if not removed:
+        if not len(removed):
             return doc
+        removed = set(removed.tolist())
         text = "\n".join(line for i, line in enumerate(doc.text.split("\n")) if i not in removed)
         return doc._replace(text=text) if text else None
 
