@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from typing import Iterable, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from common.record import Document
 
@@ -23,11 +23,15 @@ class LanguageId:
         self.model = fasttext.load_model(model_path)
 
     def predict(self, text: str) -> Tuple[str, float]:
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: List[str]) -> List[Tuple[str, float]]:
+        """(language, score) of each text: one fastText call for the list (fastText predicts each
+        line on its own, so the results are those of one call per text)."""
         # A list, not a string: fastText 0.9.3's single-string predict breaks under numpy 2.
-        labels, scores = self.model.predict([text.replace("\n", " ")], k=1)
-        if not labels[0]:
-            return "unknown", 0.0
-        return labels[0][0].replace("__label__", ""), round(float(scores[0][0]), 4)
+        labels, scores = self.model.predict([text.replace("\n", " ") for text in texts], k=1)
+        return [(lab[0].replace("__label__", ""), round(float(sc[0]), 4)) if len(lab) else ("unknown", 0.0)
+                for lab, sc in zip(labels, scores)]
 
 
 class LanguageFilter:
@@ -48,8 +52,12 @@ class LanguageFilter:
     def _tally(self, name: str) -> None:
         self.tallies[name] = self.tallies.get(name, 0) + 1
 
-    def __call__(self, doc: Document):
-        lang, score = self.lid.predict(doc.text)
+    def predict_many(self, docs: Sequence[Document]) -> List[Tuple[str, float]]:
+        """The predictions of many documents at once (pipeline.stages batches them)."""
+        return self.lid.predict_many([doc.text for doc in docs])
+
+    def __call__(self, doc: Document, prediction: Optional[Tuple[str, float]] = None):
+        lang, score = self.lid.predict(doc.text) if prediction is None else prediction
         self._tally(SEEN + lang)
         if lang not in self.languages:
             self._tally(DROPPED + lang)

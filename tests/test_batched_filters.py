@@ -1,0 +1,137 @@
+"""Language id in batches (pipeline.stages._FilterDoFn with a filter's `predict_many`) and the kept
+C heap (common/heap.py): issue 27's speed-ups of the CommonCrawl chain, each leaving every output
+the same. tests/test_cc_chain_bytes.py holds the curated bytes of the whole chain; this checks the
+pieces on real pages: the same predictions, kept documents, drops, tallies, order and windows as
+one call per document, through Beam."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import apache_beam as beam
+from apache_beam.transforms import window
+
+from common import events as ev
+from common import heap
+from common.record import Document, make_id
+from filters.langid import LanguageFilter, LanguageId
+from pipeline.stages import ApplyFilter, _FilterDoFn
+from tests.conftest import ROOT, SHARED
+from tests.real_pages import real_pages
+
+LID = str(SHARED / "models" / "lid.176.ftz")
+
+
+def page_docs():
+    # More than two batches, the last one partial; short and empty texts among them.
+    texts = [p.text for p in real_pages()] + ["", "\n\n", "1234", "ok"]
+    assert len(texts) > 2 * _FilterDoFn.BATCH and len(texts) % _FilterDoFn.BATCH
+    return [Document(make_id("commoncrawl", str(i)), "commoncrawl", t, f"https://example.invalid/{i}", {})
+            for i, t in enumerate(texts)]
+
+
+def test_predict_many_is_predict_per_text():
+    lid = LanguageId(LID)
+    texts = [d.text for d in page_docs()]
+    one_by_one = []
+    for text in texts:  # fastText called once per text, as before batching
+        labels, scores = lid.model.predict([text.replace("\n", " ")], k=1)
+        one_by_one.append((labels[0][0].replace("__label__", ""), round(float(scores[0][0]), 4)))
+    assert lid.predict_many(texts) == one_by_one
+    assert [lid.predict(t) for t in texts] == one_by_one
+    assert len({lang for lang, _ in one_by_one}) >= 3  # English, German and others: not a trivial case
+
+
+class _Factory:
+    def __call__(self):
+        return LanguageFilter(LID, ["en"], 0.5)
+
+
+def reference(docs):
+    """Document by document, as the filter's plain function: kept docs, drop reasons, tallies."""
+    f = LanguageFilter(LID, ["en"], 0.5)
+    kept, drops = [], Counter()
+    for doc in docs:
+        result = f(doc)
+        if isinstance(result, str):
+            drops[result] += 1
+        else:
+            kept.append(result)
+    return kept, drops, Counter({k: v for k, v in f.tallies.items() if v})
+
+
+_COLLECTED: dict = {}  # the FnApiRunner runs in this process: functions by name, this dict shared
+
+
+def _collect(values, name):
+    _COLLECTED[name] = values
+
+
+def _with_timestamp(doc, t=beam.DoFn.TimestampParam):
+    return doc.id, doc, t.micros
+
+
+def test_batched_filter_through_beam_keeps_outputs_and_their_timestamps():
+    docs = page_docs()
+    kept_ref, drops_ref, tallies_ref = reference(docs)
+    assert drops_ref and kept_ref
+    with beam.Pipeline(runner="FnApiRunner") as p:
+        # Each document stamped with its index: an output built from another document's place in
+        # the batch would carry the wrong one (the project's pipelines are in the global window).
+        stamped = (p | beam.Create([(i, d) for i, d in enumerate(docs)])
+                   | beam.Map(lambda x: window.TimestampedValue(x[1], x[0])))
+        kept, events = stamped | ApplyFilter(_Factory(), share_per_process=True, label="LanguageId")
+        kept | beam.Map(_with_timestamp) | "KeptList" >> beam.combiners.ToList() | "Kept" >> beam.Map(_collect, "kept")
+        events | "EventsList" >> beam.combiners.ToList() | "Events" >> beam.Map(_collect, "events")
+    result = _COLLECTED
+    by_id = {doc_id: (doc, start) for doc_id, doc, start in result["kept"]}
+    assert sorted(by_id) == sorted(d.id for d in kept_ref)
+    index = {d.id: i for i, d in enumerate(docs)}
+    for doc in kept_ref:  # the same document, meta included, with its input's timestamp
+        got, micros = by_id[doc.id]
+        assert got == doc
+        assert micros == index[doc.id] * 10 ** 6
+    drops, tallies = Counter(), Counter()
+    for e in result["events"]:
+        if e.kind == ev.DROP:
+            drops[e.reason] += e.count
+        elif e.kind == ev.TALLY:
+            tallies[e.reason] += e.count
+    assert drops == drops_ref
+    assert tallies == tallies_ref
+
+
+class _FailingBatch(LanguageFilter):
+    """The real filter whose batch call runs out of memory: each document is then decided alone."""
+
+    def predict_many(self, docs):
+        raise MemoryError
+
+
+def test_memory_error_in_a_batch_decides_each_document_alone():
+    docs = page_docs()[:_FilterDoFn.BATCH + 3]
+    fn = _FilterDoFn("LanguageId", lambda: _FailingBatch(LID, ["en"], 0.5))
+    fn.setup()
+    fn.start_bundle()
+    outs = [o for d in docs for o in fn.process(d, window.GlobalWindow(), 0)] + list(fn.finish_bundle())
+    kept = [o.value for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)]
+    assert [d.id for d in kept] == [d.id for d in reference(docs)[0]]
+
+
+def test_keep_heap_sets_glibc_and_child_environments():
+    code = ("import os, sys; sys.path.insert(0, %r); from common import heap; "
+            "print(heap.keep_heap(), os.environ['MALLOC_TRIM_THRESHOLD_'], os.environ['MALLOC_MMAP_THRESHOLD_'])" % str(ROOT))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", str(256 << 20), str(64 << 20)]  # glibc on Linux (CI and the worker image)
+    env["MALLOC_TRIM_THRESHOLD_"] = "1000"  # a user's own value wins
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["True", "1000"]
+
+
+def test_worker_image_sets_the_same_heap_variables():
+    text = (ROOT / "Dockerfile").read_text()
+    for name, (_, value) in heap.SETTINGS.items():
+        assert f"{name}={value}" in text, f"Dockerfile: ENV {name}={value} (common/heap.py)"
