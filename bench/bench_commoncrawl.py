@@ -1,14 +1,14 @@
 """The CommonCrawl chain in CPU seconds per MB at the margin, beside its floor measured in the same
 run; its linearity on real pages; its peak memory per MB.
 
-    python bench/bench_commoncrawl.py [--corpus real|sidebar] [--copies 1,2,4] [--margin 4,10] [--repeats 3]
+    python bench/bench_commoncrawl.py [--corpus real|sidebar] [--copies 1,4,20] [--margin 4,20] [--repeats 5]
 
 Corpus (WET files in Common Crawl's layout; MB = 10^6 bytes of the conversion records' payloads):
 - `real` (the default): the 264 real crawled pages of ../shared/data (tests/real_pages.py:
   trafilatura's 250 evaluation pages with every visible line, the CC-MAIN-2020-34 excerpt, dolma's
-  WARC sample; English, German, a few others; 3.0 MB), in 1, 2, 4 and 10 copies made distinct
+  WARC sample; English, German, a few others; 3.0 MB), in 1, 4 and 20 copies made distinct
   (`cc_corpus.distinct_copy`: inner spaces, which line dedup keeps and the models ignore), so that
-  k copies are k times the work and line dedup does not saturate;
+  k copies are k times the work and line dedup does not saturate (20 copies: 62 MB);
 - `sidebar`: bench/cc_corpus.py's pages of real C4 and Gutenberg sentences with their sites' menus,
   sidebars and footers (line dedup removes about half the characters), `--megabytes` per copy.
 Floors and quality-off runs at the two --margin sizes only.
@@ -20,14 +20,19 @@ applied) → Parquet, stats; decontamination off (bench_decontam.py measures it)
 `commoncrawl.quality=false` (read → line dedup → language id → Parquet): the quality stage's share.
 Floor: each step as a bare library loop over the pages the chain's step sees (found with the
 project's reference functions beforehand, not timed), in this process, in the same rounds:
-read (warcio, payload decoded), line hash (SHA-1 of every line), language id (fastText lid.176 on
+read (warcio, payload decoded), line hash (cc_net's: SHA-1 of every non-empty line after its dedup
+normalisation, `dedup.line_dedup.normalized_line_bytes`, the fastest exact form), language id (fastText lid.176 on
 each deduplicated page), perplexity (normalize_document + SentencePiece + KenLM on each English
 page, with the run's own LM), classifier (fastText on each head/middle page, the run's own models),
 Parquet (pyarrow, zstd, the kept pages). The floor's kept pages are checked equal to the chain's.
-Margin: the CPU of the 10-copy run minus the 4-copy run, per MB (a run's fixed work, start-up,
-graph, training the LM and the classifier, cancels; ~18 MB apart, so that it dominates the noise of
-the fixed part), for the chain and for the floor. Linearity: the CPU per MB added from 2 to 4 copies
-over that from 1 to 2 (1.0 = linear), and the 10-copy run predicted from the 1- and 2-copy runs.
+Margin: the CPU of the 20-copy run minus the 4-copy run, per MB (a run's fixed work, start-up,
+graph, training the LM and the classifier, cancels; ~50 MB apart, so that the added work is several
+times the fixed part and its noise: at 4 → 10 copies, 19 MB apart, the ratio moved 1.4-1.8 from run to
+run), for the chain and for the floor. `best` takes each side's least CPU over the rounds (the least
+disturbed run), `median` its median; the rounds' own ratios (chain and floor measured back to back)
+are printed and recorded beside them. Linearity: the CPU per MB added from 4 to 20 copies
+over that from 1 to 4 (1.0 = linear), and the 20-copy run predicted from the 1- and 4-copy runs (at
+1, 2 and 4 copies the steps were 3 and 6 MB, a second or two of CPU, and the figure read 0.67 to 5.3).
 Memory: each run's peak RSS (`os.wait4`), its slope over MB. Every size runs --repeats times,
 interleaved; the best and the median run go to bench/results/commoncrawl.json.
 """
@@ -135,6 +140,7 @@ def floor(pages: Pages, models: Path, quality: bool) -> tuple:
     import sentencepiece as spm
     import warcio
 
+    from dedup.line_dedup import normalized_line_bytes
     from filters import perplexity as ppl
     from filters.text_normalizer import normalize_document
     from filters.wikiref import POSITIVE
@@ -151,11 +157,14 @@ def floor(pages: Pages, models: Path, quality: bool) -> tuple:
                     rec.content_stream().read().decode("utf-8")
     steps["read"] = cpu() - start
 
+    # cc_net's line hash: SHA-1 of each line after its dedup normalisation (strip, lowercase, digits
+    # to 0, punctuation deleted), in the fastest form we have (whole-text passes, exact per line).
     sha1 = hashlib.sha1
     start = cpu()
     for body in pages.bodies:
-        for line in body.split("\n"):
-            sha1(line.encode("utf-8")).digest()[:8]
+        for line in normalized_line_bytes(body):
+            if line:
+                sha1(line).digest()[:8]
     steps["line hash"] = cpu() - start
 
     start = cpu()
@@ -203,6 +212,17 @@ def slope(xs, ys) -> tuple:
     return b, my - b * mx
 
 
+def per_round_ratios(runs, floors, margin, d_mb) -> list:
+    """chain ÷ floor at the margin of each round, from that round's runs alone."""
+    lo, hi = margin
+    out = []
+    for r in range(len(runs[(True, hi)])):
+        chain = (runs[(True, hi)][r] - runs[(True, lo)][r]) / d_mb
+        floor_ = (sum(floors[(True, hi)][r].values()) - sum(floors[(True, lo)][r].values())) / d_mb
+        out.append(chain / floor_)
+    return out
+
+
 def sizes_arg(text: str) -> list:
     return sorted({int(c) for c in text.split(",")})
 
@@ -210,10 +230,10 @@ def sizes_arg(text: str) -> list:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", choices=("real", "sidebar"), default="real")
-    ap.add_argument("--copies", default="1,2,4", help="sizes (copies of the corpus) of the linearity check")
-    ap.add_argument("--margin", default="4,10", help="the two sizes whose difference is the margin")
+    ap.add_argument("--copies", default="1,4,20", help="sizes (copies of the corpus) of the linearity check")
+    ap.add_argument("--margin", default="4,20", help="the two sizes whose difference is the margin")
     ap.add_argument("--megabytes", type=float, default=3.0, help="sidebar corpus: MB per copy")
-    ap.add_argument("--repeats", type=int, default=3, help="rounds; each runs every size, interleaved")
+    ap.add_argument("--repeats", type=int, default=5, help="rounds; each runs every size, interleaved")
     args = ap.parse_args(argv)
     copies, margin = sizes_arg(args.copies), sizes_arg(args.margin)
     if len(margin) != 2:
@@ -296,6 +316,9 @@ def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) ->
         session.figure(f"floor_{step}", f"  floor: {step}, CPU s per MB", r4(b["steps"][step]), r4(m["steps"][step]))
     session.figure("ratio", "**chain ÷ floor at the margin**", r2(b["chain"] / b["floor"]), r2(m["chain"] / m["floor"]),
                    target="≤ 1.5")
+    rounds = per_round_ratios(runs, floors, margin, d_mb)
+    session.figure("ratio_rounds", "the same, each round's own (chain and floor back to back): median (least–most)",
+                   f"{statistics.median(rounds):.2f} ({min(rounds):.2f}–{max(rounds):.2f})")
     session.figure("ratio_off", "quality off (read → line dedup → language id → Parquet) ÷ its floor, at the margin",
                    r2(b["chain_nq"] / b["floor_nq"]), r2(m["chain_nq"] / m["floor_nq"]))
     session.figure("fixed", "chain's fixed CPU s a run (start-up, graph, the LM's and the classifier's training)",
@@ -320,6 +343,7 @@ def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) ->
     session.figure("rss_fixed", "peak RSS, fixed part (intercept), MiB", round(b["rss"][1]), round(m["rss"][1]))
     n, chained = kept[(True, hi)]
     session.figure("kept", f"pages kept on {hi} copies: chain (floor)", f"{chained:,} ({n:,})")
+    print("each round's ratio: " + ", ".join(f"{v:.2f}" for v in rounds))
     for name in pick:
         x = fig[name]
         print(f"{name}: chain {x['chain']:.4f} CPU s/MB ({tb(x['chain'])} CPU-h/TB) + {x['fixed']:.2f} s a run; floor "
