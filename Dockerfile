@@ -29,6 +29,4 @@ RUN ldconfig && build_binary --help 2>&1 | grep -q Usage
 ENV PYTHONPATH=/opt/llamadata
 # Models named "auto" in the recipe are looked up here before their URL (see filters/models.py).
 ENV LLAMADATA_MODELS=/opt/llamadata/models
-# Keep the C heap between bundles (common/heap.py: the same values the local runs set).
-ENV MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=16777216 MALLOC_MMAP_THRESHOLD_=67108864
 ENTRYPOINT ["/opt/apache/beam/boot"]

@@ -30,7 +30,6 @@ from common.record import META_COLUMNS, Column
 from pipeline import web_rules
 from filters import models
 from common import atomic, fetch
-from common.heap import keep_heap
 from pipeline import funnel, run_state
 from pipeline.sinks import WriteCurated
 from pipeline.sources import SOURCE_NAMES, module_for, sample_inputs
@@ -583,7 +582,6 @@ def write_report(opts: LlamaDataOptions, record) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    keep_heap()
     guarded(run, sys.argv[1:], "pipeline.run")
 
 

@@ -1,24 +1,19 @@
-"""Language id in batches (pipeline.stages._FilterDoFn with a filter's `predict_many`) and the kept
-C heap (common/heap.py): issue 27's speed-ups of the CommonCrawl chain, each leaving every output
-the same. tests/test_cc_chain_bytes.py holds the curated bytes of the whole chain; this checks the
-pieces on real pages: the same predictions, kept documents, drops, tallies, order and windows as
-one call per document, through Beam."""
+"""Language id in batches (pipeline.stages._FilterDoFn with a filter's `predict_many`): one of issue
+27's speed-ups of the CommonCrawl chain, leaving every output the same. tests/test_cc_chain_bytes.py
+holds the curated bytes of the whole chain; this checks the piece on real pages: the same
+predictions, kept documents, drops, tallies and timestamps as one call per document, through Beam."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import apache_beam as beam
 from apache_beam.transforms import window
 
 from common import events as ev
-from common import heap
 from common.record import Document, make_id
 from filters.langid import LanguageFilter, LanguageId
 from pipeline.stages import ApplyFilter, _FilterDoFn
-from tests.conftest import ROOT, SHARED
+from tests.conftest import SHARED
 from tests.real_pages import real_pages
 
 LID = str(SHARED / "models" / "lid.176.ftz")
@@ -118,20 +113,3 @@ def test_memory_error_in_a_batch_decides_each_document_alone():
     outs = [o for d in docs for o in fn.process(d, window.GlobalWindow(), 0)] + list(fn.finish_bundle())
     kept = [o.value for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)]
     assert [d.id for d in kept] == [d.id for d in reference(docs)[0]]
-
-
-def test_keep_heap_sets_glibc_and_child_environments():
-    code = ("import os, sys; sys.path.insert(0, %r); from common import heap; "
-            "print(heap.keep_heap(), os.environ['MALLOC_TRIM_THRESHOLD_'], os.environ['MALLOC_MMAP_THRESHOLD_'])" % str(ROOT))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["True", str(256 << 20), str(64 << 20)]  # glibc on Linux (CI and the worker image)
-    env["MALLOC_TRIM_THRESHOLD_"] = "1000"  # a user's own value wins
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    assert out[:2] == ["True", "1000"]
-
-
-def test_worker_image_sets_the_same_heap_variables():
-    text = (ROOT / "Dockerfile").read_text()
-    for name, (_, value) in heap.SETTINGS.items():
-        assert f"{name}={value}" in text, f"Dockerfile: ENV {name}={value} (common/heap.py)"
