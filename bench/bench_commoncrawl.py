@@ -8,7 +8,7 @@ Corpus (WET files in Common Crawl's layout; MB = 10^6 bytes of the conversion re
   trafilatura's 250 evaluation pages with every visible line, the CC-MAIN-2020-34 excerpt, dolma's
   WARC sample; English, German, a few others; 3.0 MB), in 1, 4 and 20 copies made distinct
   (`cc_corpus.distinct_copy`: inner spaces, which line dedup keeps and the models ignore), so that
-  k copies are k times the work and line dedup does not saturate (20 copies: 62 MB);
+  k copies are k times the work and line dedup does not saturate (20 copies: 66 MB);
 - `sidebar`: bench/cc_corpus.py's pages of real C4 and Gutenberg sentences with their sites' menus,
   sidebars and footers (line dedup removes about half the characters), `--megabytes` per copy.
 Floors and quality-off runs at the two --margin sizes only.
@@ -33,7 +33,8 @@ disturbed run), `median` its median; the rounds' own ratios (chain and floor mea
 are printed and recorded beside them. Linearity: the CPU per MB added from 4 to 20 copies
 over that from 1 to 4 (1.0 = linear), and the 20-copy run predicted from the 1- and 4-copy runs (at
 1, 2 and 4 copies the steps were 3 and 6 MB, a second or two of CPU, and the figure read 0.67 to 5.3).
-Memory: each run's peak RSS (`os.wait4`), its slope over MB. Every size runs --repeats times,
+Memory: each run's peak RSS (`os.wait4`), its slope from the smaller margin size to the larger
+(below a few MB the peak is the fixed part's: training the reference LM, not the pages). Every size runs --repeats times,
 interleaved; the best and the median run go to bench/results/commoncrawl.json.
 """
 from __future__ import annotations
@@ -237,7 +238,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     copies, margin = sizes_arg(args.copies), sizes_arg(args.margin)
     if len(margin) != 2:
-        raise SystemExit("--margin: two sizes (e.g. 4,10)")
+        raise SystemExit("--margin: two sizes (e.g. 4,20)")
     sizes = sorted(set(copies) | set(margin))
     session = record.Session("commoncrawl" if args.corpus == "real" else "commoncrawl_sidebar", argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cc-"))
@@ -297,7 +298,7 @@ def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) ->
             "steps": {s: (f([x[s] for x in floors[(True, hi)]]) - f([x[s] for x in floors[(True, lo)]])) / d_mb
                       for s in floors[(True, hi)][0]},
             "fixed": f(runs[(True, lo)]) - chain_q * mb[lo],
-            "cost": {k: f(runs[(True, k)]) for k in mb}, "rss": slope([mb[k] for k in mb], [f(rss[k]) for k in mb])}
+            "cost": {k: f(runs[(True, k)]) for k in mb}, "rss": slope([mb[lo], mb[hi]], [f(rss[lo]), f(rss[hi])])}
     b, m = fig["best"], fig["median"]
     r2 = lambda v: round(v, 2)  # noqa: E731
     r3 = lambda v: round(v, 3)  # noqa: E731
@@ -338,9 +339,9 @@ def report(session, args, copies, margin, mb, runs, rss, floors, kept, reach) ->
                        r2(b["linear"]), r2(m["linear"]), target="1.0 = linear")
         session.figure("predicted", f"the {hi}-copy run predicted from the {k1}- and {k2}-copy runs ÷ measured",
                        r2(b["predicted"]), r2(m["predicted"]), target="1.0")
-    session.figure("rss_per_mb", "**peak RSS per MB of WET text** (slope over the sizes), MiB", r3(b["rss"][0]),
+    session.figure("rss_per_mb", f"**peak RSS per MB of WET text** (from {lo} to {hi} copies), MiB", r3(b["rss"][0]),
                    r3(m["rss"][0]))
-    session.figure("rss_fixed", "peak RSS, fixed part (intercept), MiB", round(b["rss"][1]), round(m["rss"][1]))
+    session.figure("rss_fixed", "peak RSS, fixed part (that line at 0 MB), MiB", round(b["rss"][1]), round(m["rss"][1]))
     n, chained = kept[(True, hi)]
     session.figure("kept", f"pages kept on {hi} copies: chain (floor)", f"{chained:,} ({n:,})")
     print("each round's ratio: " + ", ".join(f"{v:.2f}" for v in rounds))

@@ -79,14 +79,6 @@ class Counters:
 
 
 class _FilterDoFn(beam.DoFn):
-    """Runs one filter over documents. A filter with `predict_many(docs)` (a model's predictions
-    for a list of documents) and `__call__(doc, prediction)` gets `BATCH` documents of a bundle at a
-    time, in arrival order: one model call per batch instead of per document, with the model's
-    working set hot for the whole batch instead of evicted by the fused steps between two documents
-    (the same outputs, in the same order and windows)."""
-
-    BATCH = 64
-
     def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None, rejects=False):
         self.namespace = namespace
         self.make_filter = make_filter
@@ -103,42 +95,17 @@ class _FilterDoFn(beam.DoFn):
         else:
             self.fn = self.make_filter()
         self.tallies = getattr(self.fn, "tallies", None)
-        self.predict_many = getattr(self.fn, "predict_many", None)
         self.trim_name = type(self.fn).__name__
 
     def start_bundle(self):
         self.totals = ev.Totals()
-        self.pending = []
 
     def finish_bundle(self):
-        yield from self._flush()
         for event in self.totals.events():
             yield beam.pvalue.TaggedOutput(ev.EVENTS, ev.windowed(event))
 
-    def process(self, doc: Document, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        if self.predict_many is None:
-            yield from self._one(doc)
-            return
-        self.pending.append((doc, window, timestamp))
-        if len(self.pending) >= self.BATCH:
-            yield from self._flush()
-
-    def _flush(self):
-        """The pending documents, decided on one `predict_many` call, in arrival order, each output
-        in its document's window."""
-        pending, self.pending = self.pending, []
-        if not pending:
-            return
-        try:
-            predictions = self.predict_many([doc for doc, _, _ in pending])
-        except MemoryError:  # one at a time then: a MemoryError costs its own document only
-            predictions = [None] * len(pending)
-        for (doc, window, timestamp), prediction in zip(pending, predictions):
-            for out in self._one(doc, prediction):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, timestamp, [window]))
-                else:
-                    yield WindowedValue(out, timestamp, [window])
+    def process(self, doc: Document):
+        yield from self._one(doc)
 
     def _one(self, doc: Document, prediction=None):
         try:
@@ -166,20 +133,69 @@ class _FilterDoFn(beam.DoFn):
             yield result
 
 
-class ApplyFilter(beam.PTransform):
-    """docs → (kept docs, drop events). `share_per_process=True` loads the filter once per process."""
+class _BatchedFilterDoFn(_FilterDoFn):
+    """`_FilterDoFn` for a filter with `predict_many(docs)` (a model's predictions for a list of
+    documents) and `__call__(doc, prediction)`: `BATCH` documents of a bundle at a time, in arrival
+    order, one model call per batch instead of per document, with the model's working set hot for
+    the whole batch instead of evicted by the fused steps between two documents. The same outputs,
+    in the same order, each in its own document's window (a subclass: the window and timestamp
+    parameters put a DoFn on Beam's slower per-window path, which the other filters need not pay)."""
 
-    def __init__(self, make_filter: Callable[[], Filter], share_per_process: bool = False, label=None):
+    BATCH = 64
+
+    def setup(self):
+        super().setup()
+        self.predict_many = getattr(self.fn, "predict_many", None)
+        if self.predict_many is None:
+            raise TypeError(f"{type(self.fn).__name__} has no predict_many: use ApplyFilter without batched=True")
+
+    def start_bundle(self):
+        super().start_bundle()
+        self.pending = []
+
+    def finish_bundle(self):
+        yield from self._flush()
+        yield from super().finish_bundle()
+
+    def process(self, doc: Document, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
+        self.pending.append((doc, window, timestamp))
+        if len(self.pending) >= self.BATCH:
+            yield from self._flush()
+
+    def _flush(self):
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            predictions = self.predict_many([doc for doc, _, _ in pending])
+        except MemoryError:  # one at a time then: a MemoryError costs its own document only
+            predictions = [None] * len(pending)
+        for (doc, window, timestamp), prediction in zip(pending, predictions):
+            for out in self._one(doc, prediction):
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, timestamp, [window]))
+                else:
+                    yield WindowedValue(out, timestamp, [window])
+
+
+class ApplyFilter(beam.PTransform):
+    """docs → (kept docs, drop events). `share_per_process=True` loads the filter once per process;
+    `batched=True` gives a filter with `predict_many` its documents in batches (`_BatchedFilterDoFn`)."""
+
+    def __init__(self, make_filter: Callable[[], Filter], share_per_process: bool = False, label=None,
+                 batched: bool = False):
         super().__init__(label)
         self.make_filter = make_filter
         self.share = share_per_process
+        self.batched = batched
 
     def expand(self, docs):
         handle = shared.Shared() if self.share else None
         namespace = self.label or "filter"
         rejects = collecting_rejects(docs.pipeline)
         tags = (ev.EVENTS, REJECTS) if rejects else (ev.EVENTS,)
-        out = docs | beam.ParDo(_FilterDoFn(namespace, self.make_filter, handle, rejects)).with_outputs(*tags, main="docs")
+        dofn = (_BatchedFilterDoFn if self.batched else _FilterDoFn)(namespace, self.make_filter, handle, rejects)
+        out = docs | beam.ParDo(dofn).with_outputs(*tags, main="docs")
         if rejects:
             add_rejects(docs.pipeline, out[REJECTS])
         return out.docs, out[ev.EVENTS]

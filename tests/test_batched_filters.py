@@ -1,4 +1,4 @@
-"""Language id in batches (pipeline.stages._FilterDoFn with a filter's `predict_many`): one of issue
+"""Language id in batches (pipeline.stages._BatchedFilterDoFn, for a filter with `predict_many`): one of issue
 27's speed-ups of the CommonCrawl chain, leaving every output the same. tests/test_cc_chain_bytes.py
 holds the curated bytes of the whole chain; this checks the piece on real pages: the same
 predictions, kept documents, drops, tallies and timestamps as one call per document, through Beam."""
@@ -12,7 +12,7 @@ from apache_beam.transforms import window
 from common import events as ev
 from common.record import Document, make_id
 from filters.langid import LanguageFilter, LanguageId
-from pipeline.stages import ApplyFilter, _FilterDoFn
+from pipeline.stages import ApplyFilter, _BatchedFilterDoFn, _FilterDoFn
 from tests.conftest import SHARED
 from tests.real_pages import real_pages
 
@@ -22,8 +22,10 @@ LID = str(SHARED / "models" / "lid.176.ftz")
 def page_docs():
     # More than two batches, the last one partial; short and empty texts among them.
     texts = [p.text for p in real_pages()] + ["", "\n\n", "1234", "ok"]
-    assert len(texts) > 2 * _FilterDoFn.BATCH and len(texts) % _FilterDoFn.BATCH
-    return [Document(make_id("commoncrawl", str(i)), "commoncrawl", t, f"https://example.invalid/{i}", {})
+    assert len(texts) > 2 * _BatchedFilterDoFn.BATCH and len(texts) % _BatchedFilterDoFn.BATCH
+    # Two sources (two dumps) mixed in each batch: tallies must go to each document's own source.
+    sources = ("commoncrawl/CC-MAIN-2020-34", "commoncrawl/CC-MAIN-2023-06")
+    return [Document(make_id("commoncrawl", str(i)), sources[i % 2], t, f"https://example.invalid/{i}", {})
             for i, t in enumerate(texts)]
 
 
@@ -45,16 +47,21 @@ class _Factory:
 
 
 def reference(docs):
-    """Document by document, as the filter's plain function: kept docs, drop reasons, tallies."""
+    """Document by document, as the filter's plain function: kept docs, drop reasons and tallies
+    per (source, name)."""
     f = LanguageFilter(LID, ["en"], 0.5)
-    kept, drops = [], Counter()
+    kept, drops, tallies = [], Counter(), Counter()
     for doc in docs:
         result = f(doc)
+        for name, n in f.tallies.items():
+            if n:
+                tallies[(doc.source, name)] += n
+                f.tallies[name] = 0
         if isinstance(result, str):
-            drops[result] += 1
+            drops[(doc.source, result)] += 1
         else:
             kept.append(result)
-    return kept, drops, Counter({k: v for k, v in f.tallies.items() if v})
+    return kept, drops, tallies
 
 
 _COLLECTED: dict = {}  # the FnApiRunner runs in this process: functions by name, this dict shared
@@ -77,7 +84,7 @@ def test_batched_filter_through_beam_keeps_outputs_and_their_timestamps():
         # the batch would carry the wrong one (the project's pipelines are in the global window).
         stamped = (p | beam.Create([(i, d) for i, d in enumerate(docs)])
                    | beam.Map(lambda x: window.TimestampedValue(x[1], x[0])))
-        kept, events = stamped | ApplyFilter(_Factory(), share_per_process=True, label="LanguageId")
+        kept, events = stamped | ApplyFilter(_Factory(), share_per_process=True, label="LanguageId", batched=True)
         kept | beam.Map(_with_timestamp) | "KeptList" >> beam.combiners.ToList() | "Kept" >> beam.Map(_collect, "kept")
         events | "EventsList" >> beam.combiners.ToList() | "Events" >> beam.Map(_collect, "events")
     result = _COLLECTED
@@ -91,11 +98,23 @@ def test_batched_filter_through_beam_keeps_outputs_and_their_timestamps():
     drops, tallies = Counter(), Counter()
     for e in result["events"]:
         if e.kind == ev.DROP:
-            drops[e.reason] += e.count
+            drops[(e.source, e.reason)] += e.count
         elif e.kind == ev.TALLY:
-            tallies[e.reason] += e.count
+            tallies[(e.source, e.reason)] += e.count
     assert drops == drops_ref
     assert tallies == tallies_ref
+
+
+class _CountingBatches(LanguageFilter):
+    """The real filter, noting the size of each batch it is given."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.batches = []
+
+    def predict_many(self, docs):
+        self.batches.append(len(docs))
+        return super().predict_many(docs)
 
 
 class _FailingBatch(LanguageFilter):
@@ -105,11 +124,47 @@ class _FailingBatch(LanguageFilter):
         raise MemoryError
 
 
-def test_memory_error_in_a_batch_decides_each_document_alone():
-    docs = page_docs()[:_FilterDoFn.BATCH + 3]
-    fn = _FilterDoFn("LanguageId", lambda: _FailingBatch(LID, ["en"], 0.5))
+def run_bundle(fn, docs) -> list:
     fn.setup()
     fn.start_bundle()
-    outs = [o for d in docs for o in fn.process(d, window.GlobalWindow(), 0)] + list(fn.finish_bundle())
-    kept = [o.value for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)]
+    return [o for d in docs for o in fn.process(d, window.GlobalWindow(), 0)] + list(fn.finish_bundle())
+
+
+def kept_of(outs) -> list:
+    return [o.value for o in outs if not isinstance(o, beam.pvalue.TaggedOutput)]
+
+
+def test_documents_go_to_the_model_in_batches_of_a_bundle():
+    docs = page_docs()
+    fn = _BatchedFilterDoFn("LanguageId", lambda: _CountingBatches(LID, ["en"], 0.5))
+    kept = kept_of(run_bundle(fn, docs))
+    batch = _BatchedFilterDoFn.BATCH
+    assert fn.fn.batches == [batch] * (len(docs) // batch) + [len(docs) % batch]  # the rest at finish_bundle
     assert [d.id for d in kept] == [d.id for d in reference(docs)[0]]
+
+
+def test_memory_error_in_a_batch_decides_each_document_alone():
+    docs = page_docs()[:_BatchedFilterDoFn.BATCH + 3]
+    kept = kept_of(run_bundle(_BatchedFilterDoFn("LanguageId", lambda: _FailingBatch(LID, ["en"], 0.5)), docs))
+    expected = [d.id for d in reference(docs)[0]]
+    assert expected and [d.id for d in kept] == expected
+
+
+def test_a_filter_without_predict_many_is_not_batched():
+    assert "window" not in _FilterDoFn.process.__code__.co_varnames  # Beam's per-element path, not per window
+    fn = _BatchedFilterDoFn("books_clean", lambda: (lambda doc: doc))
+    try:
+        fn.setup()
+    except TypeError as e:
+        assert "predict_many" in str(e)
+    else:
+        raise AssertionError("a batched filter without predict_many was accepted")
+
+
+def test_the_sources_language_id_is_batched():
+    from pipeline import recipe as recipes
+    from pipeline.sources.commoncrawl import language_filter
+
+    recipe = recipes.load()
+    for source in ("commoncrawl", "c4"):  # both build their language id with language_filter
+        assert language_filter(recipe, recipe[source]).batched, source

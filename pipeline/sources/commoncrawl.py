@@ -263,7 +263,7 @@ class _LanguageFilterFactory:
 def language_filter(recipe: dict, section: dict, label: str = "LanguageId") -> ApplyFilter:
     lang = section["language"]
     factory = _LanguageFilterFactory(recipe["models"]["lid"], lang["languages"], float(lang["threshold"]))
-    return ApplyFilter(factory, share_per_process=True, label=label)
+    return ApplyFilter(factory, share_per_process=True, label=label, batched=True)
 
 
 class Source(beam.PTransform):
