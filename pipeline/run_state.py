@@ -40,11 +40,11 @@ import logging
 import posixpath
 from typing import Dict, List, Optional, Sequence
 
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from common.cli import UsageError
 from common import atomic
+from tokenizer.shards import sha256_file  # FileSystems, the bytes as written (never decompressed)
 
 FILE = "run_state.json"
 ORDER = ("curate", "tokenizer", "tokenize", "mixture")
@@ -128,14 +128,6 @@ def _outputs_present(out: str, stage: str, sources: Optional[Sequence[str]]) -> 
     return FileSystems.exists(posixpath.join(out, where))
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:  # the bytes as written
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fingerprint(out: str, stage: str, hashed: bool = True) -> Dict[str, dict]:
     """{path relative to OUT: {"bytes", "mtime"[, "sha256"]}} of the files `stage` wrote (`hashed`:
     with the SHA-256 of those under HASH_BELOW)."""
@@ -148,7 +140,7 @@ def fingerprint(out: str, stage: str, hashed: bool = True) -> Dict[str, dict]:
                 continue
             found[rel] = {"bytes": m.size_in_bytes, "mtime": m.last_updated_in_seconds}
             if hashed and m.size_in_bytes < HASH_BELOW:
-                found[rel]["sha256"] = _sha256(m.path)
+                found[rel]["sha256"] = sha256_file(m.path)
     return dict(sorted(found.items()))
 
 
@@ -187,7 +179,7 @@ def outputs_changed(out: str, stage: str, recorded: Optional[Dict[str, dict]]) -
             want = old.get("sha256") or listed.get(rel)
             if want is None:
                 return f"{rel} was rewritten (another time, and no SHA-256 recorded to compare)"
-            if _sha256(posixpath.join(out, rel)) != want:
+            if sha256_file(posixpath.join(out, rel)) != want:
                 return f"{rel} changed (its SHA-256 is not the recorded one)"
     return None
 
