@@ -18,7 +18,7 @@ such as OpenBookQA's questions, is still checked with n-grams shorter than its i
   whole: an own segment shorter than n but of at least `min_item_words` words is indexed as one
   window of its length (GPT-3's floor of 8 would leave PIQA's shortest items, 6-7 words, never
   found). `unmatchable(benchmarks)` lists the items that no document can be found to hold
-  (`python -m filters.decontam [FILES]` prints it per benchmark: 5% or less by construction of the
+  (`python -m pipeline.decontam [FILES]` prints it per benchmark: 5% or less by construction of the
   percentile, unless the floor of n raises it).
 - `BenchmarkIndex`: every indexed window of every item, as 64-bit hashes of word ids (sorted numpy
   arrays, one per distinct window length) with postings (item, segment, offset), so every hash hit
@@ -570,45 +570,3 @@ def report_section(contamination: dict) -> dict:
         "sources": [{"name": k, "documents_checked": v["documents_checked"], "flagged": v["flagged"],
                      "matched_ngrams": v["matched_ngrams"]} for k, v in sorted(contamination["sources"].items())],
     }
-
-
-def main(argv=None) -> int:
-    """`python -m filters.decontam [FILE ...] [--recipe NAME] [--ids]`: per benchmark (the recipe's
-    bundled ones by default), its n and the items no document can ever be found to hold."""
-    import argparse
-
-    from common.cli import UsageError
-
-    parser = argparse.ArgumentParser(prog="python -m filters.decontam", description=main.__doc__.split("\n")[0])
-    parser.add_argument("files", nargs="*", help="benchmark files (default: the recipe's)")
-    parser.add_argument("--recipe", default="llama", help="the recipe (bundled name or folder) whose decontamination keys choose n")
-    parser.add_argument("--ids", action="store_true", help="also print the unmatchable items' ids")
-    parser.add_argument("--debug", action="store_true", help="a mistake's traceback too")
-    args = parser.parse_args(argv)
-    from pipeline import recipe as recipes  # as the run resolves it: its base, schema and cross-checks
-
-    try:
-        config = recipes.load(args.recipe)["decontamination"]
-    except recipes.RecipeError as e:
-        raise UsageError(str(e)) from None
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files = args.files or [os.path.join(root, p) for p in config["benchmarks"]]
-    rule = NRule.from_config(config)
-    try:
-        benchmarks = [read_benchmark(p) for p in files]
-    except BenchmarkError as e:
-        raise UsageError(str(e).replace("--benchmarks: ", "", 1)) from None
-    print(f"{'benchmark':24s} {'items':>6s} {'n':>3s} {'never matched':>14s}")
-    for row in unmatchable(benchmarks, rule):
-        print(f"{row['name']:24s} {row['items']:6d} {row['n']:3d} {row['unmatchable']:6d} = {100 * row['share']:5.2f}%")
-        if args.ids and row["unmatchable_ids"]:
-            print("    " + " ".join(row["unmatchable_ids"]))
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    from common.cli import guarded
-
-    guarded(main, sys.argv[1:], "python -m filters.decontam")

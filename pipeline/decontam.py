@@ -236,3 +236,43 @@ def decontaminate(recipe: dict, opts) -> Decontaminate:
     local = runner in ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
     paths = resolve_benchmarks(config["benchmarks"], getattr(opts, "benchmarks", None) or [], read=local)
     return Decontaminate(config, paths, opts.output)
+
+
+def main(argv=None) -> int:
+    """`python -m pipeline.decontam [FILE ...] [--recipe NAME] [--ids]`: per benchmark (the recipe's
+    bundled ones by default), its n and the items no document can ever be found to hold."""
+    import argparse
+
+    from pipeline import recipe as recipes  # as the run resolves it: its base, schema and cross-checks
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.decontam", description=main.__doc__.split("\n")[0])
+    parser.add_argument("files", nargs="*", help="benchmark files (default: the recipe's)")
+    parser.add_argument("--recipe", default="llama", help="the recipe (bundled name or folder) whose decontamination keys choose n")
+    parser.add_argument("--ids", action="store_true", help="also print the unmatchable items' ids")
+    parser.add_argument("--debug", action="store_true", help="a mistake's traceback too")
+    args = parser.parse_args(argv)
+    try:
+        config = recipes.load(args.recipe)["decontamination"]
+    except recipes.RecipeError as e:
+        raise UsageError(str(e)) from None
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = args.files or [os.path.join(root, p) for p in config["benchmarks"]]
+    rule = decontam.NRule.from_config(config)
+    try:
+        benchmarks = [decontam.read_benchmark(p) for p in files]
+    except decontam.BenchmarkError as e:
+        raise UsageError(str(e).replace("--benchmarks: ", "", 1)) from None
+    print(f"{'benchmark':24s} {'items':>6s} {'n':>3s} {'never matched':>14s}")
+    for row in decontam.unmatchable(benchmarks, rule):
+        print(f"{row['name']:24s} {row['items']:6d} {row['n']:3d} {row['unmatchable']:6d} = {100 * row['share']:5.2f}%")
+        if args.ids and row["unmatchable_ids"]:
+            print("    " + " ".join(row["unmatchable_ids"]))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from common.cli import guarded
+
+    guarded(main, sys.argv[1:], "python -m pipeline.decontam")

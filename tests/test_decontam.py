@@ -91,7 +91,7 @@ def test_n_from_the_searched_text_leaves_at_most_6_percent_unmatchable():
     # Without whole-item matching, the floor of 8 leaves PIQA's 6-7-word items unmatchable (8.1%).
     plain = {r["name"]: r for r in decontam.unmatchable(benches, rule._replace(min_item_words=0))}
     assert plain["piqa_val"]["unmatchable"] == 149 and plain["arc_easy"]["unmatchable"] == 71
-    out = subprocess.run([sys.executable, "-m", "filters.decontam"], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "pipeline.decontam"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     assert "piqa_val                   1838   8     72 =  3.92%" in out and "arc_easy                   2376   9" in out
 
@@ -485,8 +485,8 @@ def test_off_builds_no_index_and_checks_nothing(planted, tmp_path):
 
 
 @pytest.mark.parametrize("args, line", [
-    (["missing.jsonl"], "python -m filters.decontam: error: cannot read missing.jsonl: [Errno 2] No such file"),
-    (["--recipe", "nope"], "python -m filters.decontam: error: --recipe=nope: no bundled recipe of that name and no "
+    (["missing.jsonl"], "python -m pipeline.decontam: error: cannot read missing.jsonl: [Errno 2] No such file"),
+    (["--recipe", "nope"], "python -m pipeline.decontam: error: --recipe=nope: no bundled recipe of that name and no "
                            "folder of <section>.json files there; bundled recipes: llama, llama-plus"),
 ])
 def test_unmatchable_command_mistakes_are_one_line(tmp_path, args, line):
@@ -494,11 +494,13 @@ def test_unmatchable_command_mistakes_are_one_line(tmp_path, args, line):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "filters.decontam", *args], cwd=tmp_path, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "pipeline.decontam", *args], cwd=tmp_path, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2 and proc.stderr.strip().startswith(line) and len(proc.stderr.strip().splitlines()) == 1, \
         proc.stderr
-    assert "--set" not in decontam.main.__doc__  # it takes no --set (argparse would refuse one)
+    from pipeline.decontam import main
+
+    assert "--set" not in main.__doc__  # it takes no --set (argparse would refuse one)
 
 
 @pytest.mark.parametrize("head, gap, tail, kept", [
