@@ -56,6 +56,7 @@ from filters.bloom import Bloom
 from filters.lm_train import train_reference_lm
 from pipeline.inputs import ExpandInputs
 from pipeline.inputs import expand as expand_inputs
+from pipeline import stages
 from pipeline.stages import Counters
 
 log = logging.getLogger(__name__)
@@ -282,7 +283,7 @@ class _ScorePerplexity(beam.DoFn):
     working set from the CPU caches (the same calls cost 13-26% more interleaved per document than in
     runs of 64; bench/bench_commoncrawl.py). Same outputs, in the same order, with their windows."""
 
-    BATCH = 64
+    BATCH = stages.BATCH
 
     def __init__(self, handle, mode: str):
         self.handle = handle
@@ -302,11 +303,9 @@ class _ScorePerplexity(beam.DoFn):
         yield from self._flush()
 
     def _flush(self):
-        from apache_beam.utils.windowed_value import WindowedValue
-
         pending, self.pending = self.pending, []
         for doc, lms, window, timestamp in pending:
-            yield WindowedValue(self._scored(doc, lms), timestamp, [window])
+            yield stages.in_window(self._scored(doc, lms), window, timestamp)
 
     def _scored(self, doc: Document, lms: dict) -> Document:
         lm = lms.get(doc.meta.get("language"))

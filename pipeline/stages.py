@@ -78,6 +78,17 @@ class Counters:
         counter.inc(n)
 
 
+BATCH = 64  # documents a batched step (language id, perplexity) holds back per model call
+
+
+def in_window(out, window, timestamp):
+    """An output of a document held back from `process` (a TaggedOutput or a plain one), as Beam
+    must get it from a buffer flush: in that document's window, with its timestamp."""
+    if isinstance(out, beam.pvalue.TaggedOutput):
+        return beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, timestamp, [window]))
+    return WindowedValue(out, timestamp, [window])
+
+
 class _FilterDoFn(beam.DoFn):
     def __init__(self, namespace: str, make_filter: Callable[[], Filter], shared_handle=None, rejects=False):
         self.namespace = namespace
@@ -141,7 +152,7 @@ class _BatchedFilterDoFn(_FilterDoFn):
     in the same order, each in its own document's window (a subclass: the window and timestamp
     parameters put a DoFn on Beam's slower per-window path, which the other filters need not pay)."""
 
-    BATCH = 64
+    BATCH = BATCH
 
     def setup(self):
         super().setup()
@@ -172,10 +183,7 @@ class _BatchedFilterDoFn(_FilterDoFn):
             predictions = [None] * len(pending)
         for (doc, window, timestamp), prediction in zip(pending, predictions):
             for out in self._one(doc, prediction):
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(out.tag, WindowedValue(out.value, timestamp, [window]))
-                else:
-                    yield WindowedValue(out, timestamp, [window])
+                yield in_window(out, window, timestamp)
 
 
 class ApplyFilter(beam.PTransform):
